@@ -1,0 +1,30 @@
+# airflow-export: the two commands are `make demo` and `make test`.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo up test test-fast bench lock clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(PY) scripts/stack.py demo
+
+up: setup
+	$(PY) scripts/stack.py up
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/run.py
+
+# Regenerate the pinned environment with the resolver (commit the result).
+lock:
+	.venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 --no-emit-package airflow-export -o requirements/lock.txt
+
+clean:
+	rm -rf airflow-home .pytest_cache test-artifacts

@@ -1,0 +1,253 @@
+"""``ExportCsvOperator`` and ``ExportPdfOperator``: stream a task's input to a file.
+
+Each operator reads exactly one input, streams it through a writer into a temporary file
+beside the target, renames it into place on success, sends the export metrics, and returns
+metadata (never rows) as its XCom value::
+
+    {"path": ..., "format": "csv", "records": 336776, "bytes": ..., "duration_seconds": ...,
+     "sha256": ..., "files": [{"path": ..., "records": ..., "bytes": ..., "sha256": ...}]}
+
+Inputs (exactly one):
+
+* ``conn_id`` + ``sql`` (+ ``parameters``): any Airflow connection whose hook is a
+  ``DbApiHook`` (common-sql), streamed with ``fetchmany(fetch_size)`` or a server-side cursor;
+* ``rows``: a list of rows, typically an upstream task's XComArg;
+* ``source_path``: a CSV or JSON Lines file (local path or ``ObjectStoragePath``).
+
+Modelled on Airflow's providers: common-sql's hooks for connections, google's
+``BaseSQLToGCSOperator`` for streaming a cursor into files and returning metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseHook, BaseOperator
+
+from airflow_export import metrics
+from airflow_export.operators.progress import ProgressLogger
+from airflow_export.paths import configured_export_root, resolve_output_path
+from airflow_export.sources.base import RowSource
+from airflow_export.sources.files import file_rows
+from airflow_export.sources.sql import sql_rows
+from airflow_export.sources.xcom import xcom_rows
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_export.writers.result import ExportResult
+
+DEFAULT_POOL = "export_pool"
+
+
+class ExportCancelled(BaseException):
+    """The export was stopped by ``on_kill`` (SIGTERM from the supervisor, a user marking the task)."""
+
+
+class BaseExportOperator(BaseOperator):
+    """Common part of the export operators; use :class:`ExportCsvOperator` or :class:`ExportPdfOperator`.
+
+    :param output_path: target file (templated), relative to the export root when one is set
+        (see :mod:`airflow_export.paths`); missing parent directories are created.
+        An ``ObjectStoragePath`` with the ``file`` scheme is accepted.
+    :param conn_id: Airflow connection to read from with ``sql``.
+    :param sql: SELECT statement (templated; a ``.sql`` file name is read as a template).
+    :param parameters: bound query parameters (templated); never formatted into the SQL.
+    :param rows: rows to export (templated): list of mappings or sequences, or
+        ``{"columns": [...], "rows": [...]}``; typically ``upstream_task.output``.
+    :param source_path: CSV or JSON Lines file to export (templated).
+    :param source_format: ``"csv"`` or ``"jsonl"``; inferred from ``source_path``'s suffix when None.
+    :param columns: column names; required for sequence rows without their own names,
+        optional otherwise (then it also selects and orders mapping keys).
+    :param fetch_size: rows per ``fetchmany`` round trip for ``sql`` (default 1000).
+    :param overwrite: replace an existing file (default True, so a re-run is idempotent);
+        with False an existing target fails the task before any row is read.
+    :param export_root: directory outside of which nothing is written; defaults to
+        ``AIRFLOW_EXPORT_ROOT`` or ``[export] root``.
+    :param format_options: extra writer options (see :func:`airflow_export.write_csv` /
+        :func:`airflow_export.write_pdf`), validated by the writer.
+    :param progress_every_rows: log progress every this many rows (default 50,000) ...
+    :param progress_every_seconds: ... or every this many seconds (default 5), whichever first.
+    :param pool: Airflow pool (default ``export_pool``); the pool bounds concurrency.
+    """
+
+    template_fields: Sequence[str] = ("output_path", "sql", "parameters", "rows", "source_path", "columns")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql", "parameters": "json"}
+    export_format: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        output_path: str | os.PathLike,
+        conn_id: str | None = None,
+        sql: str | None = None,
+        parameters: Mapping[str, Any] | Sequence[Any] | None = None,
+        rows: Any = None,
+        source_path: str | os.PathLike | None = None,
+        source_format: str | None = None,
+        columns: Sequence[str] | None = None,
+        fetch_size: int = 1000,
+        overwrite: bool = True,
+        export_root: str | None = None,
+        format_options: Mapping[str, Any] | None = None,
+        progress_every_rows: int = 50_000,
+        progress_every_seconds: float = 5.0,
+        pool: str = DEFAULT_POOL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        given = [name for name, value in (("sql", sql), ("rows", rows), ("source_path", source_path)) if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"{type(self).__name__} {kwargs.get('task_id', '')!r}: give exactly one input "
+                f"(sql with conn_id, rows, or source_path); got {given or 'none'}"
+            )
+        if sql is not None and not conn_id:
+            raise ValueError(f"{type(self).__name__}: sql needs conn_id")
+        if fetch_size < 1:
+            raise ValueError(f"fetch_size must be >= 1, got {fetch_size}")
+        self.output_path = output_path
+        self.conn_id = conn_id
+        self.sql = sql
+        self.parameters = parameters
+        self.rows = rows
+        self.source_path = source_path
+        self.source_format = source_format
+        self.columns = columns
+        self.fetch_size = fetch_size
+        self.overwrite = overwrite
+        self.export_root = export_root
+        self.format_options = dict(format_options or {})
+        self.progress_every_rows = progress_every_rows
+        self.progress_every_seconds = progress_every_seconds
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def get_db_hook(self) -> Any:
+        """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does)."""
+        connection = BaseHook.get_connection(self.conn_id)
+        hook = connection.get_hook()
+        if not hasattr(hook, "get_conn"):
+            raise TypeError(
+                f"connection {self.conn_id!r} (type {connection.conn_type!r}) has no DB-API hook; "
+                "use a database connection"
+            )
+        return hook
+
+    @contextlib.contextmanager
+    def open_source(self) -> Iterator[RowSource]:
+        """The configured input as a :class:`RowSource` (closed after the export)."""
+        if self.sql is not None:
+            with sql_rows(self.get_db_hook(), self.sql, self.parameters, fetch_size=self.fetch_size, conn_id=self.conn_id) as src:
+                yield src
+        elif self.source_path is not None:
+            with file_rows(self.source_path, self.source_format) as src:
+                yield src
+        else:
+            yield xcom_rows(self.rows, self.columns)
+
+    def resolve_output_path(self) -> str:
+        """The real local path to write, checked against the export root."""
+        path = self.output_path
+        protocol = getattr(path, "protocol", None)
+        if protocol not in (None, "file", "local"):
+            raise NotImplementedError(f"output_path scheme {protocol!r} is not supported yet; use a local path")
+        if protocol is not None:
+            path = getattr(path, "path", str(path))
+        root = self.export_root or configured_export_root()
+        return resolve_output_path(path, root)
+
+    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+        """Write ``source`` to ``path`` with this operator's format; implemented by subclasses."""
+        raise NotImplementedError
+
+    # -- execution ------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        path = self.resolve_output_path()
+        started = time.monotonic()
+        metrics.export_started(self.export_format)
+        try:
+            with self.open_source() as source:
+                self.log.info("Exporting %s to %s (%s)", source.description, path, self.export_format)
+                progress = ProgressLogger(
+                    self.log, path, every_rows=self.progress_every_rows, every_seconds=self.progress_every_seconds
+                )
+                result = self.write(source, path, progress)
+        except BaseException as exc:
+            reason = metrics.failure_reason(exc)
+            metrics.export_failed(self.export_format, reason, time.monotonic() - started)
+            raise
+        finally:
+            metrics.export_ended()
+        metrics.export_succeeded(self.export_format, result.records, result.bytes, result.duration_seconds)
+        self.log.info(
+            "Exported %d records, %d bytes in %.2f s (%.0f records/s) to %s",
+            result.records, result.bytes, result.duration_seconds, result.records_per_second,
+            ", ".join(f.path for f in result.files),
+        )
+        return result.to_dict()
+
+    def on_kill(self) -> None:
+        """Stop the export: the temporary file is removed and the failure counted as ``cancelled``."""
+        raise ExportCancelled(f"export to {self.output_path} was cancelled")
+
+
+class ExportCsvOperator(BaseExportOperator):
+    """Stream a query, XCom rows or a file into a CSV file (RFC 4180), chunk by chunk.
+
+    All parameters of :class:`BaseExportOperator`, plus:
+
+    :param chunk_size: rows per write (default 1000); at most one chunk is held in memory.
+    :param format_options: :func:`airflow_export.write_csv` options, e.g. ``delimiter``,
+        ``null_marker``, ``compression="gzip"``, ``bom``, ``max_rows_per_file``.
+    """
+
+    export_format = "csv"
+    ui_color = "#e3f2e1"
+
+    def __init__(self, *, chunk_size: int = 1000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chunk_size = chunk_size
+
+    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+        from airflow_export.writers.csv_writer import write_csv
+
+        return write_csv(
+            source.rows, path, columns=source.columns, chunk_size=self.chunk_size,
+            overwrite=self.overwrite, progress=progress, **self.format_options,
+        )
+
+
+class ExportPdfOperator(BaseExportOperator):
+    """Stream a query, XCom rows or a file into a paginated PDF table, page by page.
+
+    All parameters of :class:`BaseExportOperator`, plus:
+
+    :param title: title printed on every page (templated); defaults to the task id.
+    :param rows_per_page: table rows per page (default 50).
+    :param format_options: :func:`airflow_export.write_pdf` options, e.g. ``max_rows_per_file``,
+        ``page_size``, ``font_path``.
+    """
+
+    template_fields: Sequence[str] = (*BaseExportOperator.template_fields, "title")
+    export_format = "pdf"
+    ui_color = "#fbe9e7"
+
+    def __init__(self, *, title: str | None = None, rows_per_page: int = 50, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.title = title
+        self.rows_per_page = rows_per_page
+
+    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+        from airflow_export.writers.pdf_writer import write_pdf
+
+        return write_pdf(
+            source.rows, path, columns=source.columns, title=self.title or self.task_id,
+            rows_per_page=self.rows_per_page, overwrite=self.overwrite, progress=progress, **self.format_options,
+        )

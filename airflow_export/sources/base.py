@@ -1,0 +1,51 @@
+"""What every source yields: column names and a lazy iterator of rows.
+
+A source is a context manager producing a :class:`RowSource`. Errors raised while reading
+(the database, the file, the XCom value) surface as :class:`SourceError`, so the operator can
+tell a failing source (metric reason ``source_error``) from a failing writer (``write_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class SourceError(RuntimeError):
+    """Reading the input failed; the message names the source (connection id, file and line, ...)."""
+
+
+@dataclass
+class RowSource:
+    """Rows ready for a writer.
+
+    :param columns: column names, or None when the rows are mappings that carry their own keys.
+    :param rows: lazy iterable of sequences (aligned with ``columns``) or mappings.
+    :param description: short human text for logs, e.g. ``"sql on conn 'flights_db'"``; never holds secrets.
+    """
+
+    columns: list[str] | None
+    rows: Iterable[Sequence[Any]] | Iterable[dict]
+    description: str
+
+
+def guarded(items: Iterable[Any], what: str, expected: tuple[type[BaseException], ...] = (Exception,)) -> Iterator[Any]:
+    """Re-raise exceptions of ``expected`` types raised while iterating ``items`` as :class:`SourceError`.
+
+    Meant for iterators of *batches* (the per-item cost is one Python frame switch), flattened
+    afterwards with :func:`itertools.chain.from_iterable`.
+
+    :param what: names the source in the message, e.g. ``"query on connection 'pg'"``.
+    """
+    iterator = iter(items)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except SourceError:
+            raise
+        except expected as exc:
+            raise SourceError(f"{what} failed while reading rows: {type(exc).__name__}: {exc}") from exc
+        yield item

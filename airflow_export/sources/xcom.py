@@ -1,0 +1,41 @@
+"""XCom source: rows handed over by an upstream task.
+
+Accepted shapes of the value:
+
+* a list (or tuple) of mappings: ``[{"id": 1, "name": "a"}, ...]``;
+* a list of sequences, named by the operator's ``columns``: ``[[1, "a"], ...]``;
+* a table mapping ``{"columns": ["id", "name"], "rows": [[1, "a"], ...]}``.
+
+XCom values are held whole by Airflow itself; this source adds no copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_export.sources.base import RowSource
+
+
+def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
+    """Turn an XCom value into a :class:`RowSource`.
+
+    :param value: one of the shapes in the module docstring; ``None`` means no rows.
+    :param columns: names for sequence rows; overrides the keys of mapping rows.
+    :raises TypeError: the value has another shape (the message names the type found).
+    """
+    if value is None:
+        return RowSource(list(columns) if columns else None, [], "rows from XCom")
+    if isinstance(value, Mapping):
+        if "rows" not in value:
+            raise TypeError(
+                "rows from XCom: a mapping must look like {'columns': [...], 'rows': [...]}; "
+                f"got keys {sorted(map(str, value))[:10]}"
+            )
+        cols = list(columns) if columns else (list(value["columns"]) if value.get("columns") else None)
+        return RowSource(cols, value["rows"], "rows from XCom")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(
+            f"rows from XCom must be a list of rows or a {{'columns', 'rows'}} mapping, got {type(value).__name__}"
+        )
+    return RowSource(list(columns) if columns else None, value, "rows from XCom")

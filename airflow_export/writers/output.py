@@ -1,0 +1,235 @@
+"""Atomic file output: temporary files beside the target, renamed only when the export succeeds.
+
+No partial file ever stands at a target path. Each file of an export is written to a
+hidden temporary file in the target's directory (``.NAME.PID-RANDOM.airflow-export-tmp``)
+and all of them are renamed with :func:`os.replace` (atomic on POSIX within one file
+system) only after the last byte is written and fsync'ed. On any error the temporary files
+are removed. A run killed with SIGKILL may leave a temporary file behind; the next export to
+the same target removes the temporary files of dead processes before it starts.
+
+With rolling (``parts=True``) the files are named by :func:`part_path`
+(``flights.csv`` -> ``flights.part-00001.csv``, ``flights.part-00002.csv`` ...).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+
+from airflow_export.writers.result import ExportedFile
+
+TEMP_SUFFIX = ".airflow-export-tmp"
+_COMPRESSED_SUFFIXES = {".gz", ".gzip", ".bz2", ".xz", ".zst"}
+_HASH_BLOCK = 1 << 20
+
+
+class OutputError(OSError):
+    """The output location cannot be used."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The target exists and ``overwrite`` is False."""
+
+
+class OutputNotWritableError(OutputError, PermissionError):
+    """The output directory cannot be created or written."""
+
+
+def part_path(path: str | os.PathLike, index: int) -> str:
+    """Name of part ``index`` (1-based) of a rolled-over export.
+
+    The part number goes before the format suffix, and before a compression suffix too:
+    ``/x/flights.csv`` -> ``/x/flights.part-00001.csv``;
+    ``/x/flights.csv.gz`` -> ``/x/flights.part-00001.csv.gz``; ``/x/report`` -> ``/x/report.part-00001``.
+
+    :param path: the export's target path.
+    :param index: part number, >= 1.
+    :raises ValueError: if ``index`` < 1.
+    """
+    if index < 1:
+        raise ValueError(f"part index must be >= 1, got {index}")
+    p = Path(path)
+    suffixes = p.suffixes[-2:] if p.suffix.lower() in _COMPRESSED_SUFFIXES else p.suffixes[-1:]
+    suffix = "".join(suffixes)
+    # A dotted stem such as "sales.2024-01-01" keeps its dots: only real format suffixes move.
+    if suffix and not all(s[1:].isalnum() and len(s) <= 6 for s in suffixes):
+        suffix = ""
+    stem = p.name[: len(p.name) - len(suffix)] if suffix else p.name
+    return str(p.with_name(f"{stem}.part-{index:05d}{suffix}"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
+    """Remove temporary files left for ``target`` (or its parts) by processes that no longer run.
+
+    :returns: the paths removed.
+    """
+    target = Path(target)
+    directory = target.parent
+    if not directory.is_dir():
+        return []
+    removed = []
+    stem = Path(part_path(target, 1)).name.split(".part-00001")[0]
+    for entry in directory.iterdir():
+        name = entry.name
+        if not (name.startswith("." + stem) and name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            pid = int(name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[1].split("-", 1)[0])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            try:
+                entry.unlink()
+                removed.append(str(entry))
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+def _sha256_and_size(path: str) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+class PendingFile:
+    """One file being written: a temporary path now, ``final_path`` after commit."""
+
+    def __init__(self, final_path: str) -> None:
+        self.final_path = final_path
+        final = Path(final_path)
+        token = secrets.token_hex(4)
+        self.temp_path = str(final.with_name(f".{final.name}.{os.getpid()}-{token}{TEMP_SUFFIX}"))
+        self.records = 0
+        self._fh: BinaryIO | None = None
+
+    def open(self, buffering: int = 1 << 20) -> BinaryIO:
+        """Open the temporary file for binary writing (created exclusively)."""
+        try:
+            self._fh = open(self.temp_path, "xb", buffering=buffering)
+        except PermissionError as exc:
+            raise OutputNotWritableError(
+                exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
+            ) from exc
+        return self._fh
+
+    def close(self) -> None:
+        """Flush, fsync and close the temporary file (idempotent)."""
+        if self._fh is not None and not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+
+class AtomicOutput:
+    """The set of files of one export, committed together.
+
+    Use as a context manager: an exception inside the block removes every temporary file
+    and leaves the targets untouched; :meth:`commit` renames them all.
+
+    :param path: the export's target path; missing parent directories are created.
+    :param overwrite: if False and a target already exists, :class:`OutputError` is raised
+        here, before any work is done.
+    :param parts: name files with :func:`part_path` (rolling) instead of ``path`` itself.
+    :raises OutputError: target exists and ``overwrite`` is False; the directory cannot be
+        created or written.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True, parts: bool = False) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.overwrite = overwrite
+        self.parts = parts
+        self._pending: list[PendingFile] = []
+        first = part_path(self.path, 1) if parts else self.path
+        if not overwrite and os.path.exists(first):
+            raise OutputExistsError(errno.EEXIST, f"output file {first} already exists and overwrite=False")
+        if os.path.isdir(self.path):
+            raise OutputError(errno.EISDIR, f"output path {self.path} is a directory, expected a file path")
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise OutputNotWritableError(exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}") from exc
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")
+        remove_stale_temporaries(self.path)
+
+    def new_file(self) -> PendingFile:
+        """Start the next file (part ``len(files) + 1`` when rolling)."""
+        index = len(self._pending) + 1
+        if not self.parts and index > 1:
+            raise RuntimeError("a single-file export cannot open a second file; pass parts=True")
+        final = part_path(self.path, index) if self.parts else self.path
+        if not self.overwrite and os.path.exists(final):
+            raise OutputExistsError(errno.EEXIST, f"output file {final} already exists and overwrite=False")
+        pending = PendingFile(final)
+        self._pending.append(pending)
+        return pending
+
+    def commit(self) -> list[ExportedFile]:
+        """fsync and rename every temporary file to its target; return them in order.
+
+        When rolling, parts left by an earlier, longer run of the same export
+        (``part-N+1`` and beyond) are removed so the set on disk is exactly this run's.
+        """
+        done = []
+        for pending in self._pending:
+            pending.close()
+            digest, size = _sha256_and_size(pending.temp_path)
+            done.append(ExportedFile(pending.final_path, pending.records, size, digest))
+        for pending in self._pending:
+            os.replace(pending.temp_path, pending.final_path)
+        if self.parts:
+            index = len(self._pending) + 1
+            while os.path.exists(stale := part_path(self.path, index)):
+                os.remove(stale)
+                index += 1
+        try:
+            dir_fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+        self._pending = []
+        return done
+
+    def abort(self) -> None:
+        """Close and remove every temporary file; the targets are left as they were."""
+        for pending in self._pending:
+            try:
+                if pending._fh is not None and not pending._fh.closed:
+                    pending._fh.close()
+            except OSError:
+                pass
+            try:
+                os.remove(pending.temp_path)
+            except FileNotFoundError:
+                pass
+        self._pending = []
+
+    def __enter__(self) -> "AtomicOutput":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()

@@ -1,0 +1,62 @@
+"""The value every writer returns: what was written, where, and how much.
+
+Pure data; no Airflow import. The operators turn an :class:`ExportResult` into the XCom
+return value with :meth:`ExportResult.to_dict` (metadata only, never rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    """One finished file of an export.
+
+    :param path: absolute path of the finished file (after the atomic rename).
+    :param records: data rows in this file (the header is not a record).
+    :param bytes: size of the file on disk, in bytes (after compression, if any).
+    :param sha256: hex SHA-256 digest of the file's bytes as stored.
+    """
+
+    path: str
+    records: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Summary of one export.
+
+    :param path: the first file written (with rolling, the first part).
+    :param format: ``"csv"`` or ``"pdf"``.
+    :param records: data rows written, summed over all files.
+    :param bytes: bytes written, summed over all files.
+    :param duration_seconds: wall time of the write, in seconds.
+    :param files: one :class:`ExportedFile` per file, in write order (length >= 1).
+    """
+
+    path: str
+    format: str
+    records: int
+    bytes: int
+    duration_seconds: float
+    files: tuple[ExportedFile, ...] = field(default_factory=tuple)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the first (or only) file, hex."""
+        return self.files[0].sha256 if self.files else ""
+
+    @property
+    def records_per_second(self) -> float:
+        """Throughput in records per second (0.0 when the duration is 0)."""
+        return self.records / self.duration_seconds if self.duration_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable metadata: path, format, records, bytes, duration_seconds, sha256, files."""
+        data = asdict(self)
+        data["files"] = [asdict(f) for f in self.files]
+        data["sha256"] = self.sha256
+        return data

@@ -1,0 +1,48 @@
+"""Shared test set-up.
+
+Airflow reads its configuration when first imported, so the test Airflow home is chosen here,
+before any test module imports Airflow: a fresh temporary home per test session, never the
+developer's ``airflow-home``. Tests that need the metadata database (``dag.test()``) use the
+``airflow_db`` fixture, which migrates it once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+
+_HOME = Path(tempfile.mkdtemp(prefix="airflow-export-test-home-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ.pop("AIRFLOW_EXPORT_ROOT", None)
+os.environ.pop("AIRFLOW__EXPORT__ROOT", None)
+for name in [k for k in os.environ if k.startswith("AIRFLOW__METRICS__")]:
+    del os.environ[name]
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / "dags"))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated SQLite metadata DB in the session's Airflow home."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for files a person may want to look at after the run (screenshots, evidence)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

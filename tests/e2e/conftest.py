@@ -1,0 +1,22 @@
+"""A real Airflow for the end-to-end tests: api-server, scheduler and dag-processor (LocalExecutor).
+
+Started once per test session in a temporary Airflow home on free ports, and always stopped
+(process groups, SIGTERM, timeout, SIGKILL), even when a test fails.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from stack import Stack, free_port, running_stack
+
+
+@pytest.fixture(scope="session")
+def airflow_stack():
+    home = Path(tempfile.mkdtemp(prefix="airflow-export-e2e-"))
+    stack = Stack(home, api_port=free_port())
+    with running_stack(stack) as started:
+        yield started

@@ -1,0 +1,56 @@
+"""export_batch in a real Airflow: the 5-slot pool, not our code, bounds concurrency."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+
+import pytest
+from pypdf import PdfReader
+
+from stack import POOL, run_and_collect
+from tests.support.overlap import max_overlap, waited_for_slot
+
+pytestmark = pytest.mark.e2e
+
+
+def export_intervals(stack, run: dict) -> list[tuple[str, str]]:
+    tis = stack.task_instances("export_batch", run["dag_run_id"])
+    exports = [t for t in tis if t["pool"] == POOL]
+    assert len(exports) == 10, [t["task_id"] for t in tis]
+    assert all(t["state"] == "success" for t in exports)
+    return [(t["start_date"], t["end_date"]) for t in exports]
+
+
+def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
+    run, exports = run_and_collect(airflow_stack, "export_batch")
+    intervals = export_intervals(airflow_stack, run)
+    peak = max_overlap(intervals)
+    assert peak <= 5, f"{peak} export tasks overlapped in a 5-slot pool"
+    assert peak >= 2, "exports did not run concurrently at all"
+    assert waited_for_slot(intervals) >= 1, "no export task waited for a pool slot"
+
+    # Every file is real and complete: read it back.
+    by_task = dict(exports)
+    meta = by_task["csv_10k"]
+    with open(meta["path"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 10_001 and meta["records"] == 10_000
+    assert rows[0][:3] == ["id", "name", "email"]
+    assert [r[0] for r in rows[1:4]] == ["1", "2", "3"]
+    with gzip.open(by_task["csv_10k_gzip"]["path"], "rt", newline="", encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.reader(fh)) == 10_001
+    pdf = PdfReader(by_task["pdf_5k"]["path"])
+    assert len(pdf.pages) == 100  # 5,000 rows at 50 a page
+    assert by_task["pdf_5k"]["records"] == 5_000
+
+
+def test_same_checks_fail_with_a_ten_slot_pool(airflow_stack):
+    """The overlap check is not vacuous: with 10 slots, more than 5 exports do overlap."""
+    airflow_stack.api("PATCH", f"/pools/{POOL}", {"name": POOL, "slots": 10})
+    try:
+        run, _ = run_and_collect(airflow_stack, "export_batch")
+        peak = max_overlap(export_intervals(airflow_stack, run))
+        assert peak > 5, f"with 10 slots only {peak} exports overlapped; the 5-slot assertion would prove nothing"
+    finally:
+        airflow_stack.api("PATCH", f"/pools/{POOL}", {"name": POOL, "slots": 5})

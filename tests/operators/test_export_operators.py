@@ -1,0 +1,180 @@
+"""The operators: inputs (SQL via a connection, XCom rows, files), atomic output, XCom metadata."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+
+import pendulum
+import pytest
+from pypdf import PdfReader
+
+from airflow_export import ExportCsvOperator, ExportPdfOperator
+from airflow_export.paths import ExportPathError
+from airflow_export.sources.base import SourceError
+
+
+@pytest.fixture()
+def sqlite_conn(tmp_path, monkeypatch):
+    """A SQLite database with 2,500 rows, reachable as Airflow connection ``test_db``."""
+    path = tmp_path / "src.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, name TEXT, amount REAL, note TEXT)")
+        conn.executemany(
+            "INSERT INTO t VALUES (?,?,?,?)",
+            [(i, f"name {i}, \"quoted\"", i * 1.5, None if i % 3 == 0 else "=cmd" if i % 5 == 0 else "") for i in range(1, 2501)],
+        )
+    monkeypatch.setenv("AIRFLOW_CONN_TEST_DB", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    return path
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def test_sql_to_csv_streams_every_row_with_bound_parameters(sqlite_conn, tmp_path, caplog):
+    op = ExportCsvOperator(
+        task_id="t", conn_id="test_db", sql="SELECT * FROM t WHERE id <= :n ORDER BY id", parameters={"n": 2400},
+        output_path=str(tmp_path / "out" / "t.csv"), fetch_size=7, chunk_size=100, progress_every_rows=1000,
+    )
+    with caplog.at_level(logging.INFO):
+        meta = op.execute({})
+    rows = read_csv(tmp_path / "out" / "t.csv")
+    assert rows[0] == ["id", "name", "amount", "note"]
+    assert len(rows) == 2401 and meta["records"] == 2400
+    assert rows[1] == ["1", 'name 1, "quoted"', "1.5", ""]
+    assert rows[3] == ["3", 'name 3, "quoted"', "4.5", ""]  # NULL -> "" (default null marker)
+    assert rows[5] == ["5", 'name 5, "quoted"', "7.5", "'=cmd"]  # formula guard on strings
+    data = (tmp_path / "out" / "t.csv").read_bytes()
+    assert meta["bytes"] == len(data)
+    assert meta["sha256"] == hashlib.sha256(data).hexdigest()
+    assert meta["format"] == "csv" and meta["path"] == str(tmp_path / "out" / "t.csv")
+    assert meta["files"] == [{"path": meta["path"], "records": 2400, "bytes": len(data), "sha256": meta["sha256"]}]
+    json.dumps(meta)  # XCom-serialisable metadata, no rows
+    progress = [r.getMessage() for r in caplog.records if "rows so far" in r.getMessage()]
+    assert len(progress) >= 2 and "1000 rows so far" in progress[0]
+
+
+def test_xcom_rows_to_pdf(tmp_path):
+    rows = [{"city": "Tokyo 東京", "note": "S&P 500", "n": i} for i in range(120)]
+    op = ExportPdfOperator(task_id="p", rows=rows, output_path=str(tmp_path / "r.pdf"), title="Cities")
+    meta = op.execute({})
+    assert meta["records"] == 120 and meta["format"] == "pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)
+    assert "Tokyo 東京" in text and "S&P 500" in text and "Cities" in text
+
+
+def test_table_shaped_xcom_and_jsonl_file(tmp_path):
+    ExportCsvOperator(
+        task_id="x", rows={"columns": ["a", "b"], "rows": [[1, None], [2, "x"]]}, output_path=str(tmp_path / "x.csv")
+    ).execute({})
+    assert read_csv(tmp_path / "x.csv") == [["a", "b"], ["1", ""], ["2", "x"]]
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"a": 1, "b": "x"}\n\n{"a": 2, "b": null}\n', encoding="utf-8")
+    ExportCsvOperator(task_id="j", source_path=str(src), output_path=str(tmp_path / "j.csv")).execute({})
+    assert read_csv(tmp_path / "j.csv") == [["a", "b"], ["1", "x"], ["2", ""]]
+
+
+def test_csv_file_source_round_trip(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\r\n1,"a,b"\r\n2,"line\nbreak"\r\n', encoding="utf-8")
+    ExportCsvOperator(task_id="c", source_path=str(src), output_path=str(tmp_path / "c.csv")).execute({})
+    assert read_csv(tmp_path / "c.csv") == [["id", "text"], ["1", "a,b"], ["2", "line\nbreak"]]
+
+
+def test_bad_jsonl_line_is_named_and_no_file_is_left(tmp_path):
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"a": 1}\n{"a": 2\n', encoding="utf-8")
+    out = tmp_path / "bad.csv"
+    with pytest.raises(SourceError, match=r"bad.jsonl: line 2: invalid JSON"):
+        ExportCsvOperator(task_id="b", source_path=str(src), output_path=str(out)).execute({})
+    assert os.listdir(tmp_path) == ["bad.jsonl"]
+
+
+def test_sql_error_names_the_connection(sqlite_conn, tmp_path):
+    op = ExportCsvOperator(task_id="e", conn_id="test_db", sql="SELECT nope FROM t", output_path=str(tmp_path / "e.csv"))
+    with pytest.raises(SourceError, match=r"query on connection 'test_db' failed: OperationalError: no such column: nope"):
+        op.execute({})
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_unknown_connection_fails_clearly(tmp_path):
+    op = ExportCsvOperator(task_id="u", conn_id="no_such_conn", sql="SELECT 1", output_path=str(tmp_path / "u.csv"))
+    with pytest.raises(Exception, match="no_such_conn"):
+        op.execute({})
+    assert not (tmp_path / "u.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, "give exactly one input"),
+        ({"rows": [], "source_path": "x.csv"}, "give exactly one input"),
+        ({"sql": "SELECT 1"}, "sql needs conn_id"),
+        ({"rows": [], "fetch_size": 0}, "fetch_size must be >= 1"),
+    ],
+)
+def test_constructor_rejects_bad_arguments(kwargs, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        ExportCsvOperator(task_id="bad", output_path=str(tmp_path / "x.csv"), **kwargs)
+
+
+def test_pool_defaults_to_export_pool(tmp_path):
+    assert ExportCsvOperator(task_id="d", rows=[], output_path="x.csv").pool == "export_pool"
+    assert ExportPdfOperator(task_id="d2", rows=[], output_path="x.pdf", pool="other").pool == "other"
+
+
+@pytest.mark.parametrize("output", ["../escape.csv", "/etc/passwd_export.csv", "sub/../../escape.csv", "link/x.csv"])
+def test_output_outside_the_export_root_is_rejected(output, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)  # a symlink pointing out of the root
+    op = ExportCsvOperator(task_id="s", rows=[[1]], columns=["a"], output_path=output, export_root=str(root))
+    with pytest.raises(ExportPathError, match="outside the export root"):
+        op.execute({})
+    assert sorted(os.listdir(tmp_path)) == ["root"]
+
+
+def test_relative_output_goes_under_the_export_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_EXPORT_ROOT", str(tmp_path))
+    meta = ExportCsvOperator(task_id="r", rows=[[1]], columns=["a"], output_path="a/b/c.csv").execute({})
+    assert meta["path"] == str(tmp_path / "a" / "b" / "c.csv")
+    assert read_csv(meta["path"]) == [["a"], ["1"]]
+
+
+def test_overwrite_false_fails_before_reading(tmp_path):
+    target = tmp_path / "o.csv"
+    target.write_text("keep me")
+    touched = []
+
+    def rows():
+        touched.append(True)
+        yield [1]
+
+    op = ExportCsvOperator(task_id="o", rows=rows(), columns=["a"], output_path=str(target), overwrite=False)
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        op.execute({})
+    assert target.read_text() == "keep me" and touched == []
+
+
+def test_dag_test_runs_the_operator_and_templates_the_path(airflow_db, tmp_path, monkeypatch):
+    from airflow.sdk import DAG, task
+
+    monkeypatch.setenv("AIRFLOW_EXPORT_ROOT", str(tmp_path))
+    with DAG("t_export_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+
+        @task
+        def produce():
+            return [{"id": i, "text": "{{ not rendered }}" if i == 2 else f"v{i}"} for i in range(5)]
+
+        ExportCsvOperator(task_id="export", rows=produce(), output_path="{{ dag.dag_id }}/{{ task.task_id }}.csv")
+    run = dag.test()
+    assert run.state == "success"
+    rows = read_csv(tmp_path / "t_export_dag" / "export.csv")
+    # Rows from XCom are data, not templates: "{{ ... }}" arrives intact.
+    assert rows == [["id", "text"], ["0", "v0"], ["1", "v1"], ["2", "{{ not rendered }}"], ["3", "v3"], ["4", "v4"]]
