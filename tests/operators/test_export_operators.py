@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 
@@ -37,13 +36,12 @@ def read_csv(path):
         return list(csv.reader(fh))
 
 
-def test_sql_to_csv_streams_every_row_with_bound_parameters(sqlite_conn, tmp_path, caplog):
+def test_sql_to_csv_streams_every_row_with_bound_parameters(sqlite_conn, tmp_path, capsys):
     op = ExportCsvOperator(
         task_id="t", conn_id="test_db", sql="SELECT * FROM t WHERE id <= :n ORDER BY id", parameters={"n": 2400},
         output_path=str(tmp_path / "out" / "t.csv"), fetch_size=7, chunk_size=100, progress_every_rows=1000,
     )
-    with caplog.at_level(logging.INFO):
-        meta = op.execute({})
+    meta = op.execute({})
     rows = read_csv(tmp_path / "out" / "t.csv")
     assert rows[0] == ["id", "name", "amount", "note"]
     assert len(rows) == 2401 and meta["records"] == 2400
@@ -56,8 +54,9 @@ def test_sql_to_csv_streams_every_row_with_bound_parameters(sqlite_conn, tmp_pat
     assert meta["format"] == "csv" and meta["path"] == str(tmp_path / "out" / "t.csv")
     assert meta["files"] == [{"path": meta["path"], "records": 2400, "bytes": len(data), "sha256": meta["sha256"]}]
     json.dumps(meta)  # XCom-serialisable metadata, no rows
-    progress = [r.getMessage() for r in caplog.records if "rows so far" in r.getMessage()]
-    assert len(progress) >= 2 and "1000 rows so far" in progress[0]
+    progress = [line for line in capsys.readouterr().out.splitlines() if "rows so far" in line]
+    assert len(progress) == 2, progress  # every 1,000 rows: at 1,000 and 2,000
+    assert ": 1000 rows so far," in progress[0] and "rows/s, RSS" in progress[0]
 
 
 def test_xcom_rows_to_pdf(tmp_path):
@@ -162,19 +161,32 @@ def test_overwrite_false_fails_before_reading(tmp_path):
     assert target.read_text() == "keep me" and touched == []
 
 
-def test_dag_test_runs_the_operator_and_templates_the_path(airflow_db, tmp_path, monkeypatch):
-    from airflow.sdk import DAG, task
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    from demo_data import ensure_demo_db
+
+    return ensure_demo_db(str(tmp_path_factory.mktemp("demo") / "demo.db"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "pdf"])
+def test_export_single_through_dag_test(fmt, airflow_db, demo_db, tmp_path, monkeypatch):
+    """The real ``export_single`` DAG, run in-process by ``dag.test()`` with the form's Params."""
+    from export_single import dag
 
     monkeypatch.setenv("AIRFLOW_EXPORT_ROOT", str(tmp_path))
-    with DAG("t_export_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
-
-        @task
-        def produce():
-            return [{"id": i, "text": "{{ not rendered }}" if i == 2 else f"v{i}"} for i in range(5)]
-
-        ExportCsvOperator(task_id="export", rows=produce(), output_path="{{ dag.dag_id }}/{{ task.task_id }}.csv")
-    run = dag.test()
+    monkeypatch.setenv("AIRFLOW_CONN_EXPORT_DEMO_DB", json.dumps({"conn_type": "sqlite", "host": demo_db}))
+    run = dag.test(run_conf={"records": 2000, "format": fmt})
     assert run.state == "success"
-    rows = read_csv(tmp_path / "t_export_dag" / "export.csv")
-    # Rows from XCom are data, not templates: "{{ ... }}" arrives intact.
-    assert rows == [["id", "text"], ["0", "v0"], ["1", "v1"], ["2", "{{ not rendered }}"], ["3", "v3"], ["4", "v4"]]
+    [out] = list((tmp_path / "export_single").glob(f"*/records.{fmt}"))
+    expected = sqlite3.connect(demo_db).execute("SELECT id, name, email FROM demo_records ORDER BY id LIMIT 2000").fetchall()
+    if fmt == "csv":
+        rows = read_csv(out)
+        assert len(rows) == 2001
+        assert [(int(r[0]), r[1], r[2] or None) for r in rows[1:]] == expected
+    else:
+        reader = PdfReader(out)
+        assert len(reader.pages) >= 40  # at most 50 rows a page; wrapped rows take more room
+        text = "\n".join(p.extract_text() for p in reader.pages)
+        assert "Demo records (2000)" in text
+        first_tokens = {line.split()[0] for line in text.splitlines() if line.split()}
+        assert [i for i, _, _ in expected if str(i) not in first_tokens] == []  # every row starts a line

@@ -1,0 +1,539 @@
+"""Tests of the streaming PDF writer: the PDFs are read back with pypdf.
+
+Two ways of reading a page back:
+
+* :func:`shows`: every text-showing operator of the page content with its position
+  (``1 0 0 1 x y Tm (text) Tj`` as written by the writer); exact for ASCII text (subset 0
+  of the embedded font maps ASCII to itself), used for geometry and row checks.
+* ``page.extract_text()``: pypdf's extraction through the font's ToUnicode map, used for
+  non-ASCII round trips.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from decimal import Decimal
+
+import pypdf
+import pytest
+
+from airflow_export.writers import pdf_fonts
+from airflow_export.writers.output import OutputError, part_path
+from airflow_export.writers.pdf_fonts import FontMetrics, FontNotFoundError, find_font_path, load_font
+from airflow_export.writers.pdf_layout import (
+    auto_font_size,
+    clean_text,
+    fit_column_widths,
+    resolve_page_size,
+    truncate_lines,
+    wrap_text,
+)
+from airflow_export.writers.pdf_writer import write_pdf
+
+A4_LANDSCAPE = (841.8897637795277, 595.2755905511812)
+MARGIN = 24.0
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def shows(page: pypdf.PageObject) -> list[tuple[str, float, float]]:
+    """(text, x, y) of every Tj on the page, in content order."""
+    out = []
+    x = y = 0.0
+    for operands, operator in page.get_contents().operations:
+        if operator == b"Tm":
+            x, y = float(operands[4]), float(operands[5])
+        elif operator == b"Tj":
+            out.append((str(operands[0]), x, y))
+    return out
+
+
+def table_rows(page: pypdf.PageObject) -> list[tuple[str, ...]]:
+    """The page's table lines top to bottom, each the tuple of its texts left to right
+    (title and footer excluded: they are the top-most and bottom-most lines)."""
+    by_y: dict[float, list[tuple[float, str]]] = defaultdict(list)
+    for text, x, y in shows(page):
+        by_y[y].append((x, text))
+    lines = [tuple(t for _, t in sorted(by_y[y])) for y in sorted(by_y, reverse=True)]
+    return lines[1:-1]
+
+
+def read(path) -> pypdf.PdfReader:
+    return pypdf.PdfReader(str(path))
+
+
+def footer(page: pypdf.PageObject) -> str:
+    return shows(page)[-1][0]
+
+
+@pytest.fixture(scope="module")
+def font():
+    return load_font(find_font_path())
+
+
+ROWS_120 = [(i, f"name {i}", f"{i * 1.5}") for i in range(1, 121)]
+
+
+# ---------------------------------------------------------------- pure layout functions
+
+
+@pytest.mark.parametrize(
+    ("wanted", "available", "minimum", "expected"),
+    [
+        ([10, 30], 80, 5, [20.0, 60.0]),  # fits: grow in proportion
+        ([40, 40], 80, 5, [40.0, 40.0]),  # exactly fits
+        ([10, 50, 60], 70, 5, [10.0, 30.0, 30.0]),  # too wide: the narrow keeps, wide ones share
+        ([1, 1], 80, 5, [40.0, 40.0]),  # raised to the minimum, then grown
+        ([100], 50, 5, [50.0]),  # one column: bounded by the table
+        ([300, 10], 100, 5, [250 / 3, 50 / 3]),  # bounded to half the table (50), then 50:10 grown to 100
+        ([300, 80, 20], 100, 5, [40.0, 40.0, 20.0]),  # 50 + 80 + 20 > 100: water filling at 40
+        ([], 100, 5, []),
+    ],
+)
+def test_fit_column_widths(wanted, available, minimum, expected):
+    assert fit_column_widths(wanted, available, minimum) == pytest.approx(expected)
+
+
+def test_fit_column_widths_too_many_columns_names_the_count():
+    with pytest.raises(ValueError, match="30 columns do not fit"):
+        fit_column_widths([10] * 30, 100, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", "plain"),
+        ("a\r\nb", "a\nb"),
+        ("a\rb", "a\nb"),
+        ("a\tb", "a b"),
+        ("a\x00b", "a\ufffdb"),
+        ("a\x7fb", "a\ufffdb"),
+        ("a\u2028b", "a\nb"),
+        ("S&P <500>", "S&P <500>"),
+        ("中文", "中文"),
+    ],
+)
+def test_clean_text(text, expected):
+    assert clean_text(text) == expected
+
+
+def test_clean_text_replacement():
+    assert clean_text("a\x1bb", "\u25a1") == "a\u25a1b"
+
+
+def test_control_characters_print_visibly(tmp_path):
+    # WenQuanYi Zen Hei has no U+FFFD: control characters print as U+25A1 WHITE SQUARE
+    write_pdf([("a\x00b\tc\r\nd",)], tmp_path / "c.pdf", columns=["v"])
+    assert read(tmp_path / "c.pdf").pages[0].extract_text().split("\n")[1:3] == ["a\u25a1b c", "d"]
+
+
+# At 10 pt a digit of WenQuanYi Zen Hei is 599.609375/1000 * 10 = 5.99609375 pt, a space 2.998046875 pt.
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("", 30, [""]),
+        ("00000", 30, ["00000"]),  # 29.98 pt fits in 30
+        ("000000", 30, ["00000", "0"]),  # a long word is broken between characters
+        ("0000000000", 30, ["00000", "00000"]),
+        ("00 00 00", 30, ["00 00", "00"]),  # 5 digits + 1 space = 32.98 > 30 -> break at the space
+        ("00 00 00", 41.9, ["00 00", "00"]),  # 6 digits + 2 spaces = 41.97 pt > 41.9
+        ("00 00 00", 42, ["00 00 00"]),
+        ("0 0", 30, ["0 0"]),
+        ("00\n00", 100, ["00", "00"]),  # hard line breaks kept
+        ("0000 0000000", 30, ["0000", "00000", "00"]),
+    ],
+)
+def test_wrap_text(font, text, width, expected):
+    metrics = FontMetrics(font, 10)
+    assert wrap_text(text, width, metrics) == expected
+    assert all(metrics.width(line) <= width for line in expected)
+
+
+@pytest.mark.parametrize(
+    ("lines", "limit", "expected"),
+    [
+        (["a", "b"], 2, ["a", "b"]),
+        (["a", "b", "c"], 2, ["a", "\u2026 [+2 lines truncated]"]),
+        (["a", "b", "c", "d", "e"], 3, ["a", "b", "\u2026 [+3 lines truncated]"]),
+        (["a", "b", "c"], 1, ["\u2026 [+3 lines truncated]"]),
+    ],
+)
+def test_truncate_lines(lines, limit, expected):
+    assert truncate_lines(lines, limit, lambda s: [s]) == expected
+
+
+def test_truncate_lines_wraps_the_marker_in_a_narrow_cell():
+    # a "wrap" that cuts at 8 characters: the long marker needs 3 lines, so with 3 lines
+    # allowed nothing else fits -> the marker counts all 5 lines
+    def wrap(s):
+        return [s[i : i + 8] for i in range(0, len(s), 8)]
+
+    assert truncate_lines(["a", "b", "c", "d", "e"], 3, wrap) == ["\u2026 [+5 li", "nes trun", "cated]"]
+    # one line allowed: the short marker
+    assert truncate_lines(["a", "b", "c", "d", "e"], 1, wrap) == ["\u2026+5"]
+
+
+@pytest.mark.parametrize(
+    ("size", "landscape", "expected"),
+    [
+        ("A4", True, A4_LANDSCAPE),
+        ("a4", False, (A4_LANDSCAPE[1], A4_LANDSCAPE[0])),
+        ("letter", True, (792.0, 612.0)),
+        ("Letter", False, (612.0, 792.0)),
+        ((300, 200), False, (200.0, 300.0)),
+    ],
+)
+def test_resolve_page_size(size, landscape, expected):
+    assert resolve_page_size(size, landscape) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("size", ["A3", (10, 10), "x", None])
+def test_resolve_page_size_rejects(size):
+    with pytest.raises(ValueError, match="page_size"):
+        resolve_page_size(size, True)
+
+
+@pytest.mark.parametrize(
+    ("rows_per_page", "expected"),
+    [
+        (50, 6.0),  # (50+1) rows * 1.7 * 6 = 520.2 <= 595.28 - 48 - 13.5 - 12 = 521.78
+        (20, 10.0),  # capped at 10 pt
+        (1000, 5.0),  # nothing fits: the smallest size (rows continue on more pages)
+    ],
+)
+def test_auto_font_size_a4_landscape(rows_per_page, expected):
+    assert auto_font_size(*A4_LANDSCAPE, rows_per_page) == expected
+
+
+# ---------------------------------------------------------------- the PDF
+
+
+def test_every_row_and_the_header_on_every_page(tmp_path):
+    result = write_pdf(ROWS_120, tmp_path / "t.pdf", columns=["id", "name", "ratio"], rows_per_page=50)
+    assert (result.format, result.records, result.path) == ("pdf", 120, str(tmp_path / "t.pdf"))
+    assert len(result.files) == 1 and result.files[0].records == 120
+    assert result.bytes == os.path.getsize(tmp_path / "t.pdf") == result.files[0].bytes
+    pages = read(tmp_path / "t.pdf").pages
+    assert len(pages) == 3
+    seen = []
+    for page, count in zip(pages, (50, 50, 20)):
+        lines = table_rows(page)
+        assert lines[0] == ("id", "name", "ratio")
+        assert len(lines) == count + 1
+        seen.extend(lines[1:])
+    assert seen == [(str(i), f"name {i}", f"{i * 1.5}") for i in range(1, 121)]
+
+
+def test_title_and_page_numbers(tmp_path):
+    write_pdf(ROWS_120, tmp_path / "t.pdf", columns=["id", "name", "ratio"], title="Flights & <more>")
+    reader = read(tmp_path / "t.pdf")
+    assert reader.metadata.title == "Flights & <more>"
+    for number, page in enumerate(reader.pages, start=1):
+        texts = shows(page)
+        assert texts[-2][0] == "Flights & <more>"  # the title line (top of the page)
+        assert texts[-2][2] == max(y for _, _, y in texts)
+        assert footer(page) == f"Page {number} of 3"
+        assert f"Page {number} of 3" in page.extract_text()
+
+
+def test_default_title_is_the_file_name(tmp_path):
+    write_pdf([(1,)], tmp_path / "daily_report.pdf")
+    reader = read(tmp_path / "daily_report.pdf")
+    assert reader.metadata.title == "daily_report"
+    assert shows(reader.pages[0])[-2][0] == "daily_report"
+
+
+def test_long_text_wraps_inside_its_column(tmp_path, font):
+    long_word = "W" * 120  # no space: must be broken between characters
+    sentence = " ".join(f"word{i}" for i in range(60))
+    widths = [60.0, 150.0, 200.0, 120.0]
+    rows = [(1, long_word, sentence, "short"), (22, "x", "y", "z")]
+    write_pdf(rows, tmp_path / "w.pdf", columns=["n", "a", "b", "c"], column_widths=widths, font_size=8)
+    page = read(tmp_path / "w.pdf").pages[0]
+    metrics = FontMetrics(font, 8)
+    hpad = 0.4 * 8
+    lefts = [MARGIN + sum(widths[:j]) for j in range(len(widths))]
+    by_column: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
+    for text, x, y in shows(page)[:-2]:  # not title and footer
+        column = max(j for j, left in enumerate(lefts) if x >= left)
+        left, right = lefts[column], lefts[column] + widths[column]
+        assert x >= left + hpad - 0.01, text
+        assert x + metrics.width(text) <= right - hpad + 0.01, text  # never into the next column
+        by_column[column].append((text, x, y))
+    word_lines = [t for t, _, y in by_column[1] if t.startswith("W")]
+    assert len(word_lines) > 1 and "".join(word_lines) == long_word
+    sentence_lines = [t for t, _, _ in by_column[2] if t.startswith("word")]
+    assert len(sentence_lines) > 1 and " ".join(sentence_lines) == sentence
+    # the numeric column is right-aligned: text ends at the padding
+    for text, x, _ in by_column[0]:
+        if text in ("1", "22"):
+            assert x + metrics.width(text) == pytest.approx(lefts[0] + widths[0] - hpad, abs=0.01)
+    # the second row starts below the tallest cell of the first
+    first_row_bottom = min(y for t, _, y in by_column[1] + by_column[2] if t != "x" and t != "y")
+    assert [y for t, _, y in by_column[1] if t == "x"][0] < first_row_bottom
+
+
+def test_special_characters_print_literally(tmp_path):
+    cells = ["S&P 500", "0.1 <A <0.9", "a (b) \\c", "<b>bold</b> &amp;"]
+    write_pdf([tuple(cells)], tmp_path / "e.pdf", columns=["a", "b", "c", "d"])
+    page = read(tmp_path / "e.pdf").pages[0]
+    assert table_rows(page) == [("a", "b", "c", "d"), tuple(cells)]
+    assert "S&P 500 0.1 <A <0.9 a (b) \\c <b>bold</b> &amp;" in page.extract_text()
+
+
+def test_a_cell_taller_than_a_page_is_cut_with_a_visible_marker(tmp_path):
+    tall = "\n".join(f"line {i}" for i in range(1, 501))
+    rows = [(1, "before"), (2, tall), (3, "after")]
+    result = write_pdf(rows, tmp_path / "tall.pdf", columns=["id", "text"], font_size=8)
+    assert result.records == 3
+    pages = read(tmp_path / "tall.pdf").pages
+    # Lines per cell on landscape A4 (595.28 pt high) at 8 pt: table top 595.28 - 24 (margin)
+    # - 1.5 * 12 (title) = 553.28; header row 1.2 * 8 + 2 * 2 = 13.6; table bottom 24 + 2 * 8 = 40;
+    # row padding 2 * 2 -> (553.28 - 13.6 - 40 - 4) / 9.6 = 51.6 -> 51 lines: 50 + the marker.
+    expected = [f"line {i}" for i in range(1, 51)] + ["\u2026 [+450 lines truncated]"]
+    assert len(pages) == 3  # row 1 / the tall row alone / row 3
+    assert table_rows(pages[0]) == [("id", "text"), ("1", "before")]
+    tall_page = table_rows(pages[1])
+    assert tall_page[0] == ("id", "text")
+    assert tall_page[1] == ("2", "line 1")
+    assert [line[-1] for line in tall_page[1:-1]] == expected[:-1]
+    # the marker's "…" is not ASCII: read it through the font's ToUnicode map
+    extracted = pages[1].extract_text().split("\n")
+    assert extracted[1:52] == ["2 line 1"] + expected[1:]
+    assert table_rows(pages[2]) == [("id", "text"), ("3", "after")]
+
+
+def test_max_lines_per_cell(tmp_path):
+    tall = "\n".join(f"line {i}" for i in range(1, 11))
+    write_pdf([(tall,)], tmp_path / "m.pdf", columns=["text"], max_lines_per_cell=3)
+    lines = read(tmp_path / "m.pdf").pages[0].extract_text().split("\n")
+    assert lines[:4] == ["text", "line 1", "line 2", "\u2026 [+8 lines truncated]"]
+
+
+def test_unicode_round_trip(tmp_path):
+    texts = ["Привет, мир", "Καλημέρα κόσμε", "你好，世界", "日本語のテキスト", "Ёжик — «ёлка»", "混合 mixed Ωμέγα"]
+    title = "Отчёт 报告"
+    write_pdf([(t,) for t in texts], tmp_path / "u.pdf", columns=["текст"], title=title)
+    reader = read(tmp_path / "u.pdf")
+    assert reader.metadata.title == title
+    lines = reader.pages[0].extract_text().split("\n")
+    assert lines[0] == "текст"
+    assert lines[1 : 1 + len(texts)] == texts
+    assert lines[1 + len(texts)] == title
+
+
+def test_null_marker_and_value_forms(tmp_path):
+    rows = [(None, Decimal("1E-7"), b"\x00\xff", True, float("nan"), -0.0, 0.0)]
+    write_pdf(rows, tmp_path / "n.pdf", columns=list("abcdefg"), null_marker="NULL")
+    assert table_rows(read(tmp_path / "n.pdf").pages[0])[1] == (
+        "NULL", "0.0000001", "00ff", "true", "NaN", "-0.0", "0.0"
+    )
+
+
+def test_repeated_values_keep_their_own_text(tmp_path):
+    # value-keyed cache: 0.0 and -0.0 are equal but print differently; 1 and True differ too
+    rows = [(0.0,), (-0.0,), (0.0,), (-0.0,)]
+    write_pdf(rows, tmp_path / "z.pdf", columns=["v"])
+    assert table_rows(read(tmp_path / "z.pdf").pages[0])[1:] == [("0.0",), ("-0.0",), ("0.0",), ("-0.0",)]
+    rows = [(1,), (True,), (1.0,), (1,)]
+    write_pdf(rows, tmp_path / "b.pdf", columns=["v"])
+    assert table_rows(read(tmp_path / "b.pdf").pages[0])[1:] == [("1",), ("true",), ("1.0",), ("1",)]
+
+
+def test_mapping_rows(tmp_path):
+    rows = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    write_pdf(rows, tmp_path / "d.pdf")
+    assert table_rows(read(tmp_path / "d.pdf").pages[0]) == [("a", "b"), ("1", "x"), ("2", "y")]
+
+
+def test_rolling_into_parts(tmp_path):
+    target = tmp_path / "big.pdf"
+    target.write_bytes(b"single file of an earlier, shorter run")
+    rows = [(i, f"r{i}") for i in range(1, 301)]
+    calls = []
+    result = write_pdf(
+        iter(rows), target, columns=["id", "v"], rows_per_page=50, max_rows_per_file=120, progress=calls.append
+    )
+    names = [part_path(target, i) for i in (1, 2, 3)]
+    assert [f.path for f in result.files] == names
+    assert [f.records for f in result.files] == [120, 120, 60]
+    assert result.path == names[0] and result.records == 300
+    assert result.bytes == sum(os.path.getsize(n) for n in names)
+    assert not target.exists()  # the earlier run's single file is replaced by the parts
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(n) for n in names)
+    seen = []
+    for name, pages_expected in zip(names, (3, 3, 2)):
+        pages = read(name).pages
+        assert len(pages) == pages_expected
+        for number, page in enumerate(pages, start=1):
+            lines = table_rows(page)
+            assert lines[0] == ("id", "v")
+            assert footer(page) == f"Page {number} of {pages_expected}"
+            seen.extend(lines[1:])
+    assert seen == [(str(i), f"r{i}") for i in range(1, 301)]
+    # progress after every page: records on finished pages
+    # (a file starts a new page: rows 121-150 of the third batch are page 1 of part 2)
+    assert calls == [50, 100, 120, 150, 200, 240, 250, 300]
+
+
+def test_no_rolling_below_the_limit_and_stale_parts_removed(tmp_path):
+    target = tmp_path / "r.pdf"
+    write_pdf([(i,) for i in range(10)], target, max_rows_per_file=4)
+    assert os.path.exists(part_path(target, 3))
+    result = write_pdf([(i,) for i in range(4)], target, max_rows_per_file=4)
+    assert [f.path for f in result.files] == [str(target)]
+    assert os.listdir(tmp_path) == ["r.pdf"]  # the parts of the earlier run are gone
+
+
+def test_empty_input_with_columns(tmp_path):
+    result = write_pdf([], tmp_path / "e.pdf", columns=["a", "b"])
+    assert result.records == 0 and result.files[0].records == 0
+    page = read(tmp_path / "e.pdf").pages[0]
+    assert table_rows(page) == [("a", "b"), ("No rows",)]
+    assert footer(page) == "Page 1 of 1"
+
+
+def test_empty_input_without_columns(tmp_path):
+    result = write_pdf(iter(()), tmp_path / "e.pdf")
+    reader = read(tmp_path / "e.pdf")
+    assert result.records == 0 and len(reader.pages) == 1
+    assert [t for t, _, _ in shows(reader.pages[0])] == ["No rows", "e", "Page 1 of 1"]
+
+
+def test_output_is_deterministic(tmp_path):
+    rows = [(i, f"значение {i}", "中文", i / 7) for i in range(80)]
+    a = write_pdf(rows, tmp_path / "a" / "x.pdf", title="Same")
+    b = write_pdf(rows, tmp_path / "b" / "x.pdf", title="Same")
+    assert (tmp_path / "a" / "x.pdf").read_bytes() == (tmp_path / "b" / "x.pdf").read_bytes()
+    assert a.sha256 == b.sha256
+
+
+@pytest.mark.parametrize(
+    ("page_size", "landscape", "expected"),
+    [("letter", False, (612, 792)), ("A4", True, (841.89, 595.28))],
+)
+def test_page_size_option(tmp_path, page_size, landscape, expected):
+    write_pdf([(1,)], tmp_path / "p.pdf", page_size=page_size, landscape=landscape)
+    box = read(tmp_path / "p.pdf").pages[0].mediabox
+    assert (round(float(box.width), 2), round(float(box.height), 2)) == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, "50"])
+def test_rows_per_page_must_be_positive(tmp_path, value):
+    with pytest.raises(ValueError, match="rows_per_page"):
+        write_pdf([(1,)], tmp_path / "x.pdf", rows_per_page=value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unknown_option_is_named(tmp_path):
+    with pytest.raises(TypeError, match="'fontsize'"):
+        write_pdf([(1,)], tmp_path / "x.pdf", fontsize=8)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"font_size": 0}, "font_size"),
+        ({"max_rows_per_file": 0}, "max_rows_per_file"),
+        ({"max_lines_per_cell": 0}, "max_lines_per_cell"),
+        ({"column_widths": [100]}, "column_widths has 1 widths for 2 columns"),
+        ({"column_widths": {"zz": 100}}, "unknown columns \\['zz'\\]"),
+        ({"column_widths": [1, 100]}, "column_widths\\['a'\\]"),
+        ({"column_widths": [700, 700]}, "add up to 1400.0 pt"),
+        ({"page_size": "A0"}, "page_size"),
+    ],
+)
+def test_bad_option_values_are_named(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        write_pdf([(1, 2)], tmp_path / "x.pdf", columns=["a", "b"], **options)
+    assert os.listdir(tmp_path) == []
+
+
+def test_unrenderable_value_mid_export_leaves_no_file(tmp_path):
+    rows = [(i, "ok") for i in range(1, 75)] + [(75, object())] + [(i, "ok") for i in range(76, 200)]
+    with pytest.raises(TypeError, match="row 75, column 'b': cannot render value of type object"):
+        write_pdf(iter(rows), tmp_path / "x.pdf", columns=["a", "b"], rows_per_page=50)
+    assert os.listdir(tmp_path) == []
+
+
+def test_error_after_rolling_leaves_no_part(tmp_path):
+    rows = [(i,) for i in range(1, 30)] + [("a", "b")]
+    with pytest.raises(ValueError, match="row 30: expected 1 fields, got 2"):
+        write_pdf(iter(rows), tmp_path / "x.pdf", rows_per_page=5, max_rows_per_file=10)
+    assert os.listdir(tmp_path) == []
+
+
+def test_existing_file_without_overwrite(tmp_path):
+    (tmp_path / "x.pdf").write_bytes(b"old")
+    with pytest.raises(OutputError, match="already exists"):
+        write_pdf([(1,)], tmp_path / "x.pdf", overwrite=False)
+    assert (tmp_path / "x.pdf").read_bytes() == b"old"
+
+
+def test_font_not_found_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf_fonts, "DEFAULT_FONT_PATHS", (str(tmp_path / "none.ttc"),))
+    monkeypatch.delenv(pdf_fonts.FONT_ENV_VAR, raising=False)
+    with pytest.raises(FontNotFoundError, match="apt-get install -y fonts-wqy-zenhei"):
+        write_pdf([(1,)], tmp_path / "x.pdf")
+    assert os.listdir(tmp_path) == []
+
+
+def test_font_path_option(tmp_path):
+    with pytest.raises(FontNotFoundError, match="font_path"):
+        write_pdf([(1,)], tmp_path / "x.pdf", font_path=tmp_path / "missing.ttf")
+    bogus = tmp_path / "bogus.ttf"
+    bogus.write_bytes(b"not a font")
+    with pytest.raises(ValueError, match="cannot be embedded"):
+        write_pdf([(1,)], tmp_path / "x.pdf", font_path=bogus)
+    result = write_pdf([("Ωмега",)], tmp_path / "x.pdf", font_path=find_font_path())
+    assert result.records == 1
+
+
+def test_rows_continue_on_a_new_page_when_wrapped_rows_fill_it(tmp_path):
+    # 50 rows per page requested, but every row is 3 lines tall: they cannot all fit
+    rows = [(i, f"a\nb\nc{i}") for i in range(1, 51)]
+    result = write_pdf(rows, tmp_path / "c.pdf", columns=["id", "t"], rows_per_page=50)
+    pages = read(tmp_path / "c.pdf").pages
+    assert result.records == 50 and len(pages) > 1
+    ids = [line[0] for page in pages for line in table_rows(page)[1:] if line[0].isdigit() and len(line) == 2]
+    assert ids == [str(i) for i in range(1, 51)]
+    for page in pages:
+        assert table_rows(page)[0] == ("id", "t")
+
+
+def test_measured_widths_match_reportlab(font):
+    # the helper the wrapping relies on agrees with ReportLab's own stringWidth
+    metrics = FontMetrics(font, 7)
+    for text in ("flights", "Привет", "中文字符", "S&P <500>"):
+        assert metrics.width(text) == font.stringWidth(text, 7)
+        assert math.isclose(sum(metrics.char_widths(text)), metrics.width(text))
+
+
+def test_long_title_is_cut_to_the_page_width(tmp_path, font):
+    title = "Quarterly " * 40
+    write_pdf([(1,)], tmp_path / "t.pdf", title=title)
+    reader = read(tmp_path / "t.pdf")
+    assert reader.metadata.title == title  # the full title is kept in the metadata
+    drawn = [line for line in reader.pages[0].extract_text().split("\n") if line.startswith("Quarterly")][0]
+    assert drawn.endswith("\u2026") and title.startswith(drawn[:-1])
+    title_size = 9.0  # max(8, 1.5 * 6 pt)
+    assert FontMetrics(font, title_size).width(drawn) <= A4_LANDSCAPE[0] - 2 * MARGIN
+
+
+def test_missing_glyph_is_logged_once(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf([("smile \U0001F600",), ("again \U0001F600",)], tmp_path / "g.pdf", columns=["mood"])
+    messages = [r.getMessage() for r in caplog.records if "no glyph" in r.getMessage()]
+    assert messages == ["column 'mood': the PDF font has no glyph for '\U0001F600'; those characters show as empty boxes"]
+
+
+def test_reportlab_uses_the_rl_accel_c_extension():
+    from reportlab.lib import rl_accel
+
+    for name in ("instanceStringWidthTTF", "escapePDF", "fp_str"):
+        assert type(getattr(rl_accel, name)).__name__ == "builtin_function_or_method", name
+    assert rl_accel._py_funcs == {}
