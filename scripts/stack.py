@@ -229,8 +229,12 @@ class Stack:
             f"{self.base_url}/api/v2{path}", data=data, method=method,
             headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.load(resp)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:2000]
+            raise urllib.error.HTTPError(exc.url, exc.code, f"{exc.reason}: {method} {path}: {detail}", exc.headers, None) from None
 
     def wait_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Wait until the dag-processor has parsed ``dag_id`` (and it has no import error)."""

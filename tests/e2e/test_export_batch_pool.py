@@ -22,6 +22,12 @@ def export_intervals(stack, run: dict) -> list[tuple[str, str]]:
     return [(t["start_date"], t["end_date"]) for t in exports]
 
 
+def set_pool_slots(stack, slots: int) -> None:
+    pool = stack.api("GET", f"/pools/{POOL}")
+    body = {"pool": POOL, "slots": slots, "description": pool["description"], "include_deferred": pool["include_deferred"]}
+    assert stack.api("PATCH", f"/pools/{POOL}", body)["slots"] == slots
+
+
 def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
     run, exports = run_and_collect(airflow_stack, "export_batch")
     intervals = export_intervals(airflow_stack, run)
@@ -47,10 +53,10 @@ def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
 
 def test_same_checks_fail_with_a_ten_slot_pool(airflow_stack):
     """The overlap check is not vacuous: with 10 slots, more than 5 exports do overlap."""
-    airflow_stack.api("PATCH", f"/pools/{POOL}", {"name": POOL, "slots": 10})
+    set_pool_slots(airflow_stack, 10)
     try:
         run, _ = run_and_collect(airflow_stack, "export_batch")
         peak = max_overlap(export_intervals(airflow_stack, run))
         assert peak > 5, f"with 10 slots only {peak} exports overlapped; the 5-slot assertion would prove nothing"
     finally:
-        airflow_stack.api("PATCH", f"/pools/{POOL}", {"name": POOL, "slots": 5})
+        set_pool_slots(airflow_stack, 5)
