@@ -2,11 +2,13 @@
 
 Ten export tasks become ready at the same moment; the pool (5 slots) lets five run and
 makes the rest wait for a slot. Scenarios: 1k, 5k and 10k CSV; 1k and 5k PDF.
+When all are done, ``export_validation`` is triggered to check the metrics.
 """
 
 from __future__ import annotations
 
 import pendulum
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
@@ -50,6 +52,13 @@ with DAG(
         return ensure_demo_db(BaseHook.get_connection(DEMO_CONN).host)
 
     ready = prepare_data()
+    validate = TriggerDagRunOperator(
+        task_id="trigger_validation",
+        trigger_dag_id="export_validation",
+        conf={"export_folder": OUT},
+        trigger_rule="all_done",  # failed exports must count against the success rate too
+        pool="default_pool",
+    )
     for task_id, operator, sql, n, extra in SCENARIOS:
         suffix = ".pdf" if operator is ExportPdfOperator else ".csv.gz" if "gzip" in task_id else ".csv"
         ready >> operator(
@@ -59,4 +68,4 @@ with DAG(
             parameters={"n": n},
             output_path=f"{OUT}/{task_id}{suffix}",
             **extra,
-        )
+        ) >> validate

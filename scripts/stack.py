@@ -49,6 +49,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_udp_port() -> int:
+    """A UDP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @dataclass
 class Stack:
     """A local Airflow stack rooted at ``home``.
@@ -57,12 +64,17 @@ class Stack:
     :param api_port: port of the API server / UI on 127.0.0.1.
     :param pool_slots: slots of ``export_pool``.
     :param statsd_port: when set, Airflow sends StatsD metrics to 127.0.0.1:statsd_port.
+    :param metrics_port: HTTP port of the bridge's ``/metrics`` (with ``bridge=True``).
+    :param bridge: start ``airflow-export-bridge`` with ``deploy/statsd/mapping.yml`` and point
+        Airflow's ``[metrics]`` at it.
     """
 
     home: Path
     api_port: int = 8080
     pool_slots: int = POOL_SLOTS
     statsd_port: int | None = None
+    metrics_port: int | None = None
+    bridge: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     _token: str | None = None
@@ -72,6 +84,10 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def export_root(self) -> Path:
@@ -111,6 +127,8 @@ class Stack:
             f"AIRFLOW_CONN_{DEMO_CONN.upper()}": json.dumps({"conn_type": "sqlite", "host": str(self.demo_db)}),
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         })
+        if self.metrics_port:
+            env["AIRFLOW_EXPORT_METRICS_URL"] = self.metrics_url
         if self.statsd_port:
             env.update({
                 "AIRFLOW__METRICS__STATSD_ON": "True",
@@ -145,8 +163,13 @@ class Stack:
     # -- processes ------------------------------------------------------------------------
 
     def start(self, components: tuple[str, ...] = ("api-server", "scheduler", "dag-processor")) -> None:
-        """Start the components, each in its own process group, logging to ``home/logs/<name>.out``."""
+        """Start the bridge (if asked) and the components, each in its own process group.
+
+        Output goes to ``home/logs/<name>.out``.
+        """
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        if self.bridge:
+            self.start_bridge()
         for name in components:
             log = open(self.home / "logs" / f"{name}.out", "ab")
             self.procs[name] = subprocess.Popen(
@@ -162,6 +185,29 @@ class Stack:
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[name] = proc
         return proc
+
+    def start_bridge(self, timeout: float = 30) -> None:
+        """Start ``airflow-export-bridge`` on loopback and wait until ``/metrics`` answers."""
+        self.statsd_port = self.statsd_port or free_udp_port()
+        self.metrics_port = self.metrics_port or free_port()
+        self.start_process("bridge", [
+            str(VENV_BIN / "airflow-export-bridge"), "--statsd-port", str(self.statsd_port),
+            "--metrics-port", str(self.metrics_port), "--mapping", str(REPO / "deploy" / "statsd" / "mapping.yml"),
+        ])
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.metrics_url, timeout=2):
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                if self.procs["bridge"].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"bridge did not start:\n{self.log_tail('bridge')}") from None
+                time.sleep(0.2)
+
+    def scrape(self) -> str:
+        """The bridge's ``/metrics`` exposition text."""
+        with urllib.request.urlopen(self.metrics_url, timeout=10) as resp:
+            return resp.read().decode()
 
     def stop(self, timeout: float = 15) -> None:
         """SIGTERM every process group, wait up to ``timeout`` s, then SIGKILL what is left."""
@@ -351,17 +397,39 @@ def run_and_collect(stack: Stack, dag_id: str, timeout: float = 900) -> tuple[di
     return run, exports
 
 
+def wait_triggered_run(stack: Stack, dag_id: str, conf_key: str, conf_value: str, timeout: float = 300) -> dict:
+    """Wait for the run of ``dag_id`` whose conf has ``conf_key == conf_value`` to end; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = stack.api("GET", f"/dags/{dag_id}/dagRuns?order_by=-run_after&limit=20")["dag_runs"]
+        for run in runs:
+            if (run.get("conf") or {}).get(conf_key) == conf_value:
+                return stack.wait_run(dag_id, run["dag_run_id"], max(1.0, deadline - time.monotonic()))
+        time.sleep(1)
+    raise TimeoutError(f"no {dag_id} run with {conf_key}={conf_value!r} after {timeout:.0f} s")
+
+
+def validation_report(stack: Stack, batch_run_id: str) -> tuple[dict, str]:
+    """The export_validation run triggered by a batch run, and its assertion table (from the evidence)."""
+    run = wait_triggered_run(stack, "export_validation", "export_folder", f"export_batch/{batch_run_id}")
+    table_file = stack.home / "evidence" / run["dag_run_id"] / "assertions.txt"
+    table = table_file.read_text() if table_file.exists() else "(no assertion table: see the task log)\n" + \
+        stack.task_log("export_validation", run["dag_run_id"], "validate")[-3000:]
+    return run, table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["demo", "up"])
     parser.add_argument("--home", default=str(REPO / "airflow-home"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_EXPORT_API_PORT", "8080")))
     args = parser.parse_args(argv)
-    stack = Stack(Path(args.home), api_port=args.port)
+    stack = Stack(Path(args.home), api_port=args.port, bridge=True)
     # A second Ctrl-C / SIGTERM must still stop what we started.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     with running_stack(stack):
-        print(f"Airflow is up: {stack.base_url}  (login {ADMIN_USER} / {ADMIN_PASSWORD}); exports go to {stack.export_root}", flush=True)
+        print(f"Airflow is up: {stack.base_url}  (login {ADMIN_USER} / {ADMIN_PASSWORD}); exports go to {stack.export_root}")
+        print(f"Metrics bridge: {stack.metrics_url} (StatsD on udp://127.0.0.1:{stack.statsd_port})", flush=True)
         if args.command == "up":
             try:
                 while all(p.poll() is None for p in stack.procs.values()):
@@ -371,11 +439,18 @@ def main(argv: list[str] | None = None) -> int:
             except KeyboardInterrupt:
                 print("stopping ...", flush=True)
                 return 0
+        stack.wait_dag("export_validation")
+        status = 0
         for dag_id in ("export_batch", "flights_export"):
             run, exports = run_and_collect(stack, dag_id)
             print(f"\n{dag_id}: {run['state']} in {run['wall_seconds']:.1f} s (run {run['dag_run_id']})")
             print(files_table(exports, stack.export_root), flush=True)
-    return 0
+            if dag_id == "export_batch":
+                vrun, table = validation_report(stack, run["dag_run_id"])
+                print(f"\nexport_validation: {vrun['state']} (evidence in {stack.home / 'evidence' / vrun['dag_run_id']})")
+                print(table, flush=True)
+                status = status or (0 if vrun["state"] == "success" else 1)
+    return status
 
 
 if __name__ == "__main__":
