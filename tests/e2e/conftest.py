@@ -1,4 +1,5 @@
-"""A real Airflow for the end-to-end tests: api-server, scheduler and dag-processor (LocalExecutor).
+"""A real Airflow for the end-to-end tests: api-server, scheduler and dag-processor (LocalExecutor),
+sending its StatsD metrics to a real ``airflow-export-bridge``.
 
 Started once per test session in a temporary Airflow home on free ports, and always stopped
 (process groups, SIGTERM, timeout, SIGKILL), even when a test fails.
@@ -17,6 +18,6 @@ from stack import Stack, free_port, running_stack
 @pytest.fixture(scope="session")
 def airflow_stack():
     home = Path(tempfile.mkdtemp(prefix="airflow-export-e2e-"))
-    stack = Stack(home, api_port=free_port())
+    stack = Stack(home, api_port=free_port(), bridge=True)
     with running_stack(stack) as started:
         yield started

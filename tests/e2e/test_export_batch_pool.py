@@ -8,7 +8,8 @@ import gzip
 import pytest
 from pypdf import PdfReader
 
-from stack import POOL, run_and_collect
+from airflow_export.validation import parse_exposition, sum_values
+from stack import POOL, run_and_collect, validation_report
 from tests.support.overlap import max_overlap, waited_for_slot
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +29,13 @@ def set_pool_slots(stack, slots: int) -> None:
     assert stack.api("PATCH", f"/pools/{POOL}", body)["slots"] == slots
 
 
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of the matching samples; 0 when none (a counter not yet sent)."""
+    return sum_values(parse_exposition(text), name, labels) or 0.0
+
+
 def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
+    before = airflow_stack.scrape()
     run, exports = run_and_collect(airflow_stack, "export_batch")
     intervals = export_intervals(airflow_stack, run)
     peak = max_overlap(intervals)
@@ -49,6 +56,26 @@ def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
     pdf = PdfReader(by_task["pdf_5k"]["path"])
     assert len(pdf.pages) >= 100  # 5,000 rows, at most 50 a page
     assert by_task["pdf_5k"]["records"] == 5_000
+
+    # The validation DAG ran after the batch and passed its six assertions on the bridge's metrics.
+    vrun, table = validation_report(airflow_stack, run["dag_run_id"])
+    assert vrun["state"] == "success", table
+    assert "6 of 6 assertions passed" in table
+
+    # Airflow really sent our metrics and its pool metrics through the bridge: compare numbers.
+    after = airflow_stack.scrape()
+    for fmt in ("csv", "pdf"):
+        metas = [m for _, m in exports if m["format"] == fmt]
+        def delta(name, **labels):
+            return metric(after, name, **labels) - metric(before, name, **labels)
+        assert delta("airflow_export_records_total", format=fmt) == sum(m["records"] for m in metas)
+        assert delta("airflow_export_bytes_total", format=fmt) == sum(m["bytes"] for m in metas)
+        assert delta("airflow_export_requests_total", format=fmt, status="success") == len(metas)
+        assert delta("airflow_export_duration_seconds_count", format=fmt) == len(metas)
+    assert metric(after, "airflow_export_running") == 0  # every +1 had its -1
+    assert 2 <= metric(after, "airflow_export_running_high_water") <= 5
+    assert metric(after, "airflow_pool_scheduled_slots_high_water", pool=POOL) >= 1  # exports waited for a slot
+    assert metric(after, "airflow_pool_open_slots", pool=POOL) == 5  # the scheduler's own pool gauge
 
 
 def test_same_checks_fail_with_a_ten_slot_pool(airflow_stack):
