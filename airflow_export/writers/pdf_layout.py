@@ -13,7 +13,23 @@ Page layout, top to bottom (``fs`` = body font size)::
     footer line           "Page N of M", block 2 x footer_size, footer_size = max(6, fs)
     margin (24 pt)
 
-Cells are padded 0.4 fs left and right; text is wrapped to the column's inner width.
+Cells are padded 0.4 fs left and right. How a cell's text meets its column's inner width
+(the writer decides which kind a value is, see :mod:`airflow_export.writers.pdf_writer`):
+
+* **Atomic values** (numbers, dates/times, durations, booleans, UUIDs: anything that is not
+  ``str``/``bytes``/JSON) are never wrapped: text wider than the column is drawn on one line at
+  the size :func:`fit_font_size` gives (shrink to fit, 0.01 pt steps, no smaller than
+  :data:`MIN_SHRINK_FONT_SIZE`); only below that floor are they wrapped like text, so nothing
+  is ever lost.
+* **Text** wraps at spaces (:func:`wrap_text`). A single word wider than the column (an
+  e-mail address, a URL, an identifier) is kept whole on a line of its own, drawn smaller,
+  if that needs a shrink of at most :data:`MAX_WORD_SHRINK` (30 %); otherwise it is broken,
+  preferably after punctuation (:data:`BREAK_AFTER`) or before ``@``/opening brackets
+  (:data:`BREAK_BEFORE`), between any two characters only when there is no such place.
+
+Column widths come from the header and the first page of rows (:func:`fit_column_widths`);
+a numeric column is given at least the width of :data:`NUMERIC_MIN_DIGITS` (7) digits,
+room for later, longer numbers (see :func:`numeric_min_width`).
 """
 
 from __future__ import annotations
@@ -42,6 +58,17 @@ MIN_COLUMN_EMS = 2.0
 MAX_COLUMN_FRACTION = 0.5
 #: At most this many lines for a header cell.
 MAX_HEADER_LINES = 4
+#: Smallest font size (points) a value or word is shrunk to; below it the text is wrapped instead.
+MIN_SHRINK_FONT_SIZE = 3.0
+#: A text word wider than its column is drawn smaller (on a line of its own) if this fraction of
+#: the font size or less has to go, i.e. at >= 70 % of the body size; else it is broken.
+MAX_WORD_SHRINK = 0.30
+#: A numeric column is at least this many digits wide (plus padding), or its header if wider.
+NUMERIC_MIN_DIGITS = 7
+#: A long word may be broken after one of these characters ...
+BREAK_AFTER = frozenset("-/\\_.,;:!?&=+|)]}")
+#: ... or before one of these.
+BREAK_BEFORE = frozenset("@([{")
 #: The text that replaces the lines of a cell beyond its limit.
 TRUNCATION_MARKER = "\u2026 [+{n} lines truncated]"
 _SHORT_MARKER = "\u2026+{n}"
@@ -248,61 +275,168 @@ def clean_text(text: str, replacement: str = "\ufffd") -> str:
     return _CONTROL.sub(replacement, text)
 
 
-def _break_word(word: str, max_width: float, metrics: FontMetrics) -> list[str]:
-    """Split one word into pieces no wider than ``max_width`` (at least one character each)."""
+def numeric_min_width(geometry: PageGeometry, metrics: FontMetrics) -> float:
+    """Narrowest automatic width of a numeric column, in points: :data:`NUMERIC_MIN_DIGITS`
+    digits (``"0000000"``, digits share one advance width in most fonts) plus both paddings.
+
+    Widths are decided from the first page of rows (streaming: later rows are not known);
+    this reserves room for ids and amounts that grow later (ids 1..50 on page 1 of a
+    2,000-row export still get room for ``2000``). The header, if wider, wins anyway: the
+    wanted width is the widest of header, first-page values and this.
+
+    At 6 pt with WenQuanYi Zen Hei: 7 x 3.598 + 2 x 2.4 = 29.98 pt.
+    """
+    return metrics.width("0" * NUMERIC_MIN_DIGITS) + 2 * geometry.hpad
+
+
+def fit_font_size(width: float, size: float, max_width: float, floor: float = MIN_SHRINK_FONT_SIZE) -> float | None:
+    """The font size at which a text fits ``max_width`` on one line (shrink to fit).
+
+    Text width is proportional to the font size (a sum of advance widths x size / 1000, see
+    :class:`~airflow_export.writers.pdf_fonts.FontMetrics`), so the size is
+    ``size x max_width / width``, rounded *down* to 0.01 pt (the writer prints sizes with
+    2 decimals; rounding down keeps the drawn text inside ``max_width``).
+
+    ``fit_font_size(50, 10, 100)`` -> ``10`` (fits as is); ``fit_font_size(120, 10, 100)`` -> ``8.33``;
+    ``fit_font_size(400, 10, 100)`` -> ``None`` (2.5 pt is below the 3 pt floor).
+
+    :param width: the text's width in points at ``size``.
+    :param size: the normal font size in points.
+    :param max_width: room on the line in points.
+    :param floor: smallest acceptable size in points.
+    :returns: ``size`` if the text fits, else the shrunk size, or ``None`` if that is below ``floor``.
+    """
+    if width <= max_width:
+        return size
+    fitted = math.floor(size * max_width / width * 100.0) / 100.0
+    if fitted * width / size > max_width:  # float rounding at an exact multiple of 0.01
+        fitted = round(fitted - 0.01, 2)
+    return fitted if fitted >= floor else None
+
+
+def _break_opportunities(word: str) -> list[bool]:
+    """``result[i]``: the word may be broken before character ``i`` (after a :data:`BREAK_AFTER`
+    character or before a :data:`BREAK_BEFORE` one); ``result[0]`` is False."""
+    marks = [False] * len(word)
+    for i in range(1, len(word)):
+        if word[i - 1] in BREAK_AFTER or word[i] in BREAK_BEFORE:
+            marks[i] = True
+    return marks
+
+
+def _greedy_pieces(word: str, widths: list[float], max_width: float, marks: list[bool] | None) -> list[str]:
+    """Greedy split of ``word``: each piece the longest prefix no wider than ``max_width`` (at
+    least one character), cut back to its last break opportunity in ``marks`` if it has one."""
     pieces = []
     start = 0
     used = 0.0
-    for index, w in enumerate(metrics.char_widths(word)):
+    index = 0
+    n = len(word)
+    while index < n:
+        w = widths[index]
         if used + w > max_width and index > start:
-            pieces.append(word[start:index])
-            start = index
-            used = 0.0
+            cut = index
+            if marks is not None:
+                for candidate in range(index, start, -1):
+                    if marks[candidate]:
+                        cut = candidate
+                        break
+            pieces.append(word[start:cut])
+            start = cut
+            used = sum(widths[cut:index])
+            continue  # re-measure character ``index`` on the new line
         used += w
+        index += 1
     pieces.append(word[start:])
     return pieces
 
 
-def wrap_text(text: str, max_width: float, metrics: FontMetrics) -> list[str]:
+def _break_word(word: str, max_width: float, metrics: FontMetrics) -> list[str]:
+    """Split one word into pieces no wider than ``max_width`` (at least one character each).
+
+    Greedy, each piece the longest prefix that fits, cut back to its last break opportunity
+    (see :func:`_break_opportunities`) if it has one, e.g. at 10 pt in 60 pt
+    ``"order-2024-000123-XYZ"`` -> ``["order-2024-", "000123-XYZ"]`` rather than
+    ``["order-2024-0", "00123-XYZ"]``; but only if
+    that takes no more pieces than breaking between any characters (the fewest possible),
+    else the word is broken between characters (a report's rows should not grow taller for
+    nicer breaks: ``"user1991@example.com"`` in a 10-character column stays
+    ``["user1991@e", "xample.com"]`` instead of three lines).
+    """
+    widths = metrics.char_widths(word)
+    plain = _greedy_pieces(word, widths, max_width, None)
+    if len(plain) == 1:
+        return plain
+    nicer = _greedy_pieces(word, widths, max_width, _break_opportunities(word))
+    return nicer if len(nicer) <= len(plain) else plain
+
+
+def wrap_text(
+    text: str,
+    max_width: float,
+    metrics: FontMetrics,
+    max_shrink: float = 0.0,
+    floor: float = MIN_SHRINK_FONT_SIZE,
+) -> list[str]:
     """Greedy word wrap of ``text`` into lines no wider than ``max_width`` points.
 
-    Lines break at ``\\n`` and at spaces; a word wider than a line is broken between
-    characters. Spaces at a break are dropped. Widths come from the font's advance widths
-    (:class:`FontMetrics`), so a line never runs past ``max_width`` (a single character
-    wider than ``max_width`` still gets a line of its own).
+    Lines break at ``\\n`` and at spaces; a word wider than a line is broken (see
+    :func:`_break_word`: after punctuation where possible, else between characters). Spaces
+    at a break are dropped. Widths come from the font's advance widths (:class:`FontMetrics`),
+    so a line never runs past ``max_width`` (a single character wider than ``max_width``
+    still gets a line of its own).
 
-    ``wrap_text("", w, m)`` -> ``[""]``.
+    With ``max_shrink`` > 0 a word wider than a line is instead kept whole, alone on its
+    line, if :func:`fit_font_size` fits it at ``(1 - max_shrink) x metrics.size`` or more
+    (and at least ``floor``): such a line is the only kind wider than ``max_width``, and
+    the caller draws it at ``fit_font_size(width(line), size, max_width, floor)``.
+
+    ``wrap_text("", w, m)`` -> ``[""]``. At 10 pt (digit 6.0 pt) and 30 pt:
+    ``"000000"`` -> ``["00000", "0"]``; with ``max_shrink=0.3`` -> ``["000000"]`` (at 8.33 pt).
 
     :param text: cleaned text (see :func:`clean_text`).
     :param max_width: line width in points.
     :param metrics: font and size to measure with.
+    :param max_shrink: fraction of the font size a too-long word may lose instead of being
+        broken, in [0, 1); 0 (default) never shrinks.
+    :param floor: smallest font size in points a word may be shrunk to.
     """
     width = metrics.width
     space = width(" ")
+    size = metrics.size
+    smallest = max(size * (1.0 - max_shrink), floor) - 1e-9
     lines: list[str] = []
     for para in text.split("\n"):
         if width(para) <= max_width:
             lines.append(para)
             continue
-        current = ""
+        first = len(lines)
+        current: str | None = None
         used = 0.0
         for word in para.split(" "):
             w = width(word)
-            if current or used:
+            if current:
                 if used + space + w <= max_width:
                     current = f"{current} {word}"
                     used += space + w
                     continue
                 lines.append(current)
-                current, used = "", 0.0
+                current, used = None, 0.0
             if w <= max_width:
                 current, used = word, w
-            else:
-                pieces = _break_word(word, max_width, metrics)
-                lines.extend(pieces[:-1])
-                current = pieces[-1]
-                used = width(current)
-        lines.append(current)
+                continue
+            if max_shrink > 0:
+                fitted = fit_font_size(w, size, max_width, floor)
+                if fitted is not None and fitted >= smallest:
+                    lines.append(word)
+                    current, used = None, 0.0
+                    continue
+            pieces = _break_word(word, max_width, metrics)
+            lines.extend(pieces[:-1])
+            current = pieces[-1]
+            used = width(current)
+        if current is not None and (current or len(lines) == first):
+            lines.append(current)
     return lines
 
 

@@ -10,11 +10,13 @@ cell text (wrapped lines aside).
 How it is fast and bounded (ReportLab 4/5 internals, read from ``reportlab/pdfgen/canvas.py``
 and ``reportlab/pdfbase/pdfdoc.py``):
 
-* No platypus: column widths are fixed once (from the header and the first page of rows),
-  every cell is measured with the font's advance widths (rl_accel's C
-  ``instanceStringWidthTTF``) and the page's content stream is written as text operators
-  (``1 0 0 1 x y Tm (...) Tj``) straight into the canvas. A cell's operators are cached per
-  column and file (by value for plain ``str``/``int``/``float`` columns, else by text), so a
+* No platypus: column widths are fixed once (from the header and the first page of rows;
+  numeric columns get room for 7 digits, and later values wider than their column are shrunk
+  to fit rather than wrapped, see :meth:`_PdfFile._cell`), every cell is measured with the
+  font's advance widths (rl_accel's C ``instanceStringWidthTTF``) and the page's content
+  stream is written as text operators (``1 0 0 1 x y Tm (...) Tj``) straight into the
+  canvas. A cell's operators are cached per column and file (by value for plain
+  ``str``/``int``/``float`` columns, else by text and kind: text or atomic value), so a
   repeated value costs one dict lookup, and a row is one ``str.join`` plus a
   ``str.replace`` of the baseline placeholder.
 * A canvas keeps every finished page (``PDFPage.stream``, uncompressed) until ``save()``,
@@ -54,10 +56,14 @@ from airflow_export.writers.output import AtomicOutput, PendingFile, part_path
 from airflow_export.writers.pdf_fonts import FontMetrics, find_font_path, load_font
 from airflow_export.writers.pdf_layout import (
     MAX_HEADER_LINES,
+    MAX_WORD_SHRINK,
+    MIN_SHRINK_FONT_SIZE,
     PageGeometry,
     clean_text,
     fit_column_widths,
+    fit_font_size,
     min_column_width,
+    numeric_min_width,
     page_geometry,
     resolve_page_size,
     truncate_lines,
@@ -93,6 +99,22 @@ def _baseline_mark(line: int) -> str:
 _MARK0 = _baseline_mark(0)
 
 _VALUE_KEYED_TYPES = {str, int, float}
+#: Values of these types (and subclasses) are text: they wrap. Every other value type is
+#: *atomic* (numbers, dates/times, durations, booleans, UUIDs ...): drawn on one line, shrunk
+#: to fit (see :func:`airflow_export.writers.pdf_layout.fit_font_size`). ``None`` (the null
+#: marker) counts as text.
+_TEXT_TYPES = (str, bytes, bytearray, memoryview, dict, list)
+_ATOMIC_BY_TYPE: dict[type, bool] = {_NONE_TYPE: False, str: False, int: True, float: True}
+
+
+def _is_atomic(value_type: type) -> bool:
+    """True if values of ``value_type`` are drawn on one line (never wrapped), see :data:`_TEXT_TYPES`."""
+    try:
+        return _ATOMIC_BY_TYPE[value_type]
+    except KeyError:
+        atomic = _ATOMIC_BY_TYPE[value_type] = not issubclass(value_type, _TEXT_TYPES)
+        return atomic
+
 _KNOWN_OPTIONS = (
     "column_widths",
     "font_index",
@@ -145,6 +167,8 @@ class _Table:
             if first_batch
             else [[] for _ in names]
         )
+        self.numeric = [self._is_numeric(col) for col in (zip(*first_batch) if first_batch else [() for _ in names])]
+        self.numeric_min = numeric_min_width(g, metrics)
         self.widths = self._widths(names, samples, column_widths)
         lefts = []
         x = g.table_left
@@ -154,7 +178,6 @@ class _Table:
         self.lefts = lefts
         self.right = x
         self.inner = [w - 2 * hpad for w in self.widths]
-        self.numeric = [self._is_numeric(col) for col in (zip(*first_batch) if first_batch else [() for _ in names])]
         self.header_lines = []
         for name, inner in zip(names, self.inner):
             text = clean_text(name, self.replacement)
@@ -208,20 +231,25 @@ class _Table:
                 )
             if free:
                 auto = fit_column_widths(
-                    [self._wanted(names[i], samples[i]) for i in free], available - fixed, minimum
+                    [self._wanted(names[i], samples[i], self.numeric[i]) for i in free], available - fixed, minimum
                 )
                 for i, w in zip(free, auto):
                     given[i] = w
             return [float(w) for w in given]
-        return fit_column_widths([self._wanted(n, s) for n, s in zip(names, samples)], available, minimum)
+        return fit_column_widths(
+            [self._wanted(n, s, numeric) for n, s, numeric in zip(names, samples, self.numeric)], available, minimum
+        )
 
-    def _wanted(self, name: str, sample: list[str]) -> float:
+    def _wanted(self, name: str, sample: list[str], numeric: bool) -> float:
+        """A column's natural width: its widest header or first-page text line plus padding; a
+        numeric column at least :func:`~airflow_export.writers.pdf_layout.numeric_min_width`."""
         width = self.metrics.width
         widest = width(clean_text(name, self.replacement))
         for text in set(sample):
             for line in clean_text(text, self.replacement).split("\n"):
                 widest = max(widest, width(line))
-        return widest + 2 * self.g.hpad
+        wanted = widest + 2 * self.g.hpad
+        return max(wanted, self.numeric_min) if numeric else wanted
 
     @staticmethod
     def _is_numeric(values: Iterable[Any]) -> bool:
@@ -253,6 +281,8 @@ class _PdfFile:
         self.ascii_ok = t.metrics.has_all_ascii
         self.size_str = _fmt(g.font_size)
         self.caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in t.names]
+        #: the same for atomic values (see :func:`_is_atomic`), which are laid out differently
+        self.atomic_caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in t.names]
         self.value_caches: list[dict[Any, tuple]] = [{} for _ in t.names]
         self.pages = 0
         self.records = 0
@@ -279,26 +309,41 @@ class _PdfFile:
             parts.append(f"{self.font0} {size_str} Tf")
         return " ".join(parts)
 
-    def _cell(self, column: int, text: str) -> tuple[str, int]:
+    def _cell(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
         """The cached drawing of one cell text: ``(operators, lines)``.
 
         ``operators`` draw every line of the cell at its x position, with the placeholder
         :func:`_baseline_mark` ``(k)`` where the baseline y of line ``k`` goes (the operators
         themselves are pure ASCII: :func:`escapePDF` escapes every byte outside 32..126, so
         a placeholder character >= U+0100 cannot occur in them). ``lines`` is the cell's
-        line count (0 for an empty cell)."""
+        line count (0 for an empty cell).
+
+        ``atomic`` (a number, date, UUID ... see :func:`_is_atomic`): one line, shrunk to fit
+        the column if wider (wrapped like text only below
+        :data:`~airflow_export.writers.pdf_layout.MIN_SHRINK_FONT_SIZE`). Text: wrapped at
+        spaces, a too-long word shrunk by up to
+        :data:`~airflow_export.writers.pdf_layout.MAX_WORD_SHRINK` or else broken. A line
+        wider than the column is drawn at its fitted size (``Tf`` before, the body size
+        restored after), right-aligned in a numeric column like any other."""
         t = self.t
         metrics = t.metrics
         inner = t.inner[column]
         cleaned = clean_text(text, t.replacement)
+        size = t.g.font_size
+        numeric = t.numeric[column]
         lines = None
+        single = None  # width of the one line of ``cleaned`` if measured, or -1.0: surely fits
         if "\n" not in cleaned:
-            if not t.numeric[column] and cleaned.isascii() and len(cleaned) * metrics.max_ascii_width <= inner:
+            if not numeric and cleaned.isascii() and len(cleaned) * metrics.max_ascii_width <= inner:
                 lines = [cleaned]
-            elif metrics.width(cleaned) <= inner:
-                lines = [cleaned]
+                single = -1.0
+            else:
+                single = metrics.width(cleaned)
+                if single <= inner or (atomic and fit_font_size(single, size, inner) is not None):
+                    lines = [cleaned]
         if lines is None:
-            lines = wrap_text(cleaned, inner, metrics)
+            single = None
+            lines = wrap_text(cleaned, inner, metrics, 0.0 if atomic else MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE)
             lines = truncate_lines(lines, t.max_lines, lambda s: wrap_text(s, inner, metrics))
         if not cleaned.isascii():
             missing = metrics.missing_glyphs(cleaned)
@@ -314,10 +359,27 @@ class _PdfFile:
         right = left + t.widths[column] - hpad
         out = []
         for k, line in enumerate(lines):
-            if line:
-                x = right - metrics.width(line) if t.numeric[column] else left + hpad
+            if not line:
+                continue
+            if single is None:
+                w = metrics.width(line)
+            elif single < 0:  # left-aligned text known to fit
+                out.append(f"1 0 0 1 {left + hpad:.2f} {_baseline_mark(k)} Tm {self._show(line, self.size_str)}\n")
+                continue
+            else:
+                w = single
+            fitted = fit_font_size(w, size, inner) if w > inner else None
+            if fitted is None:
+                x = right - w if numeric else left + hpad
                 out.append(f"1 0 0 1 {x:.2f} {_baseline_mark(k)} Tm {self._show(line, self.size_str)}\n")
-        cache = self.caches[column]
+            else:
+                small = _fmt(fitted)
+                x = right - w * fitted / size if numeric else left + hpad
+                out.append(
+                    f"1 0 0 1 {x:.2f} {_baseline_mark(k)} Tm {self.font0} {small} Tf "
+                    f"{self._show(line, small)} {self.font0} {self.size_str} Tf\n"
+                )
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
         if len(cache) >= CELL_CACHE_LIMIT:
             cache.clear()
             cache[""] = _EMPTY_CELL
@@ -375,9 +437,11 @@ class _PdfFile:
         looked up by value, skipping the text conversion for values seen before (for these
         exact types equal values have equal text, except ``0.0``/``-0.0``, never cached);
         any other column is converted with :func:`~airflow_export.writers.values.format_column`
-        (which names the row and column of an unrenderable value) and looked up by text.
+        (which names the row and column of an unrenderable value) and looked up by text, in
+        the text or the atomic cache by the value's type (:func:`_is_atomic`).
         """
         types = set(map(type, values))
+        has_none = _NONE_TYPE in types
         types.discard(_NONE_TYPE)
         if len(types) <= 1 and types <= _VALUE_KEYED_TYPES:
             vcache = self.value_caches[column]
@@ -389,17 +453,29 @@ class _PdfFile:
         texts = format_column(
             values, null_marker=self.t.null_marker, first_row=first_row, column=self.t.names[column]
         )
-        cache = self.caches[column]
+        kinds = {_is_atomic(t) for t in types}
+        if True in kinds and (has_none or False in kinds):  # text and atomic values mixed
+            caches = (self.caches[column], self.atomic_caches[column])
+            cell = self._cell
+            out = []
+            for value, text in zip(values, texts):
+                atomic = _is_atomic(type(value))
+                entry = caches[atomic].get(text)
+                out.append(cell(column, text, atomic) if entry is None else entry)
+            return out
+        atomic = True in kinds
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
         try:
             return list(map(cache.__getitem__, texts))
         except KeyError:
             cell = self._cell
-            return [cache[text] if text in cache else cell(column, text) for text in texts]
+            return [cache[text] if text in cache else cell(column, text, atomic) for text in texts]
 
     def _value_cell(self, column: int, value: Any) -> tuple:
         text = format_value(value, null_marker=self.t.null_marker, column=self.t.names[column])
-        cache = self.caches[column]
-        entry = cache[text] if text in cache else self._cell(column, text)
+        atomic = _is_atomic(type(value))
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
+        entry = cache[text] if text in cache else self._cell(column, text, atomic)
         if not (type(value) is float and value == 0.0):
             vcache = self.value_caches[column]
             if len(vcache) >= CELL_CACHE_LIMIT:
@@ -682,7 +758,14 @@ def write_pdf(
     Each page: the title, the header row (repeated on every page), up to ``rows_per_page``
     rows (fewer when wrapped rows fill the page first; the rest continue on the next page)
     and ``Page N of M``. Cell text is :func:`airflow_export.writers.values.format_value`'s
-    form; long text wraps inside its column (breaking words wider than the column); a cell
+    form. Column widths are fixed from the header and the first page of rows (streaming: later
+    rows are not known), a numeric column at least 7 digits wide. A value that is not text
+    (number, date/time, duration, boolean, UUID: anything but ``str``/``bytes``/``dict``/``list``)
+    is never wrapped: wider than its column, it is drawn on one line at a smaller font size that
+    fits (down to 3 pt; only a value needing less than that is wrapped, so nothing is lost).
+    Text wraps at spaces inside its column; a word wider than the column (an e-mail address, a
+    URL) is drawn smaller on a line of its own if it needs at most 30 % shrink, else broken,
+    preferably after punctuation (rules: :mod:`airflow_export.writers.pdf_layout`). A cell
     taller than a page keeps the lines that fit and ends with ``… [+N lines truncated]``.
     Numeric columns (judged on the first page of rows) are right-aligned. ``&``, ``<``,
     ``>`` and every other character are drawn literally (no markup). An export with no rows
@@ -719,7 +802,8 @@ def write_pdf(
           automatic) or a mapping ``{column: width}`` (the others automatic); each at least
           2 em + padding, together at most the table width; default: from the header and the first
           page of rows, proportional to the widest text, each between 2 em + padding and
-          half the table.
+          half the table, a numeric column at least 7 digits + padding
+          (:func:`~airflow_export.writers.pdf_layout.numeric_min_width`).
         * ``max_rows_per_file``: int >= 1 or None (one file, unbounded memory);
           default :data:`DEFAULT_MAX_ROWS_PER_FILE` (100,000).
         * ``max_lines_per_cell``: int >= 1 or None (default: as many as fit on a page).

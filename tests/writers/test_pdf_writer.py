@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
+from datetime import date, datetime
 from decimal import Decimal
 
 import pypdf
@@ -26,6 +27,9 @@ from airflow_export.writers.pdf_layout import (
     auto_font_size,
     clean_text,
     fit_column_widths,
+    fit_font_size,
+    numeric_min_width,
+    page_geometry,
     resolve_page_size,
     truncate_lines,
     wrap_text,
@@ -537,3 +541,190 @@ def test_reportlab_uses_the_rl_accel_c_extension():
     for name in ("instanceStringWidthTTF", "escapePDF", "fp_str"):
         assert type(getattr(rl_accel, name)).__name__ == "builtin_function_or_method", name
     assert rl_accel._py_funcs == {}
+
+
+# ---------------------------------------------------------------- numbers never break, text breaks nicely
+#
+# WenQuanYi Zen Hei advance widths (1/1000 em): digits 599.609375, "." and "-" 298.8046875,
+# "@" 799.8046875. At the automatic 6 pt of A4 landscape with 50 rows: 7 digits = 25.18359375 pt,
+# cell padding 2.4 pt each side.
+
+BODY = 6.0  # the automatic font size of these exports (A4 landscape, 50 rows per page)
+HPAD = 0.4 * BODY
+#: A text wider than half the table: two columns of it in row 1 take the room the other
+#: columns do not want, so those keep exactly their first-page width (water filling, no growth).
+NOTE = " ".join(["lorem ipsum"] * 60)
+
+
+def squeezed(rows, columns):
+    """``rows`` with two extra columns that hold :data:`NOTE` in the first row only."""
+    extra = [(NOTE, NOTE)] + [("", "")] * (len(rows) - 1)
+    return [tuple(r) + e for r, e in zip(rows, extra)], list(columns) + ["note1", "note2"]
+
+
+def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]:
+    """(text, x, y, font size) of every Tj on the page, the size from the last ``Tf``."""
+    out = []
+    x = y = size = 0.0
+    for operands, operator in page.get_contents().operations:
+        if operator == b"Tf":
+            size = float(operands[1])
+        elif operator == b"Tm":
+            x, y = float(operands[4]), float(operands[5])
+        elif operator == b"Tj":
+            out.append((str(operands[0]), x, y, size))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("width", "size", "max_width", "floor", "expected"),
+    [
+        (50, 10, 100, 3, 10),  # fits: unchanged
+        (100, 10, 100, 3, 10),  # exactly fits
+        (120, 10, 100, 3, 8.33),  # 8.333.. rounded down
+        (300, 10, 100, 3, 3.33),
+        (400, 10, 100, 3, None),  # 2.5 pt < the 3 pt floor
+        (120, 10, 100, 9, None),  # 8.33 < a 9 pt floor
+        (44.970703125, 6, 25.18359375, 3, 3.36),  # "123456789.123" into 7 digits at 6 pt
+        (61.845703125, 6, 58.248046875, 3, 5.65),  # "user100@example.com" where "user50@example.com" fits
+    ],
+)
+def test_fit_font_size(width, size, max_width, floor, expected):
+    fitted = fit_font_size(width, size, max_width, floor)
+    assert fitted == expected
+    if fitted is not None:
+        assert width * fitted / size <= max_width
+
+
+def test_numeric_min_width_is_seven_digits_plus_padding(font):
+    g = page_geometry(*A4_LANDSCAPE, 6.0, 50)
+    assert numeric_min_width(g, FontMetrics(font, 6.0)) == pytest.approx(7 * 3.59765625 + 2 * 2.4)  # 29.98359375
+
+
+# At 10 pt: digit 5.99609375, "." 2.98828125 ... (see the comment of test_wrap_text)
+@pytest.mark.parametrize(
+    ("text", "width", "max_shrink", "floor", "expected"),
+    [
+        ("000000", 30, 0.0, 3, ["00000", "0"]),  # no shrink asked: broken as before
+        ("000000", 30, 0.3, 3, ["000000"]),  # 35.98 pt -> 8.33 pt >= 7 pt: kept whole
+        ("000000 ", 30, 0.3, 3, ["000000"]),  # a trailing space adds no empty line
+        ("00000000", 30, 0.3, 3, ["00000", "000"]),  # 47.97 pt would need 6.25 pt < 7 pt: broken
+        ("000000", 30, 0.3, 9, ["00000", "0"]),  # 8.33 pt is below a 9 pt floor
+        ("a 000000 b", 30, 0.3, 3, ["a", "000000", "b"]),  # the shrunk word has its own line
+        ("www.example.com/path", 90, 0.0, 3, ["www.example.com/", "path"]),
+        # broken after punctuation where that takes no more lines than breaking anywhere
+        ("order-2024-000123-XYZ", 60, 0.0, 3, ["order-2024-", "000123-XYZ"]),  # not "order-2024-0"
+        ("https://x.org/abc", 50, 0.0, 3, ["https://x.", "org/abc"]),  # not "https://x.o"
+        ("a_b_c_d_e_f_g", 30, 0.0, 3, ["a_b_", "c_d_", "e_f_g"]),
+        # ... but not when it would take more lines: "www." / "example." / "com/path" is 3
+        ("www.example.com/path", 60, 0.0, 3, ["www.example", ".com/path"]),
+        ("user1991@example.com", 60, 0.0, 3, ["user1991@e", "xample.com"]),
+    ],
+)
+def test_wrap_text_shrinks_or_breaks_long_words(font, text, width, max_shrink, floor, expected):
+    metrics = FontMetrics(font, 10)
+    lines = wrap_text(text, width, metrics, max_shrink, floor)
+    assert lines == expected
+    for line in lines:
+        if metrics.width(line) > width:  # only a shrunk word: it fits at >= 70 % of the size
+            assert fit_font_size(metrics.width(line), 10, width, floor) >= 7
+
+
+def test_ids_and_emails_never_break_when_later_rows_are_longer(tmp_path):
+    # The bug: widths come from page 1 (ids 1..50, emails up to "user50@example.com"), so
+    # later "1000" printed as "100" / "0" and "user100@example.com" as "user100@example.co" / "m".
+    rows, columns = squeezed([(i, f"user{i}@example.com") for i in range(1, 2001)], ["id", "email"])
+    result = write_pdf(rows, tmp_path / "ids.pdf", columns=columns)
+    assert result.records == 2000
+    pages = read(tmp_path / "ids.pdf").pages
+    extracted = [line for page in pages for line in page.extract_text().split("\n")]
+    # every row is one line "ID EMAIL" (row 1 continues with its notes)
+    row_lines = [line for line in extracted if line[:1].isdigit()]
+    assert row_lines[0].startswith("1 user1@example.com lorem ipsum")
+    assert row_lines[1:] == [f"{i} user{i}@example.com" for i in range(2, 2001)]
+    # drawn: one Tj per id and per email, whole
+    cells = [s for page in pages for s in sized_shows(page)]
+    ids = [c for c in cells if c[0].isdigit()]
+    assert [c[0] for c in ids] == [str(i) for i in range(1, 2001)]
+    id_right = MARGIN + 7 * 3.59765625 + 2 * HPAD - HPAD  # 7 digits wide, right-aligned
+    widths = {digits: digits * 3.59765625 for digits in range(1, 5)}
+    for text, x, _, size in ids:
+        assert size == BODY  # 4 digits fit in the 7 reserved: no shrinking
+        assert x + widths[len(text)] == pytest.approx(id_right, abs=0.01)
+    emails = {c[0]: c for c in cells if "@" in c[0]}
+    assert sorted(emails) == sorted(f"user{i}@example.com" for i in range(1, 2001))
+    # the first page's widest email fits as is; longer ones are shrunk: 1 more digit -> 5.65 pt,
+    # 2 more -> 5.34 pt (see test_fit_font_size), all left-aligned at the same x
+    assert {size for text, (_, _, _, size) in emails.items() if len(text) <= 18} == {6.0}
+    assert {size for text, (_, _, _, size) in emails.items() if len(text) == 19} == {5.65}
+    assert {size for text, (_, _, _, size) in emails.items() if len(text) == 20} == {5.34}
+    assert {x for _, x, _, _ in emails.values()} == {round(MARGIN + 29.98359375 + HPAD, 2)}
+
+
+def test_a_long_float_in_a_narrow_column_is_drawn_whole_and_smaller(tmp_path, font):
+    values = [1.5, 2.25, 123456789.123, Decimal("123456789.123"), 10**40, 7.0]
+    rows, columns = squeezed([(v,) for v in values], ["amount"])
+    write_pdf(rows, tmp_path / "f.pdf", columns=columns, rows_per_page=2, font_size=BODY)  # widths from 1.5, 2.25
+    pages = read(tmp_path / "f.pdf").pages
+    cells = [s for page in pages for s in sized_shows(page)]
+    right = MARGIN + 29.98359375 - HPAD  # "amount" is narrower than 7 digits: the column is 7 digits
+    by_text = {c[0]: c for c in cells}
+    for text in ("1.5", "2.25", "7.0"):
+        _, x, _, size = by_text[text]
+        assert size == BODY and x + FontMetrics(font, BODY).width(text) == pytest.approx(right, abs=0.01)
+    # the float (value-keyed path) and the Decimal (text path) are one Tj each, at 3.36 pt, right-aligned
+    long_cells = [c for c in cells if c[0] == "123456789.123"]
+    assert len(long_cells) == 2
+    for _, x, _, size in long_cells:
+        assert size == 3.36
+        assert x + FontMetrics(font, 3.36).width("123456789.123") == pytest.approx(right, abs=0.01)
+    # pypdf's extraction reads it whole, on its row's line, and sees the smaller size
+    page2 = pages[1].extract_text().split("\n")
+    assert page2[1:3] == ["123456789.123", "123456789.123"]
+    sizes = {}
+    pages[1].extract_text(visitor_text=lambda text, cm, tm, font_dict, font_size: sizes.setdefault(text, font_size))
+    assert sizes["123456789.123"] == 3.36
+    # 10**40 would need 2.05 pt, below the 3 pt floor: wrapped like text, nothing lost
+    big = [c for c in cells if len(c[0]) >= 6 and set(c[0]) <= {"0", "1"}]
+    assert [c[0] for c in big] == ["1000000", "0000000", "0000000", "0000000", "0000000", "000000"]
+    assert "".join(c[0] for c in big) == str(10**40) and {c[3] for c in big} == {BODY}
+
+
+def test_dates_and_booleans_never_wrap(tmp_path, font):
+    page1 = [(date(2024, 1, 2), True), (date(2024, 1, 3), True)]
+    page2 = [(datetime(2024, 1, 2, 3, 4, 5), False)]
+    rows, columns = squeezed(page1 + page2, ["when", "ok"])
+    write_pdf(rows, tmp_path / "d.pdf", columns=columns, rows_per_page=2, font_size=BODY)
+    pages = read(tmp_path / "d.pdf").pages
+    first = {c[0]: c for c in sized_shows(pages[0])}
+    second = {c[0]: c for c in sized_shows(pages[1])}
+    assert first["2024-01-02"][3] == BODY and first["true"][3] == BODY
+    # left-aligned like the first page's values, one line each, shrunk:
+    # "2024-01-02T03:04:05" (60.56 pt) into "2024-01-02" (32.38 pt) -> 3.2 pt;
+    # "false" (12.82 pt) into the narrowest column's 2 em = 12 pt -> 5.61 pt
+    assert second["2024-01-02T03:04:05"][1:] == (first["2024-01-02"][1], second["2024-01-02T03:04:05"][2], 3.2)
+    assert second["false"][1] == first["true"][1] and second["false"][3] == 5.61
+    assert pages[1].extract_text().split("\n")[1] == "2024-01-02T03:04:05 false"
+
+
+def test_a_column_mixing_text_and_numbers(tmp_path):
+    # column widths from "not applicable" (36.77 pt); on page 2 the int (43.17 pt) is shrunk to
+    # one line at 5.11 pt; words needing more than 30 % shrink are broken ("user100@example.com"
+    # would need 3.56 pt), a word needing less is shrunk
+    page1 = [("not applicable",), ("not applicable",)]
+    page2 = [(123456789012,), ("abcdefghijklmnopqrstuvwxyz",), ("user100@example.com",), ("unapplicableness",)]
+    rows, columns = squeezed(page1 + page2, ["ref"])
+    write_pdf(rows, tmp_path / "m.pdf", columns=columns, rows_per_page=2, font_size=BODY)
+    pages = read(tmp_path / "m.pdf").pages
+    assert len(pages) == 3  # 2 rows per page
+    skip = {"ref", "note1", "note2", "m", "Page 2 of 3", "Page 3 of 3"}  # header, title, footers
+    cells = [(t, size) for page in pages[1:] for t, _, _, size in sized_shows(page) if t not in skip]
+    assert cells == [
+        ("123456789012", 5.11),
+        ("abcdefghijklm", 6.0),
+        ("nopqrstuvwxy", 6.0),
+        ("z", 6.0),
+        ("user100@exa", 6.0),
+        ("mple.com", 6.0),
+        ("unapplicableness", 4.82),  # 45.76 pt -> 4.82 pt >= 70 % of 6 pt: shrunk
+    ]

@@ -1,0 +1,123 @@
+"""The Airflow plugin: an ``/export`` API inside Airflow's API server.
+
+Registered through the ``airflow.plugins`` entry point. Its FastAPI app is mounted at
+``/export`` and protected by Airflow's auth manager like the REST API: a request needs a JWT
+(``Authorization: Bearer <token>`` from ``POST /auth/token``, or the UI's session cookie),
+and the user must be allowed to read pools and task instances.
+
+* ``GET /export/status``: ``export_pool``'s slots (total, open, running, queued, scheduled),
+  the running export tasks, and the last exports (task, run, state, path, records, bytes).
+* ``GET /export/metrics``: the bridge's Prometheus exposition, passed through
+  (``AIRFLOW_EXPORT_METRICS_URL``, default ``http://127.0.0.1:9102/metrics``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import requires_access_dag, requires_access_pool
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import PlainTextResponse
+
+EXPORT_OPERATORS = ("ExportCsvOperator", "ExportPdfOperator")
+DEFAULT_POOL = "export_pool"
+METRICS_URL_DEFAULT = "http://127.0.0.1:9102/metrics"
+
+app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
+
+
+def _finite(value: float | int) -> float | int | None:
+    return None if isinstance(value, float) and math.isinf(value) else value
+
+
+def export_status(pool: str = DEFAULT_POOL, last: int = 20) -> dict[str, Any]:
+    """The status document served at ``/export/status`` (reads Airflow's metadata DB).
+
+    :param pool: the pool to report.
+    :param last: how many finished exports to list (newest first).
+    :raises KeyError: the pool does not exist.
+    """
+    from sqlalchemy import select
+
+    from airflow.models.pool import Pool
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        stats = Pool.slots_stats(session=session)
+        if pool not in stats:
+            raise KeyError(pool)
+        slots = {k: _finite(v) for k, v in stats[pool].items()}
+        exports = select(TaskInstance).where(TaskInstance.operator.in_(EXPORT_OPERATORS))
+        running = session.scalars(exports.where(TaskInstance.state == "running")).all()
+        finished = session.scalars(
+            exports.where(TaskInstance.state.in_(("success", "failed")))
+            .order_by(TaskInstance.end_date.desc())
+            .limit(last)
+        ).all()
+        listing = []
+        for ti in finished:
+            meta: dict[str, Any] = {}
+            if ti.state == "success":
+                row = session.scalars(
+                    XComModel.get_many(run_id=ti.run_id, key="return_value", task_ids=ti.task_id, dag_ids=ti.dag_id)
+                ).first()
+                value = XComModel.deserialize_value(row) if row is not None else None
+                if isinstance(value, dict):
+                    meta = value
+            listing.append({
+                "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "status": ti.state,
+                "end_date": ti.end_date.isoformat() if ti.end_date else None,
+                "path": meta.get("path"), "format": meta.get("format"), "records": meta.get("records"),
+                "bytes": meta.get("bytes"), "duration_seconds": meta.get("duration_seconds"),
+            })
+        return {
+            "pool": {"name": pool, **slots},
+            "running_exports": [
+                {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
+                 "start_date": ti.start_date.isoformat() if ti.start_date else None}
+                for ti in running
+            ],
+            "last_exports": listing,
+        }
+
+
+@app.get(
+    "/status",
+    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
+)
+def status(pool: str = Query(DEFAULT_POOL), last: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+    try:
+        return export_status(pool, last)
+    except KeyError:
+        raise HTTPException(status_code=404, detail=f"pool {pool!r} does not exist") from None
+
+
+@app.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
+)
+def metrics() -> PlainTextResponse:
+    url = os.environ.get("AIRFLOW_EXPORT_METRICS_URL", METRICS_URL_DEFAULT)
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            body = resp.read()
+            content_type = resp.headers.get("Content-Type", "text/plain; version=0.0.4")
+    except (urllib.error.URLError, OSError) as exc:
+        raise HTTPException(status_code=502, detail=f"metrics bridge at {url} unreachable: {exc}") from None
+    return PlainTextResponse(body, media_type=content_type)
+
+
+class AirflowExportPlugin(AirflowPlugin):
+    """Mounts the ``/export`` API in Airflow's API server."""
+
+    name = "airflow_export"
+    fastapi_apps = [{"app": app, "url_prefix": "/export", "name": "airflow-export"}]
