@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from airflow_export.writers.result import ExportResult
 
 DEFAULT_POOL = "export_pool"
+#: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
+RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
 
 
 class ExportCancelled(BaseException):
@@ -111,6 +113,12 @@ class BaseExportOperator(BaseOperator):
             raise ValueError(f"{type(self).__name__}: sql needs conn_id")
         if fetch_size < 1:
             raise ValueError(f"fetch_size must be >= 1, got {fetch_size}")
+        reserved = sorted(set(format_options or {}) & RESERVED_OPTIONS)
+        if reserved:
+            raise ValueError(
+                f"format_options may not set {reserved}: they are operator parameters "
+                f"(pass them to {type(self).__name__} directly)"
+            )
         self.output_path = output_path
         self.conn_id = conn_id
         self.sql = sql

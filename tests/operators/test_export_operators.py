@@ -116,6 +116,7 @@ def test_unknown_connection_fails_clearly(tmp_path):
         ({"rows": [], "source_path": "x.csv"}, "give exactly one input"),
         ({"sql": "SELECT 1"}, "sql needs conn_id"),
         ({"rows": [], "fetch_size": 0}, "fetch_size must be >= 1"),
+        ({"rows": [], "format_options": {"overwrite": False}}, r"format_options may not set \['overwrite'\]"),
     ],
 )
 def test_constructor_rejects_bad_arguments(kwargs, message, tmp_path):

@@ -1,0 +1,175 @@
+"""AtomicOutput and part_path: nothing at the target until commit, parts named predictably."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from airflow_export.writers.output import (
+    TEMP_SUFFIX,
+    AtomicOutput,
+    OutputError,
+    part_path,
+    remove_stale_temporaries,
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "index", "expected"),
+    [
+        ("/x/flights.csv", 1, "/x/flights.part-00001.csv"),
+        ("/x/flights.csv", 12, "/x/flights.part-00012.csv"),
+        ("/x/flights.csv", 123456, "/x/flights.part-123456.csv"),
+        ("/x/flights.csv.gz", 1, "/x/flights.part-00001.csv.gz"),
+        ("/x/flights.CSV.GZ", 2, "/x/flights.part-00002.CSV.GZ"),
+        ("/x/report.pdf", 3, "/x/report.part-00003.pdf"),
+        ("/x/report", 1, "/x/report.part-00001"),
+        ("/x/data.gz", 1, "/x/data.part-00001.gz"),
+        ("/x/sales.2024.csv", 1, "/x/sales.2024.part-00001.csv"),
+        ("/x/sales.2024-01-01", 1, "/x/sales.2024-01-01.part-00001"),
+        ("/x/a.b.c.csv.gz", 1, "/x/a.b.c.part-00001.csv.gz"),
+        ("rel/out.csv", 1, "rel/out.part-00001.csv"),
+    ],
+)
+def test_part_path(path, index, expected):
+    assert part_path(path, index) == expected
+
+
+@pytest.mark.parametrize("index", [0, -1])
+def test_part_path_rejects_index_below_one(index):
+    with pytest.raises(ValueError, match=f"part index must be >= 1, got {index}"):
+        part_path("/x/a.csv", index)
+
+
+def temporaries(directory):
+    return sorted(n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX))
+
+
+def test_nothing_at_target_until_commit(tmp_path):
+    target = tmp_path / "out.csv"
+    output = AtomicOutput(target)
+    pending = output.new_file()
+    fh = pending.open()
+    fh.write(b"hello\n")
+    pending.records = 1
+    assert not target.exists()
+    assert temporaries(tmp_path) == [os.path.basename(pending.temp_path)]
+    assert os.path.basename(pending.temp_path).startswith(".out.csv.")
+    files = output.commit()
+    assert target.read_bytes() == b"hello\n"
+    assert temporaries(tmp_path) == []
+    assert len(files) == 1
+    assert files[0].path == str(target) and files[0].records == 1 and files[0].bytes == 6
+    assert files[0].sha256 == hashlib.sha256(b"hello\n").hexdigest()
+
+
+def test_exception_in_block_removes_temporaries_and_keeps_old_file(tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with AtomicOutput(target) as output:
+            output.new_file().open().write(b"new")
+            raise RuntimeError("boom")
+    assert target.read_bytes() == b"old"
+    assert temporaries(tmp_path) == []
+
+
+def test_abort_removes_every_part(tmp_path):
+    output = AtomicOutput(tmp_path / "p.csv", parts=True)
+    for _ in range(3):
+        output.new_file().open().write(b"x")
+    assert len(temporaries(tmp_path)) == 3
+    output.abort()
+    assert os.listdir(tmp_path) == []
+
+
+def test_parts_are_named_and_committed_in_order(tmp_path):
+    output = AtomicOutput(tmp_path / "p.csv", parts=True)
+    for n in range(3):
+        output.new_file().open().write(b"%d" % n)
+    files = output.commit()
+    assert [os.path.basename(f.path) for f in files] == ["p.part-00001.csv", "p.part-00002.csv", "p.part-00003.csv"]
+    assert [open(f.path, "rb").read() for f in files] == [b"0", b"1", b"2"]
+
+
+def test_commit_removes_parts_of_a_longer_earlier_run(tmp_path):
+    for n in range(1, 5):
+        (tmp_path / f"p.part-{n:05d}.csv").write_bytes(b"old")
+    output = AtomicOutput(tmp_path / "p.csv", parts=True)
+    output.new_file().open().write(b"new")
+    output.commit()
+    assert sorted(os.listdir(tmp_path)) == ["p.part-00001.csv"]
+
+
+def test_single_file_export_cannot_open_a_second_file(tmp_path):
+    output = AtomicOutput(tmp_path / "s.csv")
+    output.new_file()
+    with pytest.raises(RuntimeError, match="a single-file export cannot open a second file; pass parts=True"):
+        output.new_file()
+    output.abort()
+
+
+def test_overwrite_false_fails_at_construction(tmp_path):
+    target = tmp_path / "o.csv"
+    target.write_bytes(b"x")
+    with pytest.raises(OutputError, match=f"output file {target} already exists and overwrite=False"):
+        AtomicOutput(target, overwrite=False)
+
+
+def test_overwrite_false_checks_each_new_part(tmp_path):
+    (tmp_path / "o.part-00002.csv").write_bytes(b"x")
+    output = AtomicOutput(tmp_path / "o.csv", overwrite=False, parts=True)
+    output.new_file()
+    with pytest.raises(OutputError, match="o.part-00002.csv already exists and overwrite=False"):
+        output.new_file()
+    output.abort()
+
+
+def test_directory_as_target_is_rejected(tmp_path):
+    with pytest.raises(OutputError, match=f"output path {tmp_path} is a directory, expected a file path"):
+        AtomicOutput(tmp_path)
+
+
+def test_missing_directories_are_created(tmp_path):
+    target = tmp_path / "a" / "b" / "c.csv"
+    output = AtomicOutput(target)
+    output.new_file().open().write(b"1")
+    output.commit()
+    assert target.read_bytes() == b"1"
+
+
+def test_unwritable_parent_path(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(OutputError, match="cannot create output directory"):
+        AtomicOutput(blocker / "sub" / "x.csv")
+
+
+def _dead_pid():
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    dead = _dead_pid()
+    stale = tmp_path / f".out.csv.{dead}-abcd1234{TEMP_SUFFIX}"
+    stale_part = tmp_path / f".out.part-00002.csv.{dead}-abcd1234{TEMP_SUFFIX}"
+    mine = tmp_path / f".out.csv.{os.getpid()}-abcd1234{TEMP_SUFFIX}"
+    unrelated = tmp_path / f".other.csv.{dead}-abcd1234{TEMP_SUFFIX}"
+    for path in (stale, stale_part, mine, unrelated):
+        path.write_bytes(b"")
+    removed = remove_stale_temporaries(tmp_path / "out.csv")
+    assert sorted(removed) == sorted([str(stale), str(stale_part)])
+    assert sorted(os.listdir(tmp_path)) == sorted([mine.name, unrelated.name])
+
+
+def test_constructor_cleans_stale_temporaries(tmp_path):
+    stale = tmp_path / f".out.csv.{_dead_pid()}-00000000{TEMP_SUFFIX}"
+    stale.write_bytes(b"partial")
+    AtomicOutput(tmp_path / "out.csv")
+    assert not stale.exists()

@@ -1,0 +1,166 @@
+"""iter_batches: column names, batching, laziness, and the rules for uneven rows."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import OrderedDict
+
+import pytest
+
+from airflow_export.writers.rows import iter_batches, iter_rows
+
+
+def collect(rows, columns=None, batch_size=1000, **kw):
+    names, batches = iter_batches(rows, columns, batch_size, **kw)
+    return names, [list(map(tuple, b)) for b in batches]
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "batch_size", "names", "batches"),
+    [
+        ([(1, 2), (3, 4), (5, 6)], None, 2, ["col_1", "col_2"], [[(1, 2), (3, 4)], [(5, 6)]]),
+        ([(1, 2), (3, 4)], ["a", "b"], 10, ["a", "b"], [[(1, 2), (3, 4)]]),
+        ([[1], [2], [3]], ["x"], 1, ["x"], [[(1,)], [(2,)], [(3,)]]),
+        ([(1, 2, 3)] * 4, None, 2, ["col_1", "col_2", "col_3"], [[(1, 2, 3)] * 2] * 2),
+        ([], None, 5, [], []),
+        ([], ["a", "b"], 5, ["a", "b"], []),
+        (iter([]), ("a",), 5, ["a"], []),
+        ([()], None, 5, [], [[()]]),
+        ([{"a": 1, "b": 2}, {"a": 3, "b": 4}], None, 10, ["a", "b"], [[(1, 2), (3, 4)]]),
+        ([{"b": 1, "a": 2}], None, 10, ["b", "a"], [[(1, 2)]]),
+        ([{"a": 1, "b": 2}], ["b", "a"], 10, ["b", "a"], [[(2, 1)]]),
+        ([{"a": 1, "b": 2}], ["b"], 10, ["b"], [[(2,)]]),
+        ([{"a": 1}, {"b": 2}, {}], ["a", "b"], 2, ["a", "b"], [[(1, None), (None, 2)], [(None, None)]]),
+        ([{"a": 1}, {"a": 2, "b": 3}], None, 10, ["a"], [[(1,), (2,)]]),
+        ([{1: "x", 2: "y"}], None, 10, ["1", "2"], [[("x", "y")]]),
+        ([OrderedDict([("z", 0), ("y", 1)])], None, 10, ["z", "y"], [[(0, 1)]]),
+        ([{"a": None, "b": 0}], None, 10, ["a", "b"], [[(None, 0)]]),
+    ],
+)
+def test_names_and_batches(rows, columns, batch_size, names, batches):
+    assert collect(rows, columns, batch_size) == (names, batches)
+
+
+def test_sequence_rows_are_passed_through_not_copied():
+    row = (1, 2)
+    _, batches = iter_batches([row])
+    assert next(batches)[0] is row
+
+
+def test_sqlite_rows_are_accepted():
+    con = sqlite3.connect(":memory:")
+    con.row_factory = sqlite3.Row
+    cur = con.execute("select 1 as a, 'x' as b union all select 2, 'y'")
+    names, batches = iter_batches(cur, ["a", "b"])
+    assert names == ["a", "b"]
+    assert [tuple(r) for b in batches for r in b] == [(1, "x"), (2, "y")]
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "message"),
+    [
+        ([(1, 2), (3,)], None, "row 2: expected 2 fields, got 1"),
+        ([(1, 2), (3, 4), (5, 6, 7)], None, "row 3: expected 2 fields, got 3"),
+        ([(1, 2)], ["a", "b", "c"], "row 1: expected 3 fields (one per column), got 2"),
+        ([(1,)] * 1500 + [(1, 2)], None, "row 1501: expected 1 fields, got 2"),
+    ],
+)
+def test_wrong_field_count_names_row(rows, columns, message):
+    with pytest.raises(ValueError) as info:
+        _, batches = iter_batches(rows, columns, 1000)
+        list(batches)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["abc"], "row 1: a row must be a sequence of fields or a mapping, got str (a string is not a row; wrap it in a tuple)"),
+        ([(1, 2), "ab"], "row 2: a row must be a sequence of fields or a mapping, got str (a string is not a row; wrap it in a tuple)"),
+        ([5], "row 1: a row must be a sequence of fields or a mapping, got int"),
+        ([(1,), {"a": 1}], "row 2: got a mapping row after sequence rows; all rows of one export must be sequences or all mappings"),
+        ([{"a": 1}, (1,)], "row 2: got tuple after mapping rows; all rows of one export must be mappings or all sequences"),
+    ],
+)
+def test_bad_row_types_name_the_row(rows, message):
+    with pytest.raises(TypeError) as info:
+        list(iter_batches(rows)[1])
+    assert str(info.value) == message
+
+
+def test_extra_keys_warn_once_naming_first_row(caplog):
+    rows = [{"a": 1}, {"a": 2}, {"a": 3, "x": 9}, {"a": 4, "y": 8}, {"a": 5, "x": 7}]
+    with caplog.at_level(logging.WARNING, logger="airflow_export"):
+        names, batches = iter_batches(rows, batch_size=2)
+        out = [r for b in batches for r in b]
+    assert out == [(1,), (2,), (3,), (4,), (5,)]
+    records = [r for r in caplog.records if r.name == "airflow_export"]
+    assert len(records) == 1
+    assert records[0].levelno == logging.WARNING
+    assert records[0].getMessage().startswith("row 3: ignoring keys ['x'] that are not among the columns ['a']")
+
+
+def test_missing_keys_do_not_warn(caplog):
+    with caplog.at_level(logging.WARNING, logger="airflow_export"):
+        out = collect([{"a": 1, "b": 2}, {"a": 3}])
+    assert out == (["a", "b"], [[(1, 2), (3, None)]])
+    assert caplog.records == []
+
+
+def test_extra_keys_error_names_row_and_keys():
+    rows = [{"a": 1}, {"a": 2, "q": 1, "r": 2}]
+    with pytest.raises(ValueError) as info:
+        list(iter_batches(rows, extra_keys="error")[1])
+    assert str(info.value) == "row 2: keys ['q', 'r'] are not among the columns ['a']"
+
+
+def test_same_width_but_different_keys_is_detected():
+    # Same number of keys as columns, one missing and one extra: not the fast path.
+    out = collect([{"a": 1, "b": 2}, {"a": 3, "c": 4}])
+    assert out == (["a", "b"], [[(1, 2), (3, None)]])
+
+
+def test_duplicate_columns_with_mappings():
+    out = collect([{"a": 1, "b": 2}], ["a", "a"])
+    assert out == (["a", "a"], [[(1, 1)]])
+
+
+def test_lazy_consumption_holds_one_batch():
+    pulled = []
+
+    def gen():
+        for i in range(10):
+            pulled.append(i)
+            yield (i,)
+
+    names, batches = iter_batches(gen(), batch_size=4)
+    assert pulled == [0]  # only the first row, to learn the width
+    first = next(batches)
+    assert [r[0] for r in first] == [0, 1, 2, 3]
+    assert pulled == [0, 1, 2, 3]
+    next(batches)
+    assert pulled == list(range(8))
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, True, "10"])
+def test_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+        iter_batches([(1,)], batch_size=batch_size)
+
+
+def test_bad_extra_keys_mode():
+    with pytest.raises(ValueError, match=r"extra_keys must be one of \('ignore', 'error'\), got 'warn'"):
+        iter_batches([{"a": 1}], extra_keys="warn")
+
+
+def test_string_instead_of_rows_or_columns():
+    with pytest.raises(TypeError, match="rows must be an iterable of rows, got str"):
+        iter_batches("abc")
+    with pytest.raises(TypeError, match="columns must be a sequence of names, got str 'ab'"):
+        iter_batches([(1, 2)], "ab")
+
+
+def test_iter_rows_flattens():
+    _, batches = iter_batches([(i,) for i in range(5)], batch_size=2)
+    assert list(iter_rows(batches)) == [(0,), (1,), (2,), (3,), (4,)]

@@ -1,0 +1,314 @@
+"""The text form of values (format_value, format_column, csv_column): one exact case per line."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from airflow_export.writers.values import (
+    FORMULA_TRIGGERS,
+    UnrenderableValueError,
+    csv_batch,
+    csv_column,
+    format_column,
+    format_decimal,
+    format_timedelta,
+    format_value,
+    guard_formula,
+)
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Tag(str):
+    pass
+
+
+class Opaque:
+    pass
+
+
+TZ2 = timezone(timedelta(hours=2))
+
+CASES = [
+    (None, ""),
+    ("", ""),
+    ("plain", "plain"),
+    ("a,b", "a,b"),
+    ("東京 🚀", "東京 🚀"),
+    (Tag("sub"), "sub"),
+    (True, "true"),
+    (False, "false"),
+    (0, "0"),
+    (-5, "-5"),
+    (10**20, "100000000000000000000"),
+    (Color.RED, "1"),
+    (0.0, "0.0"),
+    (-0.0, "-0.0"),
+    (0.1, "0.1"),
+    (1.5, "1.5"),
+    (1e-7, "1e-07"),
+    (1e16, "1e+16"),
+    (123456789.125, "123456789.125"),
+    (float("nan"), "NaN"),
+    (float("inf"), "inf"),
+    (float("-inf"), "-inf"),
+    (Decimal("1E-7"), "0.0000001"),
+    (Decimal("1E+3"), "1000"),
+    (Decimal("1.50"), "1.50"),
+    (Decimal("-0.001"), "-0.001"),
+    (Decimal("1.5E+1"), "15"),
+    (Decimal("12345678901234567890.123456789"), "12345678901234567890.123456789"),
+    (Decimal("NaN"), "NaN"),
+    (Decimal("sNaN"), "NaN"),
+    (Decimal("Infinity"), "inf"),
+    (Decimal("-Infinity"), "-inf"),
+    (datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05"),
+    (datetime(2024, 1, 2, 3, 4, 5, 600), "2024-01-02T03:04:05.000600"),
+    (datetime(2024, 1, 2, 3, 4, 5, tzinfo=TZ2), "2024-01-02T03:04:05+02:00"),
+    (datetime(2024, 1, 2, tzinfo=timezone.utc), "2024-01-02T00:00:00+00:00"),
+    (date(2024, 2, 29), "2024-02-29"),
+    (time(23, 59, 1), "23:59:01"),
+    (time(1, 2, 3, 4, tzinfo=TZ2), "01:02:03.000004+02:00"),
+    (timedelta(0), "PT0S"),
+    (timedelta(days=1), "P1D"),
+    (timedelta(days=1, hours=2, seconds=3.5), "P1DT2H3.5S"),
+    (timedelta(hours=25), "P1DT1H"),
+    (timedelta(minutes=90), "PT1H30M"),
+    (timedelta(minutes=-90), "-PT1H30M"),
+    (timedelta(seconds=59, microseconds=120000), "PT59.12S"),
+    (timedelta(microseconds=1), "PT0.000001S"),
+    (timedelta(microseconds=-1), "-PT0.000001S"),
+    (timedelta(days=-2), "-P2D"),
+    (b"", ""),
+    (b"\x00\xff\x10", "00ff10"),
+    (bytearray(b"AB"), "4142"),
+    (memoryview(b"\xde\xad"), "dead"),
+    (uuid.UUID("12345678-1234-5678-1234-567812345678"), "12345678-1234-5678-1234-567812345678"),
+    ({}, "{}"),
+    ([], "[]"),
+    ({"a": [1, 2], "b": None}, '{"a":[1,2],"b":null}'),
+    ({"k": "é", "d": Decimal("1.10"), "t": date(2020, 1, 1)}, '{"k":"é","d":"1.10","t":"2020-01-01"}'),
+    ([True, 1.5, "x", (1, 2)], '[true,1.5,"x",[1,2]]'),
+]
+
+
+@pytest.mark.parametrize(("value", "text"), CASES)
+def test_format_value(value, text):
+    assert format_value(value) == text
+
+
+@pytest.mark.parametrize(("value", "text"), CASES)
+def test_csv_column_writes_the_same_text(value, text):
+    """What csv.writer writes for csv_column's cells is exactly format_value's text."""
+    cells = csv_column([value], formula_guard=False)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["x", *cells])
+    assert next(csv.reader(io.StringIO(buf.getvalue())))[1] == text
+
+
+@pytest.mark.parametrize(("value", "text"), CASES)
+def test_format_column_matches_format_value(value, text):
+    assert format_column([value, value]) == [text, text]
+
+
+@pytest.mark.parametrize(
+    ("value", "marker", "text"),
+    [
+        (None, "NULL", "NULL"),
+        (None, r"\N", r"\N"),
+        ("", "NULL", ""),
+        (0, "NULL", "0"),
+        (False, "NULL", "false"),
+        (float("nan"), "NULL", "NaN"),
+        (Decimal(0), "NULL", "0"),
+    ],
+)
+def test_only_none_becomes_the_null_marker(value, marker, text):
+    assert format_value(value, null_marker=marker) == text
+    assert [str(c) for c in csv_column([value], null_marker=marker)] == [text]
+    assert format_column([value], null_marker=marker) == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "guarded"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("=", "'="),
+        ("a=b", "a=b"),
+        (" =1", " =1"),
+        ("'=1", "'=1"),
+        ("", ""),
+        ("\nx", "\nx"),
+        ("1-2", "1-2"),
+    ],
+)
+def test_guard_formula(text, guarded):
+    assert guard_formula(text) == guarded
+    assert list(csv_column([text])) == [guarded]
+    assert list(csv_column([text], formula_guard=False)) == [text]
+    assert csv_column([text, None]) == [guarded, None]
+    assert format_column([text], formula_guard=True) == [guarded]
+    assert format_column([text]) == [text]
+
+
+def test_formula_triggers_are_the_owasp_set():
+    assert FORMULA_TRIGGERS == ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [-5, 3, None],
+        [-1.5, float("-inf"), None],
+        [Decimal("-2"), None],
+        [True, -3],
+    ],
+)
+def test_formula_guard_never_touches_numbers(column):
+    cells = [str(c) if c is not None else "" for c in csv_column(column)]
+    assert cells == [format_value(v) for v in column]
+    assert not any(c.startswith("'") for c in cells)
+
+
+def test_guard_in_mixed_column():
+    assert csv_column(["=x", 5, Tag("-y"), None]) == ["'=x", 5, "'-y", None]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [1, 2, 3],
+        [1, None, 3],
+        [1.5, None, 2.0],
+        ["a", None, "b"],
+        [None, None],
+        [],
+    ],
+)
+def test_unchanged_columns_are_returned_as_is(column):
+    values = tuple(column)
+    assert csv_column(values) is values
+
+
+def test_nan_in_float_column_is_replaced():
+    cells = csv_column((1.0, None, float("nan"), 0.0))
+    assert [str(c) for c in cells] == ["1.0", "None", "NaN", "0.0"]
+
+
+def test_quote_nonnumeric_leaves_numbers_unquoted():
+    columns = [
+        csv_column((1, 2)),
+        csv_column((float("nan"), 1.5)),
+        csv_column((Decimal("1E-7"), Decimal("2.50"))),
+        csv_column((Color.RED, 3)),
+        csv_column((True, False)),
+        csv_column(("x", None)),
+    ]
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns))
+    assert buf.getvalue() == '1,NaN,0.0000001,1,"true","x"\n2,1.5,2.50,3,"false",""\n'
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: format_value(object(), row=17, column="price"), "row 17, column 'price': cannot render value of type object"),
+        (lambda: format_value(Opaque()), "cannot render value of type Opaque"),
+        (lambda: format_value({1, 2}, row=1, column="s"), "row 1, column 's': cannot render value of type set"),
+        (lambda: format_value((1, 2), column="t"), "column 't': cannot render value of type tuple"),
+        (lambda: format_value(complex(1, 2)), "cannot render value of type complex"),
+        (lambda: format_value({"a": Opaque()}, row=3, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: csv_column([1, 2, object()], first_row=15, column="price"), "row 17, column 'price': cannot render value of type object"),
+        (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: format_column(["a", Opaque()], first_row=100, column="c"), "row 101, column 'c': cannot render value of type Opaque"),
+        (lambda: format_column([{"x": {1}}], first_row=9, column="c"), "row 9, column 'c': cannot render value of type set"),
+    ],
+)
+def test_unrenderable_values_name_row_and_column(call, message):
+    with pytest.raises(TypeError) as info:
+        call()
+    assert str(info.value) == message
+    assert isinstance(info.value, UnrenderableValueError)
+
+
+def test_unrenderable_error_fields():
+    error = UnrenderableValueError("object", 17, "price")
+    assert (error.type_name, error.row, error.column) == ("object", 17, "price")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(Decimal("0E-10"), "0.0000000000"), (Decimal("-1E+2"), "-100"), (Decimal("123.4500"), "123.4500")],
+)
+def test_format_decimal(value, text):
+    assert format_decimal(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(timedelta(weeks=1), "P7D"), (timedelta(seconds=3600), "PT1H"), (timedelta(days=1, microseconds=500), "P1DT0.0005S")],
+)
+def test_format_timedelta(value, text):
+    assert format_timedelta(value) == text
+
+
+# ---------------------------------------------------------------- whole batches (the CSV hot path)
+
+
+@pytest.mark.parametrize(
+    ("batch", "expected"),
+    [
+        ([("a", 1), ("=b", 2)], [["a", "1"], ["'=b", "2"]]),  # pure str column
+        ([("a", 1), (None, 2), ("-b", 3)], [["a", "1"], ["", "2"], ["'-b", "3"]]),  # str + None
+        ([(1.5,), (float("nan"),)], [["1.5"], ["NaN"]]),  # pure float column
+        ([(1.5,), (None,), (float("nan"),)], [["1.5"], [""], ["NaN"]]),  # float + None
+        ([(float("inf"),), (float("-inf"),)], [["inf"], ["-inf"]]),  # inf + -inf: alarm, no change
+        ([(True, 1), (False, 2)], [["true", "1"], ["false", "2"]]),
+        ([(1, Decimal("1E+2"))], [["1", "100"]]),
+        ([("x", date(2020, 1, 2))], [["x", "2020-01-02"]]),
+    ],
+)
+def test_csv_batch_cells(batch, expected):
+    """The text csv.writer writes for csv_batch's cells."""
+    out = csv_batch(batch, ["a", "b"][: len(batch[0])])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(out)
+    assert list(csv.reader(io.StringIO(buf.getvalue()))) == expected
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        [(1, "a", 1.5, None)] * 3,
+        [(1, "a", None, None), (None, None, 2.5, None)],
+        [("1", 0, 0.0, "")],
+        [("a b", -1, -0.5, "x-y")],
+    ],
+)
+def test_csv_batch_returns_the_batch_itself_when_nothing_changes(batch):
+    assert csv_batch(batch, list("abcd")) is batch
+
+
+def test_csv_batch_guard_off_and_null_marker():
+    batch = [("=x", None, 1.0), (None, 2, None)]
+    assert csv_batch(batch, list("abc"), formula_guard=False) is batch
+    assert csv_batch(batch, list("abc"), null_marker="NULL") == [("'=x", "NULL", 1.0), ("NULL", 2, "NULL")]
+
+
+def test_csv_batch_error_names_row_and_column():
+    with pytest.raises(TypeError, match=r"^row 12, column 'b': cannot render value of type Opaque$"):
+        csv_batch([(1, 2), (3, Opaque())], ["a", "b"], first_row=11)
