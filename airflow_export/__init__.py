@@ -17,6 +17,7 @@ __all__ = [
     "ExportCsvOperator",
     "ExportPdfOperator",
     "ExportResult",
+    "export_asset",
     "ExportedFile",
     "write_csv",
     "write_pdf",
@@ -27,10 +28,11 @@ _LAZY = {
     "write_pdf": ("airflow_export.writers.pdf_writer", "write_pdf"),
     "ExportCsvOperator": ("airflow_export.operators.export", "ExportCsvOperator"),
     "ExportPdfOperator": ("airflow_export.operators.export", "ExportPdfOperator"),
+    "export_asset": ("airflow_export.operators.export", "export_asset"),
 }
 
 if TYPE_CHECKING:
-    from airflow_export.operators.export import ExportCsvOperator, ExportPdfOperator
+    from airflow_export.operators.export import ExportCsvOperator, ExportPdfOperator, export_asset
     from airflow_export.writers.csv_writer import write_csv
     from airflow_export.writers.pdf_writer import write_pdf
 

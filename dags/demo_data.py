@@ -17,6 +17,8 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 DEMO_RECORDS = 100_000
+#: Stable output path (relative to the export root) of flights_export's delays CSV: an Asset.
+FLIGHTS_DELAYS_CSV = "flights_export/latest/delays_by_carrier_month.csv"
 FLIGHTS_ROWS = 336_776
 
 _FIRST = ["Zoë", "José", "Łukasz", "Søren", "Ngọc", "Ana María", "François", "Jürgen", "Ólafur", "Siobhán",

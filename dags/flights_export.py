@@ -2,7 +2,9 @@
 
 prepare_data -> extract (delays by carrier and month, in SQL) -> transform (on-time share,
 carrier names, ranking) -> [CSV, PDF] in parallel; and the full table straight from the
-database cursor to CSV, streamed, all 336,776 rows x 19 columns.
+database cursor to CSV, streamed, all 336,776 rows x 19 columns. The delays CSV is the Asset
+``file://<export root>/flights_export/latest/delays_by_carrier_month.csv``; its event carries
+records, bytes and sha256, and ``flights_delays_consumer`` runs after it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
+from demo_data import FLIGHTS_DELAYS_CSV
 
 DEMO_CONN = "export_demo_db"
 OUT = "flights_export/{{ run_id }}"
+# The delays report has a stable path (each run replaces it), so it is an Asset with a real file
+# URI: flights_delays_consumer is scheduled on it.
+DELAYS_CSV = FLIGHTS_DELAYS_CSV
 
 EXTRACT_SQL = """
 SELECT f.carrier, a.name AS carrier_name, f.month,
@@ -78,7 +84,7 @@ with DAG(
     ready = prepare_data()
     delays = transform(extract())
     ready >> delays
-    delays_csv = ExportCsvOperator(task_id="export_delays_csv", rows=delays, output_path=f"{OUT}/delays_by_carrier_month.csv")
+    delays_csv = ExportCsvOperator(task_id="export_delays_csv", rows=delays, output_path=DELAYS_CSV)
     delays_pdf = ExportPdfOperator(
         task_id="export_delays_pdf", rows=delays, output_path=f"{OUT}/delays_by_carrier_month.pdf",
         title="NYC flights 2013: delays by carrier and month",

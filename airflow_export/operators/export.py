@@ -26,9 +26,10 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
 
 from airflow_export import metrics
+from airflow_export.operators.lineage import asset_extra, output_dataset, sql_input_datasets
 from airflow_export.operators.progress import ProgressLogger
 from airflow_export.paths import configured_export_root, resolve_output_path
 from airflow_export.sources.base import RowSource
@@ -44,6 +45,20 @@ if TYPE_CHECKING:
 DEFAULT_POOL = "export_pool"
 #: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
 RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
+
+
+def export_asset(output_path: str, export_root: str | None = None) -> Asset:
+    """The Asset an export to the static local ``output_path`` declares (``file://<resolved path>``).
+
+    Use it in a downstream DAG's ``schedule`` to run after that export; it resolves the path
+    against the export root exactly as the operator does.
+
+    :raises ValueError: ``output_path`` is templated or remote (declare an ``Asset`` yourself).
+    """
+    asset = BaseExportOperator.default_asset(output_path, export_root)
+    if asset is None:
+        raise ValueError(f"output_path {output_path!r} is templated or remote: declare the Asset explicitly")
+    return asset
 
 
 class ExportCancelled(BaseException):
@@ -75,6 +90,11 @@ class BaseExportOperator(BaseOperator):
     :param progress_every_rows: log progress every this many rows (default 50,000) ...
     :param progress_every_seconds: ... or every this many seconds (default 5), whichever first.
     :param pool: Airflow pool (default ``export_pool``); the pool bounds concurrency.
+    :param outlets: Assets the export produces. Each ``Asset`` outlet's event gets the export's
+        metadata as extras (path, format, records, bytes, sha256, files); each ``AssetAlias``
+        outlet gets an event for ``Asset("file://<written path>")`` with those extras (for
+        templated, per-run paths). When ``outlets`` is not given and ``output_path`` is a plain
+        string without templates, the outlet is ``Asset("file://<resolved path>")``.
     """
 
     template_fields: Sequence[str] = ("output_path", "sql", "parameters", "rows", "source_path", "columns")
@@ -103,6 +123,10 @@ class BaseExportOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(pool=pool, **kwargs)
+        if "outlets" not in kwargs:
+            default = self.default_asset(output_path, export_root)
+            if default is not None:
+                self.outlets = [default]
         given = [name for name, value in (("sql", sql), ("rows", rows), ("source_path", source_path)) if value is not None]
         if len(given) != 1:
             raise ValueError(
@@ -135,6 +159,17 @@ class BaseExportOperator(BaseOperator):
         self.progress_every_seconds = progress_every_seconds
 
     # -- wiring ---------------------------------------------------------------------------
+
+    @staticmethod
+    def default_asset(output_path: Any, export_root: str | None) -> Asset | None:
+        """``Asset("file://<path>")`` for a static local ``output_path``; None when it is templated or remote."""
+        if not isinstance(output_path, str) or "{{" in output_path or "{%" in output_path or "://" in output_path:
+            return None
+        try:
+            path = resolve_output_path(output_path, export_root or configured_export_root())
+        except (OSError, ValueError):
+            return None
+        return Asset(uri=f"file://{path}")
 
     def get_db_hook(self) -> Any:
         """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does)."""
@@ -194,12 +229,57 @@ class BaseExportOperator(BaseOperator):
         finally:
             metrics.export_ended()
         metrics.export_succeeded(self.export_format, result.records, result.bytes, result.duration_seconds)
+        meta = result.to_dict()
+        self._result = meta
+        self.emit_asset_events(context, meta)
         self.log.info(
             "Exported %d records, %d bytes in %.2f s (%.0f records/s) to %s",
             result.records, result.bytes, result.duration_seconds, result.records_per_second,
             ", ".join(f.path for f in result.files),
         )
-        return result.to_dict()
+        return meta
+
+    def emit_asset_events(self, context: Context, meta: dict[str, Any]) -> None:
+        """Attach the export's metadata to the Asset events of this task's outlets."""
+        outlet_events = context.get("outlet_events") if hasattr(context, "get") else None
+        if outlet_events is None:
+            return
+        extra = asset_extra(meta)
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                outlet_events[outlet].add(Asset(uri=f"file://{meta['path']}"), extra=extra)
+            elif isinstance(outlet, Asset):
+                outlet_events[outlet].extra.update(extra)
+
+    # -- OpenLineage ----------------------------------------------------------------------
+
+    def _lineage(self, result: dict[str, Any] | None) -> Any:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import InputDataset
+
+        inputs: list[Any] = []
+        if self.sql is not None and isinstance(self.sql, str):
+            inputs = sql_input_datasets(self.get_db_hook(), self.sql, self.log)
+        elif self.source_path is not None:
+            source = output_dataset(str(self.source_path))
+            inputs = [InputDataset(namespace=source.namespace, name=source.name)]
+        if result is not None:
+            outputs = [output_dataset(f["path"], {**result, "records": f["records"], "bytes": f["bytes"], "files": [f]})
+                       for f in result["files"]]
+        else:
+            try:
+                outputs = [output_dataset(self.resolve_output_path())]
+            except (OSError, ValueError, NotImplementedError):
+                outputs = []
+        return OperatorLineage(inputs=inputs, outputs=outputs)
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """OpenLineage: the input tables (SQL parsed as common-sql does) or file, and the output file."""
+        return self._lineage(None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: as on start, with one output dataset per written file and its row count and size."""
+        return self._lineage(getattr(self, "_result", None))
 
     def on_kill(self) -> None:
         """Stop the export: the temporary file is removed and the failure counted as ``cancelled``."""
