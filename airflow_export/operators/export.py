@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
 
 from airflow_export import metrics
+from airflow_export.destinations import Destination, resolve_destination, staged_output
 from airflow_export.operators.lineage import asset_extra, output_dataset, sql_input_datasets
 from airflow_export.operators.progress import ProgressLogger
 from airflow_export.paths import configured_export_root, resolve_output_path
@@ -68,9 +69,12 @@ class ExportCancelled(BaseException):
 class BaseExportOperator(BaseOperator):
     """Common part of the export operators; use :class:`ExportCsvOperator` or :class:`ExportPdfOperator`.
 
-    :param output_path: target file (templated), relative to the export root when one is set
-        (see :mod:`airflow_export.paths`); missing parent directories are created.
-        An ``ObjectStoragePath`` with the ``file`` scheme is accepted.
+    :param output_path: target file (templated): a local path, relative to the export root when
+        one is set (see :mod:`airflow_export.paths`; missing parent directories are created), a
+        ``file://`` URI, or a remote ``ObjectStoragePath`` / URI such as
+        ``ObjectStoragePath("s3://bucket/key.csv", conn_id="aws")`` or ``s3://CONN@bucket/key.csv``.
+        Remote exports are written locally, then uploaded to a temporary key and copied into
+        place (see :mod:`airflow_export.destinations`).
     :param conn_id: Airflow connection to read from with ``sql``.
     :param sql: SELECT statement (templated; a ``.sql`` file name is read as a template).
     :param parameters: bound query parameters (templated); never formatted into the SQL.
@@ -194,16 +198,14 @@ class BaseExportOperator(BaseOperator):
         else:
             yield xcom_rows(self.rows, self.columns)
 
+    def destination(self) -> Destination:
+        """Where the export goes: a local path checked against the export root, or a remote URI."""
+        return resolve_destination(self.output_path, export_root=self.export_root or configured_export_root())
+
     def resolve_output_path(self) -> str:
-        """The real local path to write, checked against the export root."""
-        path = self.output_path
-        protocol = getattr(path, "protocol", None)
-        if protocol not in (None, "file", "local"):
-            raise NotImplementedError(f"output_path scheme {protocol!r} is not supported yet; use a local path")
-        if protocol is not None:
-            path = getattr(path, "path", str(path))
-        root = self.export_root or configured_export_root()
-        return resolve_output_path(path, root)
+        """The real local path to write (checked against the export root), or the remote URI."""
+        dest = self.destination()
+        return dest.local_path or dest.uri
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
         """Write ``source`` to ``path`` with this operator's format; implemented by subclasses."""
@@ -212,16 +214,17 @@ class BaseExportOperator(BaseOperator):
     # -- execution ------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        path = self.resolve_output_path()
+        destination = self.destination()
+        target = destination.local_path or destination.uri
         started = time.monotonic()
         metrics.export_started(self.export_format)
         try:
-            with self.open_source() as source:
-                self.log.info("Exporting %s to %s (%s)", source.description, path, self.export_format)
+            with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
+                self.log.info("Exporting %s to %s (%s)", source.description, target, self.export_format)
                 progress = ProgressLogger(
-                    self.log, path, every_rows=self.progress_every_rows, every_seconds=self.progress_every_seconds
+                    self.log, target, every_rows=self.progress_every_rows, every_seconds=self.progress_every_seconds
                 )
-                result = self.write(source, path, progress)
+                result = stage.commit(self.write(source, stage.local_path, progress))
         except BaseException as exc:
             reason = metrics.failure_reason(exc)
             metrics.export_failed(self.export_format, reason, time.monotonic() - started)
@@ -247,7 +250,8 @@ class BaseExportOperator(BaseOperator):
         extra = asset_extra(meta)
         for outlet in self.outlets:
             if isinstance(outlet, AssetAlias):
-                outlet_events[outlet].add(Asset(uri=f"file://{meta['path']}"), extra=extra)
+                uri = meta["path"] if "://" in meta["path"] else f"file://{meta['path']}"
+                outlet_events[outlet].add(Asset(uri=uri), extra=extra)
             elif isinstance(outlet, Asset):
                 outlet_events[outlet].extra.update(extra)
 
