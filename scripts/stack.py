@@ -265,22 +265,33 @@ class Stack:
                 self._token = json.load(resp)["access_token"]
         return self._token
 
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+    def api(self, method: str, path: str, body: dict | None = None, retries: int = 3) -> dict:
         """Call ``/api/v2{path}`` with the admin's token; return the JSON answer.
 
-        :raises urllib.error.HTTPError: non-2xx answer.
+        A 5xx answer is retried (``retries`` times, 2 s apart): on SQLite, the API server's
+        write can time out on the database lock while tasks write too, and such a
+        transaction was rolled back, so repeating it is safe.
+
+        :raises urllib.error.HTTPError: non-2xx answer (after the retries for 5xx).
         """
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            f"{self.base_url}/api/v2{path}", data=data, method=method,
-            headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return json.load(resp)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:2000]
-            raise urllib.error.HTTPError(exc.url, exc.code, f"{exc.reason}: {method} {path}: {detail}", exc.headers, None) from None
+        for attempt in range(retries + 1):
+            req = urllib.request.Request(
+                f"{self.base_url}/api/v2{path}", data=data, method=method,
+                headers={"Authorization": f"Bearer {self.token()}", "Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    return json.load(resp)
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")[:2000]
+                if exc.code >= 500 and attempt < retries:
+                    time.sleep(2)
+                    continue
+                raise urllib.error.HTTPError(
+                    exc.url, exc.code, f"{exc.reason}: {method} {path}: {detail}", exc.headers, None
+                ) from None
+        raise AssertionError("unreachable")
 
     def wait_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Wait until the dag-processor has parsed ``dag_id`` (and it has no import error)."""

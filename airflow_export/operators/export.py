@@ -162,6 +162,35 @@ class BaseExportOperator(BaseOperator):
         self.progress_every_rows = progress_every_rows
         self.progress_every_seconds = progress_every_seconds
 
+    # -- templating -----------------------------------------------------------------------
+
+    #: Template fields that hold data: an XComArg is resolved, a literal value is left as it is.
+    DATA_FIELDS: ClassVar[tuple[str, ...]] = ("rows", "columns")
+
+    def _do_render_template_fields(self, parent, template_fields, context, jinja_env, seen_oids) -> None:
+        """Render like Airflow, except that data is never Jinja and only ``sql`` may name a ``.sql`` file.
+
+        * ``rows`` and ``columns``: an XComArg (``upstream.output``) is resolved; literal rows are
+          data, so a cell such as ``"{{ ds }}"`` or ``"report.sql"`` is exported unchanged.
+        * ``sql``: rendered as usual; a value ending in ``.sql`` is read as a template file.
+        * the other fields (``output_path``, ``parameters``, ``source_path``, ``title``) are
+          rendered as Jinja strings, but a value ending in ``.sql`` is not taken for a file name.
+        """
+        if parent is not self:
+            return super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        fields = list(template_fields)
+        for name in (f for f in fields if f in self.DATA_FIELDS):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, (str, os.PathLike)) and hasattr(value, "resolve"):
+                setattr(self, name, value.resolve(context))
+        super()._do_render_template_fields(parent, [f for f in fields if f == "sql"], context, jinja_env, seen_oids)
+        others = [f for f in fields if f != "sql" and f not in self.DATA_FIELDS]
+        self.template_ext = ()
+        try:
+            super()._do_render_template_fields(parent, others, context, jinja_env, seen_oids)
+        finally:
+            del self.template_ext
+
     # -- wiring ---------------------------------------------------------------------------
 
     @staticmethod
@@ -214,11 +243,12 @@ class BaseExportOperator(BaseOperator):
     # -- execution ------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        destination = self.destination()
-        target = destination.local_path or destination.uri
         started = time.monotonic()
         metrics.export_started(self.export_format)
+        self._exporting = True
         try:
+            destination = self.destination()
+            target = destination.local_path or destination.uri
             with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
                 self.log.info("Exporting %s to %s (%s)", source.description, target, self.export_format)
                 progress = ProgressLogger(
@@ -230,6 +260,7 @@ class BaseExportOperator(BaseOperator):
             metrics.export_failed(self.export_format, reason, time.monotonic() - started)
             raise
         finally:
+            self._exporting = False
             metrics.export_ended()
         metrics.export_succeeded(self.export_format, result.records, result.bytes, result.duration_seconds)
         meta = result.to_dict()
@@ -286,8 +317,14 @@ class BaseExportOperator(BaseOperator):
         return self._lineage(getattr(self, "_result", None))
 
     def on_kill(self) -> None:
-        """Stop the export: the temporary file is removed and the failure counted as ``cancelled``."""
-        raise ExportCancelled(f"export to {self.output_path} was cancelled")
+        """Stop a running export: its temporary file is removed and the failure counted as ``cancelled``.
+
+        Airflow calls this from its SIGTERM handler while ``execute`` runs (the export is stopped
+        where it is), and again after ``execute`` has already ended with ``AirflowTaskTimeout``
+        (then there is nothing to stop, and the timeout must stay the task's error).
+        """
+        if getattr(self, "_exporting", False):
+            raise ExportCancelled(f"export to {self.output_path} was cancelled")
 
 
 class ExportCsvOperator(BaseExportOperator):

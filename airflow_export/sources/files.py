@@ -68,13 +68,13 @@ def _jsonl_rows(text: io.TextIOBase, name: str) -> Iterator[dict]:
 
 
 @contextmanager
-def file_rows(path: Any, source_format: str | None = None, *, encoding: str = "utf-8", delimiter: str = ",") -> Iterator[RowSource]:
+def file_rows(path: Any, source_format: str | None = None, *, encoding: str = "utf-8", delimiter: str | None = None) -> Iterator[RowSource]:
     """Open a CSV or JSON Lines file and yield a :class:`RowSource` over its rows.
 
     :param path: local path or ``ObjectStoragePath``.
     :param source_format: ``"csv"`` or ``"jsonl"``; inferred from the suffix when None.
     :param encoding: text encoding (``utf-8-sig`` strips a BOM).
-    :param delimiter: CSV field delimiter.
+    :param delimiter: CSV field delimiter; default tab for ``.tsv`` files, else comma.
     :raises SourceError: the file cannot be opened or a line cannot be parsed (names the line).
     :raises ValueError: unknown ``source_format``.
     """
@@ -86,6 +86,8 @@ def file_rows(path: Any, source_format: str | None = None, *, encoding: str = "u
         raw = _open_binary(path, stack)
         text = stack.enter_context(io.TextIOWrapper(raw, encoding=encoding, newline="" if fmt == "csv" else None))
         if fmt == "csv":
+            if delimiter is None:
+                delimiter = "\t" if name.lower().removesuffix(".gz").endswith(".tsv") else ","
             reader = csv.reader(text, delimiter=delimiter)
             try:
                 header = next(reader, None)

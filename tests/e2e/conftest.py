@@ -7,6 +7,7 @@ Started once per test session in a temporary Airflow home on free ports, and alw
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,5 +20,8 @@ from stack import Stack, free_port, running_stack
 def airflow_stack():
     home = Path(tempfile.mkdtemp(prefix="airflow-export-e2e-"))
     stack = Stack(home, api_port=free_port(), bridge=True)
-    with running_stack(stack) as started:
-        yield started
+    try:
+        with running_stack(stack) as started:
+            yield started
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -191,3 +191,64 @@ def test_export_single_through_dag_test(fmt, airflow_db, demo_db, tmp_path, monk
         assert "Demo records (2000)" in text
         first_tokens = {line.split()[0] for line in text.splitlines() if line.split()}
         assert [i for i, _, _ in expected if str(i) not in first_tokens] == []  # every row starts a line
+
+
+def test_literal_rows_and_columns_are_data_not_templates(tmp_path):
+    import jinja2
+
+    nasty = ["price {{ ds }}", "{#", "{{ 1/0 }}", "query.sql"]
+    op = ExportCsvOperator(
+        task_id="n", rows=[[v, "x"] for v in nasty], columns=["report.sql", "{{ col }}"],
+        parameters=None, output_path=str(tmp_path / "{{ ds }}.csv"),
+    )
+    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    assert op.output_path == str(tmp_path / "2024-01-01.csv")  # templated fields still render
+    op.execute({})
+    assert read_csv(tmp_path / "2024-01-01.csv") == [["report.sql", "{{ col }}"]] + [[v, "x"] for v in nasty]
+
+
+def test_parameters_ending_in_sql_are_values_not_files(sqlite_conn, tmp_path):
+    import jinja2
+
+    op = ExportCsvOperator(
+        task_id="p", conn_id="test_db", sql="SELECT :f AS f, :d AS d", parameters={"f": "backup.sql", "d": "{{ ds }}"},
+        output_path=str(tmp_path / "p.csv"),
+    )
+    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    op.execute({})
+    assert read_csv(tmp_path / "p.csv") == [["f", "d"], ["backup.sql", "2024-01-01"]]
+
+
+def test_tsv_source_uses_tabs(tmp_path):
+    src = tmp_path / "in.tsv"
+    src.write_text("id\tname\n1\tAnn, B\n", encoding="utf-8")
+    ExportCsvOperator(task_id="t", source_path=str(src), output_path=str(tmp_path / "t.csv")).execute({})
+    assert read_csv(tmp_path / "t.csv") == [["id", "name"], ["1", "Ann, B"]]
+
+
+def test_on_kill_after_a_timeout_keeps_the_timeout(tmp_path):
+    """Airflow calls on_kill() after execute() raised AirflowTaskTimeout: the timeout must stay the error."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    def rows():
+        yield [1]
+        raise AirflowTaskTimeout("Timeout")
+
+    op = ExportCsvOperator(task_id="k", rows=rows(), columns=["a"], output_path=str(tmp_path / "k.csv"))
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute({})
+    op.on_kill()  # nothing running: must not raise ExportCancelled over the timeout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_root_violation_counts_as_a_failed_export(tmp_path, monkeypatch):
+    from airflow_export import metrics
+
+    calls = []
+    monkeypatch.setattr(metrics, "export_failed", lambda fmt, reason, d: calls.append((fmt, reason)))
+    monkeypatch.setattr(metrics, "export_started", lambda fmt: calls.append(("start", fmt)))
+    monkeypatch.setattr(metrics, "export_ended", lambda: calls.append(("end",)))
+    op = ExportCsvOperator(task_id="r", rows=[[1]], columns=["a"], output_path="../x.csv", export_root=str(tmp_path))
+    with pytest.raises(ExportPathError):
+        op.execute({})
+    assert calls == [("start", "csv"), ("csv", "invalid_input"), ("end",)]
