@@ -15,9 +15,15 @@ if ((${#missing[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    # policy-rc.d 101: do not start the packaged services (prometheus, postgresql); tests start their own.
-    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d; fi
+    # While installing, policy-rc.d exit 101 keeps the packaged services (prometheus, postgresql) from
+    # starting: the tests start their own. It is removed again afterwards if we created it.
+    created_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d
+        created_policy=1
+    fi
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$created_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 PY=${PYTHON:-python3}
