@@ -1,7 +1,7 @@
 """Atomic file output: temporary files beside the target, renamed only when the export succeeds.
 
 No partial file ever stands at a target path. Each file of an export is written to a
-hidden temporary file in the target's directory (``.NAME.PID-RANDOM.airflow-export-tmp``)
+hidden temporary file in the target's directory (``.NAME.PID-RANDOM-HOSTID.airflow-export-tmp``)
 and all of them are renamed with :func:`os.replace` (atomic on POSIX within one file
 system) only after the last byte is written and fsync'ed. On any error the temporary files
 are removed. A run killed with SIGKILL may leave a temporary file behind; the next export to
@@ -9,6 +9,10 @@ the same target removes the temporary files of dead processes before it starts.
 
 With rolling (``parts=True``) the files are named by :func:`part_path`
 (``flights.csv`` -> ``flights.part-00001.csv``, ``flights.part-00002.csv`` ...).
+
+Each finished file is described by its size and SHA-256. A file written through
+``PendingFile.open(hashing=True)`` is hashed and counted as its bytes are written (no
+second read); any other file is read back once at commit.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import secrets
+import socket
 from pathlib import Path
 from typing import BinaryIO
 
@@ -72,8 +78,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Identifies this machine in temporary file names, so a process never judges the liveness of
+#: another host's (or container's) writer by a PID that is not its own.
+HOST_ID = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _temp_owner(name: str, target_names: re.Pattern[str]) -> tuple[int, str] | None:
+    """``(pid, host_id)`` when ``name`` is a temporary file of one of ``target_names``, else None."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    final_name, _, owner = name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+    if not target_names.fullmatch(final_name):
+        return None
+    parts = owner.split("-")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    return int(parts[0]), parts[2]
+
+
 def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
-    """Remove temporary files left for ``target`` (or its parts) by processes that no longer run.
+    """Remove temporary files left for ``target`` (or its parts) by dead processes of this host.
+
+    Only the temporary files of exactly this target and of its part files are considered
+    (``.flights.csv.*`` and ``.flights.part-NNNNN.csv.*``, never ``.flights_2024.csv.*``), and
+    only those written on this host (the host id in the name) by a process that no longer
+    runs. Temporary files of other hosts or containers sharing the folder are left alone.
 
     :returns: the paths removed.
     """
@@ -81,17 +110,16 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
     directory = target.parent
     if not directory.is_dir():
         return []
+    first_part = Path(part_path(target, 1)).name
+    head, _, tail = first_part.partition(".part-00001")
+    names = re.compile(f"{re.escape(target.name)}|{re.escape(head)}\\.part-\\d{{5}}{re.escape(tail)}")
     removed = []
-    stem = Path(part_path(target, 1)).name.split(".part-00001")[0]
     for entry in directory.iterdir():
-        name = entry.name
-        if not (name.startswith("." + stem) and name.endswith(TEMP_SUFFIX)):
+        owner = _temp_owner(entry.name, names)
+        if owner is None:
             continue
-        try:
-            pid = int(name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[1].split("-", 1)[0])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _pid_alive(pid):
+        pid, host = owner
+        if host == HOST_ID and pid != os.getpid() and not _pid_alive(pid):
             try:
                 entry.unlink()
                 removed.append(str(entry))
@@ -110,6 +138,34 @@ def _sha256_and_size(path: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+class HashingWriter:
+    """A binary writer that feeds every byte written through it to SHA-256 and counts it.
+
+    Wraps the temporary file so commit needs no second read. Anything else (``flush``,
+    ``fileno``, ``closed`` ...) is passed to the wrapped file.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self._hash.update(view)
+        self.size += view.nbytes
+        return self._raw.write(view)
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+
 class PendingFile:
     """One file being written: a temporary path now, ``final_path`` after commit."""
 
@@ -117,19 +173,38 @@ class PendingFile:
         self.final_path = final_path
         final = Path(final_path)
         token = secrets.token_hex(4)
-        self.temp_path = str(final.with_name(f".{final.name}.{os.getpid()}-{token}{TEMP_SUFFIX}"))
+        self.temp_path = str(final.with_name(f".{final.name}.{os.getpid()}-{token}-{HOST_ID}{TEMP_SUFFIX}"))
         self.records = 0
         self._fh: BinaryIO | None = None
+        self.hasher: HashingWriter | None = None
 
-    def open(self, buffering: int = 1 << 20) -> BinaryIO:
-        """Open the temporary file for binary writing (created exclusively)."""
+    def open(self, buffering: int = 1 << 20, *, hashing: bool = False) -> BinaryIO:
+        """Open the temporary file for binary writing (created exclusively).
+
+        :param buffering: buffer size in bytes, as for :func:`open`.
+        :param hashing: return a :class:`HashingWriter` around the file, so that commit
+            takes the SHA-256 and size from it instead of reading the file back. Every
+            byte of the file must then be written through it.
+        :raises OutputNotWritableError: the directory cannot be written.
+        """
         try:
             self._fh = open(self.temp_path, "xb", buffering=buffering)
         except PermissionError as exc:
             raise OutputNotWritableError(
                 exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
             ) from exc
+        if hashing:
+            self.hasher = HashingWriter(self._fh)
+            return self.hasher  # type: ignore[return-value]
         return self._fh
+
+    def sha256_and_size(self) -> tuple[str, int]:
+        """Hex SHA-256 and size in bytes of the closed temporary file: from the
+        :class:`HashingWriter` when it saw every byte (its count equals the size on disk),
+        else by reading the file."""
+        if self.hasher is not None and self.hasher.size == os.path.getsize(self.temp_path):
+            return self.hasher.hexdigest(), self.hasher.size
+        return _sha256_and_size(self.temp_path)
 
     def close(self) -> None:
         """Flush, fsync and close the temporary file (idempotent)."""
@@ -187,21 +262,28 @@ class AtomicOutput:
     def commit(self) -> list[ExportedFile]:
         """fsync and rename every temporary file to its target; return them in order.
 
-        When rolling, parts left by an earlier, longer run of the same export
-        (``part-N+1`` and beyond) are removed so the set on disk is exactly this run's.
+        With ``overwrite=True`` each file replaces its target (:func:`os.replace`), and what an
+        earlier run of the same export left in the other naming is removed, so the set on disk
+        is exactly this run's: parts beyond this run's last one, the single file when this run
+        rolled over, the parts when it did not. With ``overwrite=False`` each file is linked
+        into place (:func:`os.link` fails if the target exists), so of two exports racing for
+        the same target one fails with :class:`OutputExistsError` and the other's file stands.
         """
         done = []
         for pending in self._pending:
             pending.close()
-            digest, size = _sha256_and_size(pending.temp_path)
+            digest, size = pending.sha256_and_size()
             done.append(ExportedFile(pending.final_path, pending.records, size, digest))
-        for pending in self._pending:
-            os.replace(pending.temp_path, pending.final_path)
-        if self.parts:
-            index = len(self._pending) + 1
-            while os.path.exists(stale := part_path(self.path, index)):
-                os.remove(stale)
-                index += 1
+        try:
+            if self.overwrite:
+                for pending in self._pending:
+                    os.replace(pending.temp_path, pending.final_path)
+                self._remove_other_files()
+            else:
+                self._link_all()
+        except BaseException:
+            self.abort()
+            raise
         try:
             dir_fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
             try:
@@ -212,6 +294,38 @@ class AtomicOutput:
             pass
         self._pending = []
         return done
+
+    def _link_all(self) -> None:
+        linked: list[str] = []
+        try:
+            for pending in self._pending:
+                try:
+                    os.link(pending.temp_path, pending.final_path)
+                except FileExistsError:
+                    raise OutputExistsError(
+                        errno.EEXIST, f"output file {pending.final_path} appeared while exporting and overwrite=False"
+                    ) from None
+                linked.append(pending.final_path)
+        except BaseException:
+            for path in linked:
+                os.remove(path)
+            raise
+        for pending in self._pending:
+            os.remove(pending.temp_path)
+
+    def _remove_other_files(self) -> None:
+        keep = {p.final_path for p in self._pending}
+        stale = [self.path] if self.parts else []
+        index = len(self._pending) + 1 if self.parts else 1
+        while os.path.exists(candidate := part_path(self.path, index)):
+            stale.append(candidate)
+            index += 1
+        for path in stale:
+            if path not in keep:
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
 
     def abort(self) -> None:
         """Close and remove every temporary file; the targets are left as they were."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -236,7 +237,7 @@ def fit_column_widths(wanted: Sequence[float], available: float, minimum: float)
     if n * minimum > available + 1e-9:
         raise ValueError(
             f"{n} columns do not fit across the page: each needs at least {minimum:.1f} pt and the table is "
-            f"{available:.1f} pt wide; use a smaller font_size, a larger page_size, landscape=True or fewer columns"
+            f"{available:.1f} pt wide ({n} x {minimum:.1f} = {n * minimum:.1f} pt)"
         )
     upper = available * MAX_COLUMN_FRACTION if n > 1 else available
     upper = max(upper, minimum)
@@ -259,16 +260,26 @@ def fit_column_widths(wanted: Sequence[float], available: float, minimum: float)
 
 
 def clean_text(text: str, replacement: str = "\ufffd") -> str:
-    """Cell text ready for drawing: newlines (CR LF, CR, NEL, U+2028/9) normalised to ``\\n``,
-    tab -> space, other C0/C1 control characters -> ``replacement`` (visible, instead of
-    nothing or a "missing glyph").
+    """Cell text ready for drawing: Unicode normalisation form C, newlines (CR LF, CR, NEL,
+    U+2028/9) normalised to ``\\n``, tab -> space, other C0/C1 control characters ->
+    ``replacement`` (visible, instead of nothing or a "missing glyph").
 
-    ``"a\\r\\nb"`` -> ``"a\\nb"``; ``"a\\tb"`` -> ``"a b"``; ``"a\\x00b"`` -> ``"a\\ufffdb"``.
+    NFC (Unicode Standard Annex #15, :func:`unicodedata.normalize`) composes a base letter and
+    its combining marks into one precomposed character where Unicode has one: ``"e\\u0301"``
+    (decomposed, as macOS file names and some databases store it) becomes ``"\\u00e9"``, which
+    fonts have as one glyph, where the bare U+0301 COMBINING ACUTE ACCENT often has none. So a
+    PDF reader extracts the composed form. Compatibility characters are left alone (NFC is not
+    NFKC): the ligature ``"\\ufb01"`` stays one character.
+
+    ``"a\\r\\nb"`` -> ``"a\\nb"``; ``"a\\tb"`` -> ``"a b"``; ``"a\\x00b"`` -> ``"a\\ufffdb"``;
+    ``"e\\u0301"`` -> ``"\\u00e9"``.
 
     :param text: a cell's text.
     :param replacement: what a control character becomes (U+FFFD REPLACEMENT CHARACTER by
         default; the writer passes U+25A1 WHITE SQUARE if its font has no U+FFFD).
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)  # returns ``text`` itself if already NFC
     if text.isprintable():
         return text
     text = _NEWLINES.sub("\n", text).replace("\t", " ")

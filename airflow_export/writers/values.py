@@ -5,64 +5,95 @@ Every value a row can hold is written as exactly one text, the same in CSV and P
 =====================================  ==========================================  ===============================
 Python value                           text                                        example
 =====================================  ==========================================  ===============================
-``None``                               the null marker (``""`` by default)         ``None`` -> ``""``
-``str``                                as is                                       ``"a,b"`` -> ``a,b``
-``bool``                               ``true`` / ``false``                        ``True`` -> ``true``
-``int`` (any ``numbers.Integral``)     decimal digits, ``str(int(v))``             ``-5`` -> ``-5``
-``float``                              ``repr``: shortest text that reads back     ``0.1`` -> ``0.1``;
+``None`` and the other nulls:          the null marker (``""`` by default); in     ``None`` -> (empty, unquoted)
+``pandas.NA``, ``pandas.NaT``,         CSV never quoted, see below
+``numpy.datetime64("NaT")``,
+``numpy.timedelta64("NaT")``
+``str``                                as is; in CSV an empty string is the        ``"a,b"`` -> ``a,b``;
+                                       quoted empty field ``""``, see below        ``""`` -> ``""`` (CSV)
+``bool``, ``numpy.bool_``              ``true`` / ``false``                        ``True`` -> ``true``
+``int`` (any ``numbers.Integral``,     decimal digits, ``str(int(v))``             ``-5`` -> ``-5``
+``numpy.int64`` ...)
+``float`` (and ``numpy.float64``)      ``repr``: shortest text that reads back     ``0.1`` -> ``0.1``;
                                        to the same float; NaN -> ``NaN``,          ``1e-07`` -> ``1e-07``;
                                        infinities -> ``inf`` / ``-inf``            ``float("nan")`` -> ``NaN``
+``numpy.float32``, ``float16``,        the shortest digits that read back to the   ``numpy.float32(0.1)`` ->
+``longdouble``                         same value *of that type* (numpy's          ``0.1`` (not
+                                       ``format_float_scientific(unique=True)``),  ``0.10000000149011612``);
+                                       laid out like ``repr`` of a float;          ``numpy.float32(2**24)`` ->
+                                       NaN -> ``NaN``, ``inf`` / ``-inf``          ``16777216.0``
 ``decimal.Decimal``                    fixed-point, never exponent notation,       ``Decimal("1E-7")`` ->
                                        trailing zeros kept; NaN -> ``NaN``,        ``0.0000001``;
                                        infinities -> ``inf`` / ``-inf``            ``Decimal("1E+3")`` -> ``1000``
 ``datetime``, ``date``, ``time``       ISO 8601, ``v.isoformat()``; an aware       ``2024-01-02T03:04:05+02:00``
-                                       value keeps its UTC offset, a naive one
+(and ``pandas.Timestamp``)             value keeps its UTC offset, a naive one
                                        has none
+``numpy.datetime64``                   ISO 8601 without offset (numpy values are   ``2024-01-02T03:04:05``;
+                                       naive): units ``Y``/``M``/``D`` as          ``...T03:04:05.500000`` (ns
+                                       ``2024``/``2024-01``/``2024-01-02``,        value, whole microseconds);
+                                       ``W`` as a day; time units with seconds     ``datetime64("2024-01", "M")``
+                                       and a fraction only if not whole: 6         -> ``2024-01``
+                                       digits if microsecond-exact, else 9, else
+                                       the unit's own digits
 ``timedelta``                          ISO 8601 duration ``[-]PnDTnHnMnS``,        ``timedelta(days=1, hours=2,
                                        zero parts left out, seconds with up to     seconds=3.5)`` -> ``P1DT2H3.5S``;
                                        6 decimals; ``-`` prefix when negative      ``timedelta(0)`` -> ``PT0S``;
                                        (the ISO 8601-2 extension)                  ``-timedelta(hours=1)`` -> ``-PT1H``
+``numpy.timedelta64``                  the same, exact to the value's unit;        ``timedelta64(1500, "ns")`` ->
+                                       nominal units ``Y``/``M`` as ``PnY``/``PnM`` ``PT0.0000015S``
 ``bytes``, ``bytearray``,              lowercase hexadecimal, two digits per       ``b"\\x00\\xff"`` -> ``00ff``
 ``memoryview``                         byte, no ``0x``/``b'...'``
 ``uuid.UUID``                          ``str(v)``, 36 characters                   ``12345678-1234-5678-1234-567812345678``
 ``dict``, ``list``                     compact JSON (``,`` and ``:`` without       ``{"a":[1,2]}``
                                        spaces, UTF-8, keys in their order);
                                        nested values of the types above use
-                                       their text form as a JSON string
+                                       their text form as a JSON string (nulls
+                                       as JSON ``null``)
 anything else                          :class:`TypeError` naming row and column    ``row 17, column 'price':
                                                                                    cannot render value of type
                                                                                    object``
 =====================================  ==========================================  ===============================
 
-Only ``None`` becomes the null marker: ``0``, ``False``, ``""`` and NaN never do. Subclasses
+Only nulls become the null marker: ``0``, ``False``, ``""`` and NaN never do. Subclasses
 take the form of their base (``IntEnum`` members as ints, ``numpy.float64`` as a float,
-``pandas.Timestamp`` as a datetime).
+``pandas.Timestamp`` as a datetime). numpy and pandas are never imported here: their types
+are recognised (once per type) only when a value of theirs shows up, through the modules
+already loaded in :data:`sys.modules`.
+
+**Nulls and empty strings in CSV** (the writer's default ``empty_string="quoted"``, the
+convention of PostgreSQL's ``COPY ... (FORMAT csv)``,
+https://www.postgresql.org/docs/current/sql-copy.html#SQL-COPY-CSV-FORMAT): a null is
+the null marker *unquoted* (by default an empty field: ``1,,3``), a non-null empty text is
+a *quoted* empty field ``""`` (``1,"",3``), and a text equal to a non-empty null marker is
+quoted (``"NULL"``), so the three stay apart on every line. :func:`csv_chunk` puts the
+stand-in cells the CSV writer needs for that; see :mod:`airflow_export.writers.csv_writer`.
 
 **Formula guard** (CSV only, see :func:`guard_formula`): a *string* cell that begins with
 ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a ``'`` prefix so spreadsheet
 programs do not run it as a formula (OWASP "CSV Injection",
 https://owasp.org/www-community/attacks/CSV_Injection). Numbers are never touched.
 
-For the CSV hot path :func:`csv_batch` (one batch) and :func:`csv_column` (one column)
+For the CSV hot path :func:`csv_chunk` (one batch) and :func:`csv_column` (one column)
 decide with C-level scans (the types of all cells in one ``map(type, ...)`` pass, pointer
 comparisons of a column's types with ``[int] * n``, first characters of strings against
-the trigger set, a C ``sum`` for NaN) whether a column needs any per-cell work at all:
-``int`` columns, ``float`` columns without NaN, ``str`` columns without formula triggers
-and ``None`` (with the default empty null marker) are handed to :mod:`csv` untouched, since
-its ``str()`` of an int/float *is* the form above. :func:`format_value` and
-:func:`format_column` give plain text, e.g. for PDF cells.
+the trigger set, ``"" in column``, a C ``sum`` for NaN) whether a column needs any
+per-cell work at all: ``int`` columns, ``float`` columns without NaN, ``str`` columns
+without formula triggers or empty strings and ``None`` (with an empty null marker) are
+handed to :mod:`csv` untouched, since its ``str()`` of an int/float *is* the form above.
+:func:`format_value` and :func:`format_column` give plain text, e.g. for PDF cells.
 """
 
 from __future__ import annotations
 
 import json
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
@@ -74,6 +105,7 @@ _NONE_TYPE = type(None)
 _NONE_INT = frozenset({_NONE_TYPE, int})
 _NONE_FLOAT = frozenset({_NONE_TYPE, float})
 _NONE_STR = frozenset({_NONE_TYPE, str})
+_STR_ONLY = frozenset({str})
 _TRIGGER_SET = frozenset(FORMULA_TRIGGERS)
 _first_char = itemgetter(0)
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -176,10 +208,13 @@ def format_timedelta(value: timedelta) -> str:
     ``timedelta(days=1, hours=2, seconds=3.5)`` -> ``P1DT2H3.5S``; ``timedelta(0)`` ->
     ``PT0S``; ``timedelta(minutes=-90)`` -> ``-PT1H30M``.
     """
-    micros = value // _ONE_MICROSECOND
-    sign = "-" if micros < 0 else ""
-    micros = abs(micros)
-    seconds, micros = divmod(micros, 1_000_000)
+    return _iso_duration(value // _ONE_MICROSECOND, 6)
+
+
+def _iso_duration(ticks: int, digits: int) -> str:
+    """ISO 8601 duration of ``ticks`` units of ``10**-digits`` seconds (see :func:`format_timedelta`)."""
+    sign = "-" if ticks < 0 else ""
+    seconds, fraction = divmod(abs(ticks), 10**digits)
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
@@ -191,8 +226,8 @@ def format_timedelta(value: timedelta) -> str:
         time_part += f"{hours}H"
     if minutes:
         time_part += f"{minutes}M"
-    if micros:
-        time_part += f"{seconds}.{micros:06d}".rstrip("0") + "S"
+    if fraction:
+        time_part += f"{seconds}.{fraction:0{digits}d}".rstrip("0") + "S"
     elif seconds:
         time_part += f"{seconds}S"
     if time_part:
@@ -200,6 +235,127 @@ def format_timedelta(value: timedelta) -> str:
     elif not days:
         text += "T0S"
     return text
+
+
+# numpy timedelta units: (seconds per unit, or 1 for sub-second units; decimal digits of a second).
+_TIMEDELTA64_UNITS = {
+    "W": (604800, 0), "D": (86400, 0), "h": (3600, 0), "m": (60, 0), "s": (1, 0),
+    "ms": (1, 3), "us": (1, 6), "ns": (1, 9), "ps": (1, 12), "fs": (1, 15), "as": (1, 18),
+}
+
+
+def format_timedelta64(value: Any) -> str | None:
+    """ISO 8601 duration of a ``numpy.timedelta64`` (as :func:`format_timedelta`, exact to
+    the value's unit), or None for NaT. Nominal units: ``Y`` -> ``P3Y``, ``M`` -> ``P3M``.
+
+    ``numpy.timedelta64(90, "m")`` -> ``PT1H30M``; ``numpy.timedelta64(1500, "ns")`` ->
+    ``PT0.0000015S``; ``numpy.timedelta64(-2, "D")`` -> ``-P2D``.
+    """
+    np = sys.modules["numpy"]
+    if np.isnat(value):
+        return None
+    unit, count = np.datetime_data(value.dtype)
+    ticks = int(value.astype(np.int64)) * count
+    if unit in ("Y", "M"):
+        return f"{'-' if ticks < 0 else ''}P{abs(ticks)}{unit}"
+    scale, digits = _TIMEDELTA64_UNITS[unit]
+    return _iso_duration(ticks * scale, digits)
+
+
+def _to_null(value: Any) -> None:
+    """Converter of the null types (``pandas.NA``, ``pandas.NaT``): no text, a null."""
+    return None
+
+
+def _python_float_layout(sign: str, digits: str, decpt: int) -> str:
+    """Lay out significant ``digits`` with the decimal point after ``decpt`` of them the way
+    ``repr(float)`` does (CPython's ``'r'`` format): positional when ``-4 < decpt <= 16``
+    (with ``.0`` for whole numbers), else ``d.ddde±XX``."""
+    if -4 < decpt <= 16:
+        if decpt <= 0:
+            body = "0." + "0" * -decpt + digits
+        elif decpt >= len(digits):
+            body = digits + "0" * (decpt - len(digits)) + ".0"
+        else:
+            body = digits[:decpt] + "." + digits[decpt:]
+    else:
+        exponent = decpt - 1
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        body += ("e-" if exponent < 0 else "e+") + f"{abs(exponent):02d}"
+    return sign + body
+
+
+def format_numpy_float(value: Any) -> str:
+    """Text of a numpy float that is not a Python float (``float32``, ``float16``, ``longdouble``).
+
+    The digits are the shortest that read back to the same value *of the value's own
+    type* (numpy's ``format_float_scientific(value, unique=True)``, Dragon4), laid out like
+    ``repr`` of a Python float: ``numpy.float32(0.1)`` -> ``0.1`` (where
+    ``float(numpy.float32(0.1))`` would give ``0.10000000149011612``);
+    ``numpy.float32(16777216)`` -> ``16777216.0``; ``numpy.float32(1e20)`` -> ``1e+20``;
+    ``numpy.float16(65504)`` -> ``65500.0`` (65500 reads back as float16 65504). Does not
+    depend on numpy's print options. NaN -> ``NaN``, infinities -> ``inf``/``-inf``.
+    """
+    if value != value:
+        return "NaN"
+    np = sys.modules["numpy"]
+    if np.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    mantissa, _, exponent = np.format_float_scientific(value, unique=True, trim="-").partition("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    return _python_float_layout(sign, mantissa.lstrip("-").replace(".", ""), int(exponent) + 1)
+
+
+# numpy datetime units, coarsest first.
+_DATETIME64_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
+_DATETIME64_RANK = {unit: rank for rank, unit in enumerate(_DATETIME64_UNITS)}
+
+
+def format_datetime64(value: Any) -> str | None:
+    """ISO 8601 text of a ``numpy.datetime64`` (naive, no offset), or None for NaT.
+
+    Units ``Y``, ``M``, ``D`` print at their own precision (``2024``, ``2024-01``,
+    ``2024-01-02``), ``W`` as its day. Time units print like ``datetime.isoformat()``:
+    always with seconds (``2024-01-02T03:00:00`` for an ``h`` value), with a fraction only if
+    the value is not a whole second: 6 digits if it is a whole microsecond, else 9 if a
+    whole nanosecond, else the unit's own digits (``ps``, ``fs``, ``as``).
+    """
+    np = sys.modules["numpy"]
+    if np.isnat(value):
+        return None
+    unit = np.datetime_data(value.dtype)[0]
+    if unit in ("Y", "M", "D"):
+        return str(np.datetime_as_string(value, unit=unit))
+    if unit == "W":
+        return str(np.datetime_as_string(value, unit="D"))
+    rank = _DATETIME64_RANK[unit]
+    for candidate in ("s", "us", "ns"):
+        # Not coarser than the value's unit: exact by construction. Coarser: exact if equal.
+        if _DATETIME64_RANK[candidate] >= rank or value.astype(f"datetime64[{candidate}]") == value:
+            return str(np.datetime_as_string(value, unit=candidate))
+    return str(np.datetime_as_string(value, unit=unit))
+
+
+def _third_party_converter(value_type: type) -> Callable[[Any], str | None] | None:
+    """Converter for a pandas/numpy type that needs one of its own, found through the
+    modules already imported (a value of theirs exists, so they are in ``sys.modules``)."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        for name in ("NA", "NaT"):
+            singleton = getattr(pandas, name, None)
+            if singleton is not None and issubclass(value_type, type(singleton)):
+                return _to_null
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if issubclass(value_type, numpy.bool_):
+            return _format_bool
+        if issubclass(value_type, numpy.datetime64):
+            return format_datetime64
+        if issubclass(value_type, numpy.timedelta64):  # before Integral: numpy registers it as one
+            return format_timedelta64
+        if issubclass(value_type, numpy.floating) and not issubclass(value_type, float):
+            return format_numpy_float
+    return None
 
 
 def _format_bytes(value: bytes | bytearray | memoryview) -> str:
@@ -210,7 +366,7 @@ def _json_default(value: Any) -> Any:
     convert = _text_converter(type(value))
     if convert is None:
         raise UnrenderableValueError(type(value).__name__)
-    return convert(value)
+    return convert(value)  # None (a null) becomes JSON null
 
 
 def format_json(value: dict | list) -> str:
@@ -241,14 +397,20 @@ def _format_str(value: str) -> str:
     return str.__str__(value)
 
 
-def _text_converter(value_type: type) -> Callable[[Any], str] | None:
-    """The value -> text function for ``value_type`` (not ``NoneType``), or None if it has none."""
+def _text_converter(value_type: type) -> Callable[[Any], str | None] | None:
+    """The value -> text function for ``value_type`` (not ``NoneType``), or None if it has none.
+
+    The function returns None for a null (types in :data:`_NULLABLE_TYPES`).
+    """
     try:
         return _TEXT_CONVERTERS[value_type]
     except KeyError:
         pass
-    convert: Callable[[Any], str] | None
-    if issubclass(value_type, str):
+    convert: Callable[[Any], str | None] | None
+    if (convert := _third_party_converter(value_type)) is not None:
+        if convert in (_to_null, format_datetime64, format_timedelta64):
+            _NULLABLE_TYPES.add(value_type)
+    elif issubclass(value_type, str):
         convert = _format_str
     elif issubclass(value_type, bool):
         convert = _format_bool
@@ -274,7 +436,10 @@ def _text_converter(value_type: type) -> Callable[[Any], str] | None:
     return convert
 
 
-_TEXT_CONVERTERS: dict[type, Callable[[Any], str] | None] = {
+#: Types whose converter may return None (a null): pandas.NA, pandas.NaT, numpy.datetime64/timedelta64.
+_NULLABLE_TYPES: set[type] = set()
+
+_TEXT_CONVERTERS: dict[type, Callable[[Any], str | None] | None] = {
     str: _format_str,
     bool: _format_bool,
     int: int.__repr__,
@@ -299,7 +464,8 @@ def format_value(
     """The text form of one value (see the module table).
 
     :param value: the cell value.
-    :param null_marker: text for ``None`` (and only for ``None``).
+    :param null_marker: text for a null (``None``, ``pandas.NA``, ``pandas.NaT``, NaT
+        ``numpy.datetime64``), and only for a null.
     :param row: 1-based row number, used only in the error message.
     :param column: column name, used only in the error message.
     :returns: the text; no formula guard is applied (see :func:`guard_formula`).
@@ -312,9 +478,10 @@ def format_value(
     if convert is None:
         raise UnrenderableValueError(type(value).__name__, row, column)
     try:
-        return convert(value)
+        text = convert(value)
     except UnrenderableValueError as exc:  # nested in a dict/list
         raise UnrenderableValueError(exc.type_name, row, column) from None
+    return null_marker if text is None else text
 
 
 # ---------------------------------------------------------------- whole columns
@@ -353,6 +520,7 @@ def _csv_numeric_text(convert: Callable[[Any], str]) -> Callable[[Any], Any]:
 
 _CSV_DECIMAL = _csv_numeric_text(format_decimal)
 _CSV_INTEGRAL = _csv_numeric_text(_format_integral)
+_CSV_NUMPY_FLOAT = _csv_numeric_text(format_numpy_float)
 
 
 def _csv_converter(value_type: type, formula_guard: bool) -> Callable[[Any], Any] | None:
@@ -366,6 +534,10 @@ def _csv_converter(value_type: type, formula_guard: bool) -> Callable[[Any], Any
     text = _text_converter(value_type)
     if text is None:
         return None
+    if text is format_numpy_float:
+        return _CSV_NUMPY_FLOAT
+    if text in (_to_null, format_datetime64, format_timedelta64):
+        return text
     if issubclass(value_type, str):
         return (lambda v: _guarded(str.__str__(v))) if formula_guard else _format_str
     if issubclass(value_type, bool):
@@ -405,13 +577,13 @@ def csv_column(
 ) -> Sequence[Any]:
     """One column of a batch as cells for :func:`csv.writer` (the text forms of the table).
 
-    Cells are ``str``, ``int``, ``float`` or ``None`` (``None`` only when ``null_marker``
+    Cells are ``str``, ``int``, ``float`` or ``None`` (a null, only when ``null_marker``
     is ``""``: csv writes it as an empty field), or number objects whose ``str()`` is their
     text form, so that under ``QUOTE_NONNUMERIC`` numbers stay unquoted. When no cell
     needs a change the very same ``values`` object is returned (callers test ``is``).
 
     :param values: the column's values, top to bottom (e.g. one element of ``zip(*batch)``).
-    :param null_marker: text for ``None``.
+    :param null_marker: text for a null (``None``, ``pandas.NA``, ``pandas.NaT``, NaT).
     :param formula_guard: prefix string cells starting with a formula trigger with ``'``.
     :param first_row: 1-based row number of ``values[0]``, for error messages.
     :param column: column name, for error messages.
@@ -451,9 +623,250 @@ def csv_column(
                         except UnrenderableValueError:
                             raise UnrenderableValueError(exc.type_name, first_row + index, column) from None
                 raise  # pragma: no cover
+            has_none = has_none or not _NULLABLE_TYPES.isdisjoint(types)
     if has_none and null_marker:
         out = [null_marker if v is None else v for v in out]
     return out
+
+
+class CsvCells(NamedTuple):
+    """The cells of a chunk after :meth:`CsvChunk.cells` put the stand-ins.
+
+    :param columns: cells by column.
+    :param changed: whether any column differs from the batch's values.
+    :param nulls: nulls replaced by ``null_cell`` (counted only when asked).
+    :param empties: empty texts replaced by ``empty_cell``.
+    :param markers: texts equal to the marker replaced by ``marker_cell``.
+    """
+
+    columns: list[Sequence[Any]]
+    changed: bool
+    nulls: int
+    empties: int
+    markers: int
+
+
+#: Column kinds in :attr:`CsvChunk.kinds`: only ints or floats (and nulls); only strings
+#: (and nulls); anything else, converted (strings, numbers, number objects, nulls).
+KIND_NUMBER, KIND_STR, KIND_MIXED = "number", "str", "mixed"
+
+
+class CsvChunk:
+    """A batch made ready for the CSV writer by :func:`csv_chunk`: the cells by column, with
+    what the writer needs to know about them. Nulls are ``None`` and empty texts ``""``
+    here; :meth:`cells` puts the writer's stand-ins.
+
+    :ivar batch: the batch given.
+    :ivar columns: cells by column: ``int``, ``float``, ``str``, ``None`` (a null) or number
+        objects whose ``str()`` is their text (``NaN``, Decimals ...).
+    :ivar changed: whether any column differs from the batch's values.
+    :ivar kinds: per column :data:`KIND_NUMBER`, :data:`KIND_STR` or :data:`KIND_MIXED`.
+    :ivar null_columns: indexes of the columns that may hold a null.
+    :ivar empty_counts: column index -> number of empty texts (``""``; ``b""`` too), if any.
+    :ivar marker_text: the marker text compared (or None).
+    :ivar marker_counts: column index -> number of texts equal to ``marker_text``, if any.
+    :ivar unchecked_floats: indexes of the columns of floats and ``None`` passed through
+        without the NaN check (``check_nan=False``); csv and ``str()`` write a NaN there as ``nan``.
+    :ivar plain: True if no text cell holds one of ``special_chars`` (False when not asked).
+    """
+
+    __slots__ = ("batch", "columns", "changed", "kinds", "null_columns", "empty_counts", "marker_text",
+                 "marker_counts", "unchecked_floats", "plain")
+
+    def __init__(self, batch: Sequence[Sequence[Any]], columns: list[Sequence[Any]], changed: bool,
+                 kinds: list[str], null_columns: tuple[int, ...], empty_counts: dict[int, int],
+                 marker_text: str | None, marker_counts: dict[int, int], unchecked_floats: tuple[int, ...],
+                 plain: bool) -> None:
+        self.batch = batch
+        self.columns = columns
+        self.changed = changed
+        self.kinds = kinds
+        self.null_columns = null_columns
+        self.empty_counts = empty_counts
+        self.marker_text = marker_text
+        self.marker_counts = marker_counts
+        self.unchecked_floats = unchecked_floats
+        self.plain = plain
+
+    def cells(self, null_cell: Any = None, empty_cell: Any = None, marker_cell: Any = None,
+              count_nulls: bool = False) -> CsvCells:
+        """The columns with stand-ins put: ``null_cell`` for each null, ``empty_cell`` for
+        each empty text, ``marker_cell`` for each text equal to the marker; ``None`` leaves
+        them as they are.
+
+        :param count_nulls: count the nulls replaced (one more C pass per column with nulls).
+        """
+        columns = list(self.columns)
+        changed = self.changed
+        nulls = empties = markers = 0
+        # Texts first: a null cell may be the marker text itself.
+        if empty_cell is not None:
+            for i, count in self.empty_counts.items():
+                column = columns[i]
+                # A str column without nulls: "v or stand-in" replaces exactly the "".
+                if self.kinds[i] is KIND_STR and i not in self.null_columns:
+                    columns[i] = [v or empty_cell for v in column]
+                else:
+                    columns[i] = [empty_cell if v == "" else v for v in column]
+                empties += count
+                changed = True
+        if marker_cell is not None:
+            marker_text = self.marker_text
+            for i, count in self.marker_counts.items():
+                columns[i] = [marker_cell if v == marker_text else v for v in columns[i]]
+                markers += count
+                changed = True
+        if null_cell is not None and self.null_columns:
+            for i in self.null_columns:
+                column = columns[i]
+                if count_nulls:
+                    count = column.count(None)
+                    if not count:
+                        continue
+                    nulls += count
+                columns[i] = [null_cell if v is None else v for v in column]
+                changed = True
+        return CsvCells(columns, changed, nulls, empties, markers)
+
+    def rows(self, cells: CsvCells) -> Sequence[Sequence[Any]]:
+        """Rows of ``cells`` for :func:`csv.writer`: the batch itself when nothing changed."""
+        return list(zip(*cells.columns)) if cells.changed else self.batch
+
+
+def csv_chunk(
+    batch: Sequence[Sequence[Any]],
+    columns: Sequence[str],
+    *,
+    marker_text: str | None = None,
+    formula_guard: bool = True,
+    first_row: int = 1,
+    check_nan: bool = True,
+    special_chars: str = "",
+) -> CsvChunk:
+    """A batch of rows as cells for the CSV writer, by column (see :class:`CsvChunk`).
+
+    The hot path of the CSV writer. The batch is flattened once and the type of every
+    cell taken in one C-level pass; each column is then classified by comparing its slice
+    of types with ``[int] * n``, ``[str] * n``, ``[float] * n`` (pointer comparisons) and
+    only string and float columns are scanned further (first characters for the formula
+    guard, which also finds an empty string; a C ``sum`` for NaN; ``str.join`` and
+    ``in`` for ``special_chars``). Other columns are converted with :func:`csv_column`.
+
+    :param batch: rows, each with ``len(columns)`` fields.
+    :param columns: column names, for error messages.
+    :param marker_text: a non-empty text (the null marker) whose equal text cells are
+        counted in ``marker_counts``; ``None``: none. Numbers are never compared.
+    :param formula_guard: apply the formula guard to string cells.
+    :param first_row: 1-based row number of ``batch[0]``.
+    :param check_nan: check columns of plain floats and ``None`` for NaN (written ``NaN``;
+        the ``sum`` must skip the ``None``, ~15 ns a cell). With False they are passed
+        through and listed in ``unchecked_floats``; the caller must then check the text
+        written for ``nan`` and redo the batch with ``check_nan=True``. Columns of plain
+        floats only are always checked (a C ``sum``, ~3 ns a cell).
+    :param special_chars: characters whose presence in a text cell the caller must know
+        (:attr:`CsvChunk.plain`); ``""``: not checked.
+    :returns: :class:`CsvChunk`.
+    :raises UnrenderableValueError: naming the row and column of a value without a text form.
+    """
+    width = len(columns)
+    rows = len(batch)
+    if not width or not rows:
+        return CsvChunk(batch, [[] for _ in range(width)], False, [KIND_NUMBER] * width, (), {}, marker_text, {},
+                        (), True)
+    flat = list(chain.from_iterable(batch))
+    flat_types = list(map(type, flat))
+    ints, floats, strs = [int] * rows, [float] * rows, [str] * rows
+    cells: list[Sequence[Any]] = []
+    kinds: list[str] = []
+    changed = False
+    null_columns: list[int] = []
+    empty_counts: dict[int, int] = {}
+    marker_counts: dict[int, int] = {}
+    unchecked: list[int] = []
+    plain = True
+    for i in range(width):
+        column_types = flat_types[i::width]
+        values = flat[i::width]
+        out: Sequence[Any] = values
+        if column_types == ints:
+            cells.append(values)
+            kinds.append(KIND_NUMBER)
+            continue
+        if column_types == floats:  # a C sum, ~3 ns a cell: always checked
+            if _has_nan(values, False):
+                out = [_NAN_CELL if v != v else v for v in values]
+                changed = True
+            cells.append(out)
+            kinds.append(KIND_NUMBER)
+            continue
+        if column_types == strs:
+            types: Any = _STR_ONLY
+            has_none = False
+        else:
+            types = set(column_types)
+            has_none = _NONE_TYPE in types
+        empty_count: int | None = None
+        kind = KIND_MIXED
+        if types <= _NONE_INT:
+            kind = KIND_NUMBER
+        elif types <= _NONE_FLOAT:
+            kind = KIND_NUMBER
+            if not check_nan:
+                unchecked.append(i)
+            elif _has_nan(values, has_none):
+                out = [_NAN_CELL if v != v else v for v in values]
+        elif types <= _NONE_STR:
+            kind = KIND_STR
+            guard = False
+            if formula_guard and not has_none:
+                try:  # one pass for both the formula guard and "is there an empty string"
+                    guard = not _TRIGGER_SET.isdisjoint(map(_first_char, values))
+                    if not guard:
+                        empty_count = 0  # every string had a first character
+                except IndexError:  # an empty string (the guard never changes "")
+                    guard = _has_formula_start(values)
+            elif formula_guard:
+                guard = _has_formula_start(values)
+            elif not has_none and all(values):
+                empty_count = 0
+            if guard:
+                out = [
+                    FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
+                    for v in values
+                ]
+        else:
+            out = csv_column(
+                values, formula_guard=formula_guard, first_row=first_row, column=columns[i], types=types,
+            )
+            has_none = has_none or not _NULLABLE_TYPES.isdisjoint(types)
+        if has_none:
+            null_columns.append(i)
+        if kind is not KIND_NUMBER:
+            if empty_count is None:
+                empty_count = out.count("")
+            if empty_count:
+                empty_counts[i] = empty_count
+            if marker_text is not None and (count := out.count(marker_text)):
+                marker_counts[i] = count
+            if special_chars and plain:
+                plain = not _holds_any(_text_of(out, kind, has_none), special_chars)
+        if out is not values:
+            changed = True
+        cells.append(out)
+        kinds.append(kind)
+    return CsvChunk(batch, cells, changed, kinds, tuple(null_columns), empty_counts, marker_text, marker_counts,
+                    tuple(unchecked), plain)
+
+
+def _text_of(cells: Sequence[Any], kind: str, has_none: bool) -> str:
+    """The text cells of a column joined (numbers and nulls left out)."""
+    if kind is KIND_STR:
+        return "".join(filter(None, cells)) if has_none else "".join(cells)
+    return "".join([c for c in cells if type(c) is str])
+
+
+def _holds_any(text: str, chars: str) -> bool:
+    return any(char in text for char in chars)
 
 
 def csv_batch(
@@ -464,59 +877,19 @@ def csv_batch(
     formula_guard: bool = True,
     first_row: int = 1,
 ) -> Sequence[Sequence[Any]]:
-    """A batch of rows as rows of cells for :func:`csv.writer` (see :func:`csv_column`).
-
-    The hot path of the CSV writer. The batch is flattened once and the type of every
-    cell taken in one C-level pass; each column is then classified by comparing its slice
-    of types with ``[int] * n``, ``[str] * n``, ``[float] * n`` (pointer comparisons) and
-    only string and float columns are scanned further (first characters for the formula
-    guard, a C ``sum`` for NaN). When nothing needs changing, ``batch`` itself is returned.
+    """A batch of rows as rows of cells for :func:`csv.writer`: :func:`csv_chunk` without
+    stand-ins other than the null marker text (Python's :mod:`csv` rules for ``""``).
 
     :param batch: rows, each with ``len(columns)`` fields.
     :param columns: column names, for error messages.
-    :param null_marker: text for ``None``.
+    :param null_marker: text for a null.
     :param formula_guard: apply the formula guard to string cells.
     :param first_row: 1-based row number of ``batch[0]``.
     :returns: ``batch`` unchanged, or a new list of row tuples.
     :raises UnrenderableValueError: naming the row and column of a value without a text form.
     """
-    width = len(columns)
-    rows = len(batch)
-    if not width or not rows:
-        return batch
-    flat = list(chain.from_iterable(batch))
-    flat_types = list(map(type, flat))
-    ints, floats, strs = [int] * rows, [float] * rows, [str] * rows
-    changed: dict[int, Sequence[Any]] = {}
-    for i in range(width):
-        column_types = flat_types[i::width]
-        if column_types == ints:
-            continue
-        if column_types == strs:
-            if formula_guard and _has_formula_start(flat[i::width]):
-                changed[i] = csv_column(flat[i::width], formula_guard=True, types={str})
-            continue
-        if column_types == floats:
-            if _has_nan(flat[i::width], False):
-                changed[i] = csv_column(flat[i::width], types={float})
-            continue
-        types = set(column_types)
-        if types == _NONE_FLOAT and not null_marker and not _has_nan(flat[i::width], True):
-            continue
-        if types == _NONE_STR and not null_marker and not (formula_guard and _has_formula_start(flat[i::width])):
-            continue
-        if types <= _NONE_INT and not null_marker:
-            continue
-        values = flat[i::width]
-        out = csv_column(
-            values, null_marker=null_marker, formula_guard=formula_guard, first_row=first_row,
-            column=columns[i], types=types,
-        )
-        if out is not values:
-            changed[i] = out
-    if not changed:
-        return batch
-    return list(zip(*[changed[i] if i in changed else flat[i::width] for i in range(width)]))
+    chunk = csv_chunk(batch, columns, formula_guard=formula_guard, first_row=first_row)
+    return chunk.rows(chunk.cells(null_cell=null_marker or None))
 
 
 def format_column(
@@ -530,7 +903,7 @@ def format_column(
     """One column of a batch as text (the forms of the table), e.g. for PDF table cells.
 
     :param values: the column's values, top to bottom.
-    :param null_marker: text for ``None``.
+    :param null_marker: text for a null (``None``, ``pandas.NA``, ``pandas.NaT``, NaT).
     :param formula_guard: also apply :func:`guard_formula` to string values.
     :param first_row: 1-based row number of ``values[0]``, for error messages.
     :param column: column name, for error messages.
@@ -538,7 +911,7 @@ def format_column(
     :raises UnrenderableValueError: (a :class:`TypeError`) naming the row and column.
     """
     types = set(map(type, values))
-    converters: dict[type, Callable[[Any], str]] = {}
+    converters: dict[type, Callable[[Any], str | None]] = {}
     bad = set()
     for value_type in types:
         if value_type is _NONE_TYPE:
@@ -553,10 +926,12 @@ def format_column(
     if bad:
         _raise_unrenderable(values, bad, first_row, column)
     converters[_NONE_TYPE] = lambda _: null_marker
-    out = []
+    out: list[Any] = []
     for index, value in enumerate(values):
         try:
             out.append(converters[type(value)](value))
         except UnrenderableValueError as exc:
             raise UnrenderableValueError(exc.type_name, first_row + index, column) from None
+    if not _NULLABLE_TYPES.isdisjoint(types):
+        out = [null_marker if text is None else text for text in out]
     return out

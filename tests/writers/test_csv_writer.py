@@ -78,7 +78,8 @@ def test_every_type_reads_back_as_its_text_form(tmp_path, chunk_size):
 def test_exact_bytes_default_dialect(tmp_path):
     path = tmp_path / "x.csv"
     write_csv([(1, "a,b", None, 1.5), (2, 'say "hi"', "", -0.5)], path, columns=["id", "text", "n", "f"])
-    assert read_bytes(path) == b'id,text,n,f\r\n1,"a,b",,1.5\r\n2,"say ""hi""",,-0.5\r\n'
+    # None: unquoted empty field; "": quoted empty field (PostgreSQL's COPY CSV convention).
+    assert read_bytes(path) == b'id,text,n,f\r\n1,"a,b",,1.5\r\n2,"say ""hi""","",-0.5\r\n'
 
 
 NASTY = [
@@ -111,14 +112,15 @@ def test_line_break_not_in_terminator_is_quoted(tmp_path):
     ("quoting", "expected"),
     [
         ("minimal", b'a,b,c,d\r\n1,x,,1.5\r\n'),
-        ("all", b'"a","b","c","d"\r\n"1","x","","1.5"\r\n'),
-        ("nonnumeric", b'"a","b","c","d"\r\n1,"x","",1.5\r\n'),
+        # None stays an unquoted empty field even where everything else is quoted.
+        ("all", b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
+        ("nonnumeric", b'"a","b","c","d"\r\n1,"x",,1.5\r\n'),
         ("none", b"a,b,c,d\r\n1,x,,1.5\r\n"),
         (csv.QUOTE_MINIMAL, b'a,b,c,d\r\n1,x,,1.5\r\n'),
-        (csv.QUOTE_ALL, b'"a","b","c","d"\r\n"1","x","","1.5"\r\n'),
-        (csv.QUOTE_NONNUMERIC, b'"a","b","c","d"\r\n1,"x","",1.5\r\n'),
+        (csv.QUOTE_ALL, b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
+        (csv.QUOTE_NONNUMERIC, b'"a","b","c","d"\r\n1,"x",,1.5\r\n'),
         (csv.QUOTE_NONE, b"a,b,c,d\r\n1,x,,1.5\r\n"),
-        ("ALL", b'"a","b","c","d"\r\n"1","x","","1.5"\r\n'),
+        ("ALL", b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
     ],
 )
 def test_quoting_modes_exact_bytes(tmp_path, quoting, expected):
@@ -164,6 +166,7 @@ def test_quoting_none_rejects_stray_line_break(tmp_path):
 @pytest.mark.parametrize(
     ("null_marker", "quoting", "expected"),
     [
+        # The expectations of the writer before the PostgreSQL convention: Python's csv rules.
         ("", "minimal", b"a,b,c\r\n,,0\r\n"),
         ("NULL", "minimal", b"a,b,c\r\nNULL,,0\r\n"),
         (r"\N", "minimal", b"a,b,c\r\n\\N,,0\r\n"),
@@ -171,9 +174,10 @@ def test_quoting_none_rejects_stray_line_break(tmp_path):
         ("", "all", b'"a","b","c"\r\n"","","0"\r\n'),
     ],
 )
-def test_none_versus_empty_string(tmp_path, null_marker, quoting, expected):
+def test_none_versus_empty_string_with_empty_string_empty(tmp_path, null_marker, quoting, expected):
     path = tmp_path / "n.csv"
-    write_csv([(None, "", 0)], path, columns=list("abc"), null_marker=null_marker, quoting=quoting)
+    write_csv([(None, "", 0)], path, columns=list("abc"), null_marker=null_marker, quoting=quoting,
+              empty_string="empty")
     assert read_bytes(path) == expected
 
 
@@ -222,7 +226,9 @@ def test_formula_guard_applies_to_header_names(tmp_path):
 def test_formula_guard_in_mixed_type_column(tmp_path):
     path = tmp_path / "m.csv"
     write_csv([("=a",), (-1,), ("-b",), (None,), (True,)], path, columns=["x"])
-    assert read_csv(path) == [["x"], ["'=a"], ["-1"], ["'-b"], [""], ["true"]]
+    # One column: the None row is an empty line, which csv.reader reads as [].
+    assert read_bytes(path) == b"x\r\n'=a\r\n-1\r\n'-b\r\n\r\ntrue\r\n"
+    assert read_csv(path) == [["x"], ["'=a"], ["-1"], ["'-b"], [], ["true"]]
 
 
 # ---------------------------------------------------------------- rows: mappings, widths, errors
@@ -576,7 +582,7 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
     assert os.path.getsize(tmp_path / "m200000.csv") == 6_778_009  # 200k rows really written
     # Streaming peak: one chunk of rows, its text and the 1 MiB file buffer, whatever the count.
     assert large < small * 1.1 + 32_000, (small, large)
-    # At the end AtomicOutput reads the file back in 1 MiB blocks for the SHA-256: bounded too.
+    # At the end: gzip/fsync/rename only; the SHA-256 was taken while writing (no read-back).
     assert large_total < small_total + (1 << 20) + 64_000, (small_total, large_total)
     assert large_total < 6_000_000
 
@@ -587,7 +593,7 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
-        ({"delimeter": ";"}, TypeError, "write_csv() got an unknown option 'delimeter' (did you mean 'delimiter'?); valid options: delimiter, quotechar, quoting, lineterminator, header, encoding, bom, compression, null_marker, formula_guard, max_rows_per_file, max_bytes_per_file, overwrite, progress"),
+        ({"delimeter": ";"}, TypeError, "write_csv() got an unknown option 'delimeter' (did you mean 'delimiter'?); valid options: delimiter, quotechar, quoting, lineterminator, header, encoding, bom, compression, null_marker, empty_string, formula_guard, max_rows_per_file, max_bytes_per_file, overwrite, progress"),
         ({"sep": ";"}, TypeError, "write_csv() got an unknown option 'sep'; valid options: delimiter,"),
         ({"delimiter": ";;"}, ValueError, "delimiter must be one character other than CR and LF, got ';;'"),
         ({"delimiter": "\n"}, ValueError, "delimiter must be one character other than CR and LF, got '\\n'"),
@@ -606,6 +612,12 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
         ({"encoding": "latin-1", "bom": True}, ValueError, "bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding 'latin-1'"),
         ({"compression": "zip"}, ValueError, "compression must be one of (None, 'gzip'), got 'zip'"),
         ({"null_marker": None}, ValueError, "null_marker must be a string, got None"),
+        ({"null_marker": "a,b"}, ValueError, "null_marker 'a,b' holds the delimiter (','); a null is written unquoted, so it cannot (or use empty_string='empty')"),
+        ({"null_marker": "N;", "delimiter": ";"}, ValueError, "null_marker 'N;' holds the delimiter (';')"),
+        ({"null_marker": '"N"'}, ValueError, "null_marker '\"N\"' holds the quote character ('\"')"),
+        ({"null_marker": "N\r"}, ValueError, "null_marker 'N\\r' holds CR ('\\r')"),
+        ({"null_marker": "N\n"}, ValueError, "null_marker 'N\\n' holds LF ('\\n')"),
+        ({"empty_string": "null"}, ValueError, "empty_string must be one of ('quoted', 'empty'), got 'null'"),
         ({"max_rows_per_file": 0}, ValueError, "max_rows_per_file must be None or an int >= 1, got 0"),
         ({"max_bytes_per_file": -1}, ValueError, "max_bytes_per_file must be None or an int >= 1, got -1"),
         ({"max_bytes_per_file": 1.5}, ValueError, "max_bytes_per_file must be None or an int >= 1, got 1.5"),
@@ -627,6 +639,7 @@ def test_options_defaults():
     opts = CsvOptions()
     assert (opts.delimiter, opts.quotechar, opts.quoting, opts.lineterminator) == (",", '"', csv.QUOTE_MINIMAL, "\r\n")
     assert (opts.header, opts.encoding, opts.bom, opts.compression, opts.null_marker) == (True, "utf-8", False, None, "")
+    assert opts.empty_string == "quoted"
     assert (opts.formula_guard, opts.max_rows_per_file, opts.max_bytes_per_file, opts.overwrite, opts.progress) == (
         True, None, None, True, None)
 
@@ -658,3 +671,305 @@ def test_formula_guard_in_pure_string_column(tmp_path):
     write_csv(rows, path, columns=["s"])
     back = read_csv(path)
     assert back[-1] == ["'=1+1"] and back[1] == ["s0"] and len(back) == 1001
+
+
+# ---------------------------------------------------------------- nulls versus empty strings (PostgreSQL's COPY CSV)
+
+
+def parse_copy_csv(data, *, delimiter=",", quotechar='"', lineterminator="\r\n", null=""):
+    """A tiny reference reader of PostgreSQL's CSV convention: an UNQUOTED field equal to
+    ``null`` is None, a quoted field is always text (so ``""`` is the empty string).
+    A line holding nothing is one null field (a one-column row). Strict: raises on bad input."""
+    rows, i, n = [], 0, len(data)
+    while i < n:
+        row = []
+        while True:
+            if data.startswith(quotechar, i):
+                i += 1
+                pieces = []
+                while True:
+                    j = data.index(quotechar, i)
+                    pieces.append(data[i:j])
+                    i = j + 1
+                    if data.startswith(quotechar, i):
+                        pieces.append(quotechar)
+                        i += 1
+                    else:
+                        break
+                row.append("".join(pieces))
+            else:
+                j = i
+                while j < n and data[j] != delimiter and not data.startswith(lineterminator, j):
+                    assert data[j] not in "\r\n" and data[j] != quotechar, (data, j)
+                    j += 1
+                row.append(None if data[i:j] == null else data[i:j])
+                i = j
+            if data.startswith(delimiter, i):
+                i += 1
+                continue
+            assert data.startswith(lineterminator, i), (data, i)
+            i += len(lineterminator)
+            break
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("rows", "options", "expected"),
+    [
+        # quoting="minimal" (default): None -> nothing, "" -> "", text equal to the marker -> quoted.
+        ([(None, "", "x"), ("", None, None), (None, None, None)], {},
+         b'a,b,c\r\n,"",x\r\n"",,\r\n,,\r\n'),
+        ([(None, "", "NULL"), ("NULL", None, "x")], {"null_marker": "NULL"},
+         b'a,b,c\r\nNULL,"","NULL"\r\n"NULL",NULL,x\r\n'),
+        ([(None, "", "\\N")], {"null_marker": r"\N"}, b'a,b,c\r\n\\N,"","\\N"\r\n'),
+        ([(None, "", 0)], {"null_marker": "0"}, b'a,b,c\r\n0,"",0\r\n'),  # numbers are never quoted
+        ([(None, "", "x")], {"lineterminator": "\n"}, b'a,b,c\n,"",x\n'),
+        ([(None, "", "x")], {"delimiter": ";", "quotechar": "'"}, b"a;b;c\r\n;'';x\r\n"),
+        # "all" and "nonnumeric": None is the only unquoted field (like FORCE_QUOTE *).
+        ([(None, "", "x"), ("", None, None)], {"quoting": "all"},
+         b'"a","b","c"\r\n,"","x"\r\n"",,\r\n'),
+        ([(None, "", "NULL"), ("NULL", None, 1)], {"quoting": "all", "null_marker": "NULL"},
+         b'"a","b","c"\r\nNULL,"","NULL"\r\n"NULL",NULL,"1"\r\n'),
+        ([(None, "", 1.5), ("", None, None)], {"quoting": "nonnumeric"},
+         b'"a","b","c"\r\n,"",1.5\r\n"",,\r\n'),
+        ([(None, "", 2)], {"quoting": "nonnumeric", "null_marker": "NULL"}, b'"a","b","c"\r\nNULL,"",2\r\n'),
+        # "none" cannot quote: "" is an empty field like None, a marker-equal text is the marker.
+        ([(None, "", "x"), ("", None, None)], {"quoting": "none"}, b"a,b,c\r\n,,x\r\n,,\r\n"),
+        ([(None, "", "NULL")], {"quoting": "none", "null_marker": "NULL"}, b"a,b,c\r\nNULL,,NULL\r\n"),
+        # No header.
+        ([(None, "", "x")], {"header": False}, b',"",x\r\n'),
+        ([(None, None, None)], {"header": False}, b",,\r\n"),
+        # empty_string="empty": Python's csv rules, "" and None alike.
+        ([(None, "", "x")], {"empty_string": "empty"}, b"a,b,c\r\n,,x\r\n"),
+        ([(None, "", "x")], {"empty_string": "empty", "quoting": "all"}, b'"a","b","c"\r\n"","","x"\r\n'),
+        ([(None, "", 1)], {"empty_string": "empty", "quoting": "nonnumeric"}, b'"a","b","c"\r\n"","",1\r\n'),
+    ],
+)
+def test_null_versus_empty_string_exact_bytes(tmp_path, rows, options, expected):
+    path = tmp_path / "n.csv"
+    result = write_csv(rows, path, columns=list("abc"), **options)
+    assert read_bytes(path) == expected
+    assert result.records == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # One column: a null is an empty line (as PostgreSQL writes it), "" the line "".
+        ({}, b'a\r\n\r\n""\r\nx\r\n\r\n'),
+        ({"header": False}, b'\r\n""\r\nx\r\n\r\n'),
+        ({"lineterminator": "\n"}, b'a\n\n""\nx\n\n'),
+        ({"quoting": "all"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
+        ({"quoting": "nonnumeric"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
+        ({"quoting": "none"}, b"a\r\n\r\n\r\nx\r\n\r\n"),  # csv alone refuses a record of one empty field
+        ({"null_marker": "NULL"}, b'a\r\nNULL\r\n""\r\nx\r\nNULL\r\n'),
+        ({"null_marker": "NULL", "quoting": "all"}, b'"a"\r\nNULL\r\n""\r\n"x"\r\nNULL\r\n'),
+        ({"empty_string": "empty"}, b'a\r\n""\r\n""\r\nx\r\n""\r\n'),  # Python's csv: both ""
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 1000])
+def test_single_column_null_and_empty_string(tmp_path, options, expected, chunk_size):
+    path = tmp_path / "one.csv"
+    write_csv([(None,), ("",), ("x",), (None,)], path, columns=["a"], chunk_size=chunk_size, **options)
+    assert read_bytes(path) == expected
+
+
+def test_single_column_quoting_none_marker_equal_text(tmp_path):
+    path = tmp_path / "one.csv"
+    write_csv([(None,), ("NULL",)], path, columns=["a"], quoting="none", null_marker="NULL")
+    assert read_bytes(path) == b"a\r\nNULL\r\nNULL\r\n"  # documented: "none" cannot tell them apart
+
+
+def test_empty_string_empty_with_quoting_none_single_column_is_an_error(tmp_path):
+    path = tmp_path / "one.csv"
+    with pytest.raises(ValueError, match=r"^row 1, column 'a': a record of one empty field cannot be written with "
+                                         r"quoting='none' and empty_string='empty' \(single empty field record must be "
+                                         r"quoted\); use empty_string='quoted'$"):
+        write_csv([(None,)], path, columns=["a"], quoting="none", empty_string="empty")
+    assert os.listdir(tmp_path) == []
+
+
+def test_null_versus_empty_reads_back_with_reference_parser_and_csv_reader(tmp_path):
+    path = tmp_path / "r.csv"
+    rows = [(None, "", "x", 1), ("", None, "", None)]
+    write_csv(rows, path, columns=list("abcd"))
+    data = read_bytes(path).decode()
+    assert parse_copy_csv(data) == [["a", "b", "c", "d"], [None, "", "x", "1"], ["", None, "", None]]
+    # csv.reader reads both as "" (it cannot tell them apart): the bytes above are the proof.
+    assert read_csv(path) == [["a", "b", "c", "d"], ["", "", "x", "1"], ["", "", "", ""]]
+
+
+def test_empty_bytes_is_an_empty_text_not_a_null(tmp_path):
+    path = tmp_path / "b.csv"
+    write_csv([(b"", None, bytearray())], path, columns=list("abc"))
+    assert read_bytes(path) == b'a,b,c\r\n"",,""\r\n'
+
+
+def test_stray_line_break_rows_keep_nulls_unquoted(tmp_path):
+    path = tmp_path / "s.csv"
+    rows = [(None, "a\rb", "", "NULL", 1), (None, "x", "", "NULL", 2)]
+    write_csv(rows, path, columns=list("abcde"), lineterminator="\n", null_marker="NULL")
+    assert read_bytes(path) == b'a,b,c,d,e\nNULL,"a\rb","","NULL","1"\nNULL,x,"","NULL",2\n'
+    assert parse_copy_csv(read_bytes(path).decode(), lineterminator="\n", null="NULL")[1:] == [
+        [None, "a\rb", "", "NULL", "1"], [None, "x", "", "NULL", "2"]]
+
+
+def test_stray_line_break_rows_keep_nulls_unquoted_default_marker(tmp_path):
+    path = tmp_path / "s.csv"
+    write_csv([(None, "a\rb", ""), ("", None, "q")], path, columns=list("abc"), lineterminator="\n")
+    assert read_bytes(path) == b'a,b,c\n,"a\rb",""\n"",,q\n'
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # Data holding the stand-in characters, alone and forming the exact stand-in tokens.
+        ([("\x1a", "", '"\x1a')], b'a,b,c\r\n\x1a,"","""\x1a"\r\n'),
+        ([('"""\x1a"', "", None)], b'a,b,c\r\n"""""""\x1a""","",\r\n'),
+        ([("\x1a\x1c\x1d", "", "NULL")], b'a,b,c\r\n\x1a\x1c\x1d,"",NULL\r\n'),
+    ],
+)
+def test_data_holding_stand_in_characters_is_written_exactly(tmp_path, rows, expected):
+    path = tmp_path / "s.csv"
+    write_csv(rows, path, columns=list("abc"))
+    assert read_bytes(path) == expected
+
+
+NULL_POOL = [None, "", "x", "NULL", "\\N", "a,b", '"', '""', 'q"uote', "\x1a", '"\x1a', '"""\x1a"', "\x1c", '"\x1c',
+             "\x1d", '"\x1d', "\ue000", '"\ue000', "line\nbreak", "cr\ronly", "\r\n", " ", "'", "é東", 0, -1, 2.5, True]
+
+
+@pytest.mark.parametrize("quoting", ["minimal", "all", "nonnumeric"])
+@pytest.mark.parametrize("null_marker", ["", "NULL", "\\N"])
+@pytest.mark.parametrize("lineterminator", ["\r\n", "\n"])
+@pytest.mark.parametrize("width", [1, 3])
+def test_nulls_and_texts_round_trip_through_reference_parser(tmp_path, quoting, null_marker, lineterminator, width):
+    import random
+
+    rng = random.Random(f"{quoting}{null_marker}{lineterminator}{width}")
+    rows = [tuple(rng.choice(NULL_POOL) for _ in range(width)) for _ in range(400)]
+    columns = [f"c{i}" for i in range(width)]
+    path = tmp_path / "p.csv"
+    write_csv(rows, path, columns=columns, quoting=quoting, null_marker=null_marker, lineterminator=lineterminator,
+              formula_guard=False, chunk_size=37)
+    back = parse_copy_csv(read_bytes(path).decode(), lineterminator=lineterminator, null=null_marker)
+
+    def text(value):
+        return None if value is None else {True: "true"}.get(value, str(value)) if not isinstance(value, str) else value
+
+    assert back == [columns] + [[text(v) for v in row] for row in rows]
+
+
+def test_rolling_by_bytes_counts_the_final_text_of_nulls_and_empty_strings(tmp_path):
+    # header "a,b\r\n" (5) + rows ',""\r\n' (5 bytes) and '"",\r\n' (5 bytes).
+    rows = [(None, ""), ("", None)] * 3
+    result = write_csv(rows, tmp_path / "r.csv", columns=["a", "b"], max_bytes_per_file=15, chunk_size=4)
+    assert [f.records for f in result.files] == [2, 2, 2]
+    assert [read_bytes(f.path) for f in result.files] == [b'a,b\r\n,""\r\n"",\r\n'] * 3
+    assert [f.bytes for f in result.files] == [15] * 3
+
+
+def test_rolling_by_rows_with_stand_ins(tmp_path):
+    rows = [(None, ""), ("x", None), ("", "")]
+    result = write_csv(rows, tmp_path / "r.csv.gz", columns=["a", "b"], max_rows_per_file=2, quoting="all")
+    assert [gzip.decompress(read_bytes(f.path)) for f in result.files] == [
+        b'"a","b"\r\n,""\r\n"x",\r\n', b'"a","b"\r\n"",""\r\n']
+    for file in result.files:
+        assert file.sha256 == hashlib.sha256(read_bytes(file.path)).hexdigest()
+
+
+# ---------------------------------------------------------------- NaN, found in the text csv wrote
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 1000])
+def test_nan_in_float_and_none_column_in_a_later_chunk(tmp_path, chunk_size):
+    rows = [(1.5, None), (2.0, 0.5), (None, 1.0), (float("nan"), float("nan")), (float("-inf"), None), (3.0, float("nan"))]
+    path = tmp_path / "nan.csv"
+    write_csv(rows, path, columns=["a", "b"], chunk_size=chunk_size)
+    assert read_bytes(path) == b"a,b\r\n1.5,\r\n2.0,0.5\r\n,1.0\r\nNaN,NaN\r\n-inf,\r\n3.0,NaN\r\n"
+
+
+def test_nan_after_a_word_holding_nan(tmp_path):
+    # "banana" makes the chunk's text hold "nan": the chunk is redone, later chunks checked per column.
+    rows = [("banana", 1.0, None), ("x", None, 2.0), ("y", float("nan"), None), ("z", 1.0, float("nan"))]
+    path = tmp_path / "nan.csv"
+    write_csv(rows, path, columns=list("abc"), chunk_size=1)
+    assert read_bytes(path) == b"a,b,c\r\nbanana,1.0,\r\nx,,2.0\r\ny,NaN,\r\nz,1.0,NaN\r\n"
+
+
+@pytest.mark.parametrize("quoting", ["minimal", "all", "nonnumeric"])
+def test_nan_with_every_quoting(tmp_path, quoting):
+    path = tmp_path / "nan.csv"
+    write_csv([(float("nan"), None), (None, float("nan"))], path, columns=["a", "b"], quoting=quoting)
+    body = read_bytes(path).split(b"\r\n", 1)[1]
+    assert body == {"minimal": b"NaN,\r\n,NaN\r\n", "all": b'"NaN",\r\n,"NaN"\r\n',
+                    "nonnumeric": b"NaN,\r\n,NaN\r\n"}[quoting]
+
+
+# ---------------------------------------------------------------- numpy and pandas values
+
+
+def test_numpy_and_pandas_values(tmp_path):
+    import numpy as np  # both are in the project's environment; the writers never import them
+    import pandas as pd
+
+    row = (np.float32(0.1), np.float16(65504), np.bool_(True), np.datetime64("2013-01-01T05:15:00.5", "ns"),
+           np.datetime64("NaT"), pd.NA, pd.NaT, pd.Timestamp("2020-01-01 05:00"), np.int64(-7), np.float64("nan"),
+           np.float32("nan"), np.datetime64("2013-01-01", "D"))
+    columns = [f"c{i}" for i in range(len(row))]
+    path = tmp_path / "np.csv"
+    write_csv([row, row], path, columns=columns, quoting="nonnumeric", header=False)
+    line = (b'0.1,65500.0,"true","2013-01-01T05:15:00.500000",,,,"2020-01-01T05:00:00",-7,NaN,NaN,'
+            b'"2013-01-01"\r\n')
+    assert read_bytes(path) == line * 2
+    write_csv([row], path, columns=columns, null_marker="NULL", header=False)
+    assert read_bytes(path) == (b"0.1,65500.0,true,2013-01-01T05:15:00.500000,NULL,NULL,NULL,2020-01-01T05:00:00,"
+                                b"-7,NaN,NaN,2013-01-01\r\n")
+
+
+def test_pandas_dataframe_rows(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "s": pd.array(["a", "", None], dtype="string"),
+        "t": pd.to_datetime(["2020-01-01 00:00:00", None, "2020-01-03 04:05:06"]),
+        "f": [0.5, float("nan"), None],
+    })
+    path = tmp_path / "df.csv"
+    write_csv(frame.itertuples(index=False), path, columns=list(frame.columns))
+    assert read_bytes(path) == (b'n,s,t,f\r\n1,a,2020-01-01T00:00:00,0.5\r\n,"",,NaN\r\n'
+                                b"3,,2020-01-03T04:05:06,NaN\r\n")
+
+
+def test_writers_import_and_write_without_numpy_or_pandas(tmp_path):
+    script = (
+        "import sys\n"
+        "sys.modules['numpy'] = None\n"  # any import of numpy/pandas now fails
+        "sys.modules['pandas'] = None\n"
+        "from airflow_export.writers.csv_writer import write_csv\n"
+        "import airflow_export.writers.pdf_writer\n"
+        f"r = write_csv([(1, None, '', 0.5)], {str(tmp_path / 'x.csv')!r}, columns=list('abcd'))\n"
+        "print(r.records, open(r.path, 'rb').read())\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1 b'a,b,c,d\\r\\n1,,\"\",0.5\\r\\n'\n"
+
+
+def test_chunk_holding_every_preferred_stand_in_character(tmp_path):
+    # Every ASCII control the writer prefers is in the data (and forms tokens): it falls back to
+    # private-use characters for this chunk, and the output is still exact, also in latin-1.
+    from airflow_export.writers.csv_writer import _STAND_IN_CHARS
+
+    noise = "".join('"' + c for c in _STAND_IN_CHARS)
+    rows = [(noise, "", None), ("", noise, "x")]
+    for encoding in ("utf-8", "latin-1"):
+        path = tmp_path / f"all-{encoding}.csv"
+        write_csv(rows, path, columns=list("abc"), encoding=encoding, chunk_size=2)
+        quoted = '"' + noise.replace('"', '""') + '"'
+        assert read_bytes(path) == f'a,b,c\r\n{quoted},"",\r\n"",{quoted},x\r\n'.encode(encoding)

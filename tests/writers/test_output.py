@@ -10,9 +10,11 @@ import sys
 import pytest
 
 from airflow_export.writers.output import (
+    HOST_ID,
     TEMP_SUFFIX,
     AtomicOutput,
     OutputError,
+    OutputExistsError,
     part_path,
     remove_stale_temporaries,
 )
@@ -157,19 +159,101 @@ def _dead_pid():
 
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     dead = _dead_pid()
-    stale = tmp_path / f".out.csv.{dead}-abcd1234{TEMP_SUFFIX}"
-    stale_part = tmp_path / f".out.part-00002.csv.{dead}-abcd1234{TEMP_SUFFIX}"
-    mine = tmp_path / f".out.csv.{os.getpid()}-abcd1234{TEMP_SUFFIX}"
-    unrelated = tmp_path / f".other.csv.{dead}-abcd1234{TEMP_SUFFIX}"
-    for path in (stale, stale_part, mine, unrelated):
+    stale = tmp_path / f".out.csv.{dead}-abcd1234-{HOST_ID}{TEMP_SUFFIX}"
+    stale_part = tmp_path / f".out.part-00002.csv.{dead}-abcd1234-{HOST_ID}{TEMP_SUFFIX}"
+    mine = tmp_path / f".out.csv.{os.getpid()}-abcd1234-{HOST_ID}{TEMP_SUFFIX}"
+    unrelated = tmp_path / f".other.csv.{dead}-abcd1234-{HOST_ID}{TEMP_SUFFIX}"
+    same_prefix = tmp_path / f".out_2024.csv.{dead}-abcd1234-{HOST_ID}{TEMP_SUFFIX}"  # another target
+    other_host = tmp_path / f".out.csv.{dead}-abcd1234-ffffffff{TEMP_SUFFIX}"  # a PID of another machine
+    for path in (stale, stale_part, mine, unrelated, same_prefix, other_host):
         path.write_bytes(b"")
     removed = remove_stale_temporaries(tmp_path / "out.csv")
     assert sorted(removed) == sorted([str(stale), str(stale_part)])
-    assert sorted(os.listdir(tmp_path)) == sorted([mine.name, unrelated.name])
+    assert sorted(os.listdir(tmp_path)) == sorted([mine.name, unrelated.name, same_prefix.name, other_host.name])
+
+
+def test_rolled_then_single_then_rolled_leaves_only_the_last_set(tmp_path):
+    def export(parts: int | None) -> list[str]:
+        with AtomicOutput(tmp_path / "r.csv", parts=parts is not None) as out:
+            for _ in range(parts or 1):
+                out.new_file().open().write(b"x")
+            return [os.path.basename(f.path) for f in out.commit()]
+
+    assert export(3) == ["r.part-00001.csv", "r.part-00002.csv", "r.part-00003.csv"]
+    assert export(None) == ["r.csv"]
+    assert sorted(os.listdir(tmp_path)) == ["r.csv"]
+    assert export(2) == ["r.part-00001.csv", "r.part-00002.csv"]
+    assert sorted(os.listdir(tmp_path)) == ["r.part-00001.csv", "r.part-00002.csv"]
+
+
+def test_overwrite_false_loses_a_race_cleanly(tmp_path):
+    target = tmp_path / "once.csv"
+    with AtomicOutput(target, overwrite=False) as a:
+        a.new_file().open().write(b"A")
+        target.write_bytes(b"B")  # another export finished first
+        with pytest.raises(OutputExistsError, match="appeared while exporting"):
+            a.commit()
+    assert target.read_bytes() == b"B"
+    assert os.listdir(tmp_path) == ["once.csv"]
 
 
 def test_constructor_cleans_stale_temporaries(tmp_path):
-    stale = tmp_path / f".out.csv.{_dead_pid()}-00000000{TEMP_SUFFIX}"
+    stale = tmp_path / f".out.csv.{_dead_pid()}-00000000-{HOST_ID}{TEMP_SUFFIX}"
     stale.write_bytes(b"partial")
     AtomicOutput(tmp_path / "out.csv")
     assert not stale.exists()
+
+
+# ---------------------------------------------------------------- SHA-256 and size while writing
+
+
+def test_hashing_writer_gives_digest_and_size_without_reading_back(tmp_path, monkeypatch):
+    import airflow_export.writers.output as output_module
+
+    def no_reading(path):
+        raise AssertionError(f"{path} was read back")
+
+    monkeypatch.setattr(output_module, "_sha256_and_size", no_reading)
+    output = AtomicOutput(tmp_path / "h.csv")
+    pending = output.new_file()
+    fh = pending.open(hashing=True)
+    assert fh.write(b"abc") == 3
+    assert fh.write(memoryview(b"de")) == 2
+    pending.records = 2
+    files = output.commit()
+    assert (tmp_path / "h.csv").read_bytes() == b"abcde"
+    assert (files[0].bytes, files[0].sha256) == (5, hashlib.sha256(b"abcde").hexdigest())
+
+
+def test_hashing_writer_under_gzip(tmp_path):
+    import gzip
+
+    output = AtomicOutput(tmp_path / "h.csv.gz")
+    pending = output.new_file()
+    raw = pending.open(hashing=True)
+    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        gz.write(b"x" * 100_000)
+    files = output.commit()
+    data = (tmp_path / "h.csv.gz").read_bytes()
+    assert gzip.decompress(data) == b"x" * 100_000
+    assert (files[0].bytes, files[0].sha256) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_bytes_written_around_the_hashing_writer_are_still_counted(tmp_path):
+    # The size check at commit catches a file written past the wrapper: it is read back instead.
+    output = AtomicOutput(tmp_path / "h.csv")
+    pending = output.new_file()
+    pending.open(hashing=True).write(b"abc")
+    pending._fh.write(b"def")  # not through the wrapper
+    files = output.commit()
+    assert (files[0].bytes, files[0].sha256) == (6, hashlib.sha256(b"abcdef").hexdigest())
+
+
+def test_plain_open_is_read_back_at_commit(tmp_path):
+    output = AtomicOutput(tmp_path / "p.csv")
+    pending = output.new_file()
+    fh = pending.open()
+    assert not hasattr(fh, "hexdigest")  # the real file object, as the PDF writer wants
+    fh.write(b"pdf")
+    files = output.commit()
+    assert (files[0].bytes, files[0].sha256) == (3, hashlib.sha256(b"pdf").hexdigest())

@@ -11,8 +11,14 @@ Two ways of reading a page back:
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
+import re
+import subprocess
+import sys
+import textwrap
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +28,15 @@ import pytest
 
 from airflow_export.writers import pdf_fonts
 from airflow_export.writers.output import OutputError, part_path
-from airflow_export.writers.pdf_fonts import FontMetrics, FontNotFoundError, find_font_path, load_font
+from airflow_export.writers.pdf_fonts import (
+    DEFAULT_FALLBACK_FONT_PATHS,
+    FontMetrics,
+    FontNotFoundError,
+    FontSet,
+    find_fallback_font_path,
+    find_font_path,
+    load_font,
+)
 from airflow_export.writers.pdf_layout import (
     auto_font_size,
     clean_text,
@@ -118,6 +132,13 @@ def test_fit_column_widths_too_many_columns_names_the_count():
         ("a\u2028b", "a\nb"),
         ("S&P <500>", "S&P <500>"),
         ("中文", "中文"),
+        # NFC: base letter + combining mark -> the precomposed character where Unicode has one
+        ("Cafe\u0301", "Caf\u00e9"),
+        ("A\u030angstro\u0308m", "\u00c5ngstr\u00f6m"),
+        ("\u1100\u1161", "\uac00"),  # Hangul jamo -> syllable
+        ("q\u0301", "q\u0301"),  # no precomposed q-acute: unchanged
+        ("\ufb01le", "\ufb01le"),  # a compatibility ligature is not decomposed (NFC, not NFKC)
+        ("e\u0301\x00", "\u00e9\ufffd"),  # normalised and cleaned
     ],
 )
 def test_clean_text(text, expected):
@@ -528,13 +549,6 @@ def test_long_title_is_cut_to_the_page_width(tmp_path, font):
     assert FontMetrics(font, title_size).width(drawn) <= A4_LANDSCAPE[0] - 2 * MARGIN
 
 
-def test_missing_glyph_is_logged_once(tmp_path, caplog):
-    with caplog.at_level("WARNING", logger="airflow_export"):
-        write_pdf([("smile \U0001F600",), ("again \U0001F600",)], tmp_path / "g.pdf", columns=["mood"])
-    messages = [r.getMessage() for r in caplog.records if "no glyph" in r.getMessage()]
-    assert messages == ["column 'mood': the PDF font has no glyph for '\U0001F600'; those characters show as empty boxes"]
-
-
 def test_reportlab_uses_the_rl_accel_c_extension():
     from reportlab.lib import rl_accel
 
@@ -728,3 +742,351 @@ def test_a_column_mixing_text_and_numbers(tmp_path):
         ("mple.com", 6.0),
         ("unapplicableness", 4.82),  # 45.76 pt -> 4.82 pt >= 70 % of 6 pt: shrunk
     ]
+
+
+# ---------------------------------------------------------------- rolling: one open file, bounded memory
+
+#: Run as ``python -c CHILD parts rows_per_part nofile_limit dir``: loads the font and writes a
+#: 2-part warm-up export (one-time allocations), optionally lowers RLIMIT_NOFILE (soft and hard),
+#: then writes ``parts`` parts and prints JSON: files, records, open descriptors after, VmHWM.
+CHILD = textwrap.dedent(
+    """
+    import json, os, resource, sys
+    from airflow_export.writers.pdf_fonts import find_font_path, load_font
+    from airflow_export.writers.pdf_writer import write_pdf
+
+    parts, per_part, limit, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    load_font(find_font_path())
+
+    def rows(n):
+        for i in range(n):
+            yield (i, f"name {i}", i * 1.5, f"text {i % 7} of the row")
+
+    def status(key):
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+
+    write_pdf(rows(2 * per_part), os.path.join(out, "warm.pdf"), max_rows_per_file=per_part, rows_per_page=25)
+    if limit:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    result = write_pdf(rows(parts * per_part), os.path.join(out, "big.pdf"), max_rows_per_file=per_part, rows_per_page=25)
+    print(json.dumps({
+        "files": len(result.files),
+        "records": [f.records for f in result.files],
+        "sizes": sorted({f.bytes // 1000 for f in result.files}),
+        "open_fds": len(os.listdir("/proc/self/fd")),
+        "hwm_kb": status("VmHWM"),
+    }))
+    """
+)
+
+
+def run_children(tmp_path, specs):
+    """Start one :data:`CHILD` per ``(parts, rows_per_part, nofile_limit)`` at once; their JSON results."""
+    procs = []
+    for index, (parts, per_part, limit) in enumerate(specs):
+        out = tmp_path / f"run{index}"
+        out.mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(parts), str(per_part), str(limit), str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    results = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-3000:]
+        results.append(json.loads(stdout))
+    return results
+
+
+def test_rolling_keeps_one_file_open_and_memory_flat(tmp_path):
+    """200 parts under a 64-descriptor limit (the old writer kept every part open until commit
+    and died with EMFILE at part 63), and those 200 parts peak within 10 MB of 5 parts of the
+    same size (it held ~1 MB per part: each open part's 1 MB write buffer, +200 MB here).
+
+    Peak RSS is the child's ``VmHWM`` (/proc/self/status): its own address space's high-water mark,
+    reset by exec. ``ru_maxrss`` is not used: Linux carries the parent's high-water mark into a
+    child started by vfork+exec (what ``subprocess`` does), so a child smaller than pytest would
+    report pytest's size. Parts are small (20 rows, one page): a part's fixed cost (ReportLab
+    formats the document and subsets the font at save, ~10-20 ms) dominates the run time."""
+    many, few = run_children(tmp_path, [(200, 20, 64), (5, 20, 0)])
+    assert many["files"] == 200 and many["records"] == [20] * 200
+    assert many["open_fds"] == few["open_fds"]  # no part is left open (the old writer: +1 per part)
+    assert few["files"] == 5 and few["records"] == [20] * 5
+    assert many["sizes"] == few["sizes"]  # the same part size (in kB)
+    growth_mb = (many["hwm_kb"] - few["hwm_kb"]) / 1024
+    assert growth_mb < 10, (few, many)
+    # every part is in place, no temporary file is left
+    names = sorted(os.listdir(tmp_path / "run0"))
+    assert names == [f"big.part-{i:05d}.pdf" for i in range(1, 201)] + ["warm.part-00001.pdf", "warm.part-00002.pdf"]
+
+
+def test_a_finished_part_is_closed_before_the_next_begins(tmp_path):
+    # in process: the number of open descriptors seen after every page does not grow with the
+    # parts done (one temporary file open at a time)
+    counts = []
+    write_pdf(
+        ((i, f"r{i}") for i in range(600)),
+        tmp_path / "p.pdf",
+        rows_per_page=10,
+        max_rows_per_file=20,
+        progress=lambda _: counts.append(len(os.listdir("/proc/self/fd"))),
+    )
+    assert len(os.listdir(tmp_path)) == 30
+    # after page 1 of a part its file is open; after page 2 the part is finished and closed
+    # before the next is opened: one fewer. The old writer added one per part.
+    assert counts == counts[:2] * 30 and counts[0] - counts[1] == 1
+
+
+# ---------------------------------------------------------------- characters the font lacks
+
+DEJAVU = DEFAULT_FALLBACK_FONT_PATHS[0]
+
+
+def to_unicode(font) -> dict[int, str]:
+    """The font's ToUnicode CMap: code -> text (ReportLab writes one ``<XX> <YYYY>`` per glyph)."""
+    data = font["/ToUnicode"].get_object().get_data().decode("ascii")
+    return {int(code, 16): chr(int(uni, 16)) for code, uni in re.findall(r"<([0-9A-F]{2})> <([0-9A-F]{4,6})>", data)}
+
+
+def font_runs(page: pypdf.PageObject) -> list[tuple[str, str]]:
+    """(font base name without the subset tag, text decoded through that font's ToUnicode map) of
+    every Tj on the page, in content order: what was drawn, in the order it was drawn."""
+    fonts = page["/Resources"]["/Font"]
+    maps = {name: to_unicode(fonts[name].get_object()) for name in fonts}
+    out = []
+    current = None
+    for operands, operator in page.get_contents().operations:
+        if operator == b"Tf":
+            current = operands[0]
+        elif operator == b"Tj":
+            raw = operands[0].original_bytes if hasattr(operands[0], "original_bytes") else bytes(operands[0])
+            base = fonts[current].get_object()["/BaseFont"].split("+", 1)[1]
+            out.append((base, "".join(maps[current][b] for b in raw)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", None),
+        ("中文 Ωμέγα", None),  # all in the main font
+        ("שלום", [(True, "שלום")]),
+        ("ab שלום cd", [(False, "ab "), (True, "שלום"), (False, " cd")]),
+        ("\ufb01le", [(True, "\ufb01"), (False, "le")]),
+        ("q\u0301", [(False, "q"), (True, "\u0301")]),
+        ("\u0928\u092e", None),  # Devanagari: in neither font, left to the main font
+    ],
+)
+def test_font_set_runs(font, text, expected):
+    fonts = FontSet(font, DEJAVU)
+    fonts.check(text, "x")
+    assert fonts.runs(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("texts", "listed", "expected"),
+    [
+        ([], 20, None),
+        (["abc", "中文", "שלום"], 20, None),  # all drawn (main or fallback font)
+        (["\U0001F980"], 20, "1 distinct character: U+1F980 CRAB; in here"),
+        (["\u0E01\u0E02", "\u0E01"], 20,
+         "2 distinct characters: U+0E01 THAI CHARACTER KO KAI, U+0E02 THAI CHARACTER KHO KHAI; in here"),
+        (["\u0E01\u0E02\u0E03"], 2,
+         "3 distinct characters: U+0E01 THAI CHARACTER KO KAI, U+0E02 THAI CHARACTER KHO KHAI and 1 more; in here"),
+        (["\ue000"], 20, "1 distinct character: U+E000 <unnamed>; in here"),  # private use: no name
+        # memory bound: 1000 distinct remembered, the count says "1000+"
+        (["".join(chr(c) for c in range(0xE000, 0xE000 + 1500))], 1,
+         "1000+ distinct characters: U+E000 <unnamed> and 999+ more; in here"),
+    ],
+)
+def test_missing_summary(font, texts, listed, expected):
+    fonts = FontSet(font, DEJAVU)
+    for text in texts:
+        fonts.check(text, "here")
+    assert fonts.missing_summary(listed) == expected
+
+
+def test_a_default_fallback_that_cannot_load_is_skipped(font, tmp_path, caplog):
+    bogus = tmp_path / "bogus.ttf"
+    bogus.write_bytes(b"not a font")
+    fonts = FontSet(font, str(bogus))  # as found by the default search: not required
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        fonts.check("שלום", "column 'w'")
+    assert fonts.fallback is None and fonts.runs("שלום") is None
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["PDF fallback font not used"]
+    assert fonts.missing_summary().startswith("4 distinct characters: U+05E9 HEBREW LETTER SHIN")
+
+
+def test_fallback_widths_are_the_fallback_fonts(font):
+    # DejaVu Sans advance widths (1/1000 em): ש 708.49609375, ל 568.359375, ו 272.4609375,
+    # ם 663.57421875; WenQuanYi has none (its default width is 365.234375)
+    fonts = FontSet(font, DEJAVU)
+    metrics = FontMetrics(font, 10, fonts)
+    assert metrics.width("שלום") == 4 * 3.65234375  # before the fallback is loaded
+    fonts.check("שלום", "x")  # loads it: the metrics made with this set now measure with it
+    assert fonts.fallback is not None
+    assert metrics.width("שלום") == 22.12890625
+    assert metrics.width("ab שלום") == 2 * 5.390625 + 2.998046875 + 22.12890625  # a, b, space: WenQuanYi
+    assert metrics.char_widths("aש") == [5.390625, 7.0849609375]
+
+
+def test_hebrew_and_arabic_are_drawn_with_the_fallback_font(tmp_path, caplog):
+    rows = [("שלום",), ("ab שלום cd",), ("مرحبا",), ("\ufb01le",), ("中文",)]
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf(rows, tmp_path / "h.pdf", columns=["greeting"], title="Report")
+    assert [r for r in caplog.records if "no glyph" in r.getMessage()] == []  # nothing missing
+    page = read(tmp_path / "h.pdf").pages[0]
+    assert sorted(f.get_object()["/BaseFont"] for f in page["/Resources"]["/Font"].values()) == [
+        "/AAAAAA+DejaVuSans", "/AAAAAA+WenQuanYiZenHei-0",
+    ]
+    # Drawn, in content order, each cell's characters in their stored (logical) order, switching
+    # to the fallback font only for the characters the main font lacks:
+    cells = font_runs(page)[1:-2]  # not the header, title and footer
+    assert cells == [
+        ("DejaVuSans", "שלום"),
+        ("WenQuanYiZenHei-0", "ab "), ("DejaVuSans", "שלום"), ("WenQuanYiZenHei-0", " cd"),
+        ("DejaVuSans", "مرحبا"),  # the base letters U+0645 ... : no shaping into joined forms
+        ("DejaVuSans", "\ufb01"), ("WenQuanYiZenHei-0", "le"),
+        ("WenQuanYiZenHei-0", "中文"),
+    ]
+    # pypdf's extract_text() takes a run of right-to-left glyphs to be in visual order and
+    # reverses it to get the logical text. The writer draws logical order left to right (no
+    # bidi reordering), so the extracted Hebrew and Arabic come out reversed: what a reader sees.
+    lines = page.extract_text().split("\n")
+    assert lines[1:6] == ["םולש", "ab םולש cd", "ابحرم", "\ufb01le", "中文"]
+    assert lines[1] == "שלום"[::-1] and lines[3] == "مرحبا"[::-1]
+
+
+def test_decomposed_accents_are_drawn_composed(tmp_path):
+    write_pdf([("Cafe\u0301",), ("A\u030angstro\u0308m",)], tmp_path / "n.pdf", columns=["nom"])
+    page = read(tmp_path / "n.pdf").pages[0]
+    assert page.extract_text().split("\n")[1:3] == ["Caf\u00e9", "\u00c5ngstr\u00f6m"]
+    # the precomposed letters are in the main font: no fallback font is used (or loaded)
+    assert [f.get_object()["/BaseFont"] for f in page["/Resources"]["/Font"].values()] == ["/AAAAAA+WenQuanYiZenHei-0"]
+
+
+def test_the_fallback_font_changes_nothing_when_not_needed(tmp_path):
+    rows = [(i, f"значение {i}", "中文", i / 7) for i in range(60)]
+    write_pdf(rows, tmp_path / "a.pdf", title="Same")
+    write_pdf(rows, tmp_path / "b.pdf", title="Same", fallback_font_path=None)
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def missing_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "no glyph" in r.getMessage()]
+
+
+def test_characters_in_no_font_are_logged_once_per_export(tmp_path, caplog):
+    # in order of appearance: column widths are measured first (header and first page, column
+    # by column), then the title; each character once, each place once, one line per export
+    rows = [("नमस्ते", "crab \U0001F980"), ("नमस्ते again", "ok"), ("ก", "\U0001F980")]
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf(rows, tmp_path / "g.pdf", columns=["hello", "sea \u0E01"], title="Thai \u0E01")
+        write_pdf(rows, tmp_path / "g2.pdf", columns=["hello", "sea \u0E01"], title="Thai \u0E01")
+    expected = (
+        "PDF {path}: the fonts (wqy-zenhei.ttc, fallback DejaVuSans.ttf) have no glyph for 8 distinct characters: "
+        "U+0928 DEVANAGARI LETTER NA, U+092E DEVANAGARI LETTER MA, U+0938 DEVANAGARI LETTER SA, "
+        "U+094D DEVANAGARI SIGN VIRAMA, U+0924 DEVANAGARI LETTER TA, U+0947 DEVANAGARI VOWEL SIGN E, "
+        "U+0E01 THAI CHARACTER KO KAI, U+1F980 CRAB; in column 'hello', header, column 'sea \u0E01', title; "
+        "they show as empty boxes"
+    )
+    assert missing_warnings(caplog) == [
+        expected.format(path=tmp_path / "g.pdf"), expected.format(path=tmp_path / "g2.pdf")
+    ]
+
+
+def test_the_missing_character_list_is_bounded(tmp_path, caplog):
+    consonants = "".join(chr(c) for c in range(0x0915, 0x093A))  # 37 Devanagari consonants
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf([(consonants,), ("x",)], tmp_path / "b.pdf", columns=["c"])
+    (message,) = missing_warnings(caplog)
+    listed = ", ".join(f"U+{c:04X} DEVANAGARI LETTER {n}" for c, n in zip(range(0x0915, 0x0929), [
+        "KA", "KHA", "GA", "GHA", "NGA", "CA", "CHA", "JA", "JHA", "NYA",
+        "TTA", "TTHA", "DDA", "DDHA", "NNA", "TA", "THA", "DA", "DHA", "NA",
+    ]))
+    assert message.endswith(f"have no glyph for 37 distinct characters: {listed} and 17 more; in column 'c'; "
+                            "they show as empty boxes")
+
+
+def test_without_a_fallback_font_hebrew_is_missing(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf([("שלום",)], tmp_path / "n.pdf", columns=["w"], fallback_font_path=None)
+    assert missing_warnings(caplog) == [
+        f"PDF {tmp_path / 'n.pdf'}: the fonts (wqy-zenhei.ttc, no fallback font) have no glyph for 4 distinct "
+        "characters: U+05E9 HEBREW LETTER SHIN, U+05DC HEBREW LETTER LAMED, U+05D5 HEBREW LETTER VAV, "
+        "U+05DD HEBREW LETTER FINAL MEM; in column 'w'; they show as empty boxes"
+    ]
+    page = read(tmp_path / "n.pdf").pages[0]
+    assert len(page["/Resources"]["/Font"]) == 1
+
+
+def test_emoji_is_drawn_with_the_fallback_font(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="airflow_export"):
+        write_pdf([("smile \U0001F600",)], tmp_path / "e.pdf", columns=["mood"])
+    assert missing_warnings(caplog) == []
+    page = read(tmp_path / "e.pdf").pages[0]
+    assert font_runs(page)[1:-2] == [("WenQuanYiZenHei-0", "smile "), ("DejaVuSans", "\U0001F600")]
+    # ReportLab writes the ToUnicode entry of a character beyond the BMP as <1F600> where the PDF
+    # format wants UTF-16BE (<D83DDE00>; ttfonts.makeToUnicodeCMap formats "%04X"), so pypdf cannot
+    # map it back: the glyph is drawn but is not extracted.
+    fallback = next(f.get_object() for f in page["/Resources"]["/Font"].values() if "DejaVu" in f.get_object()["/BaseFont"])
+    assert b"<01> <1F600>" in fallback["/ToUnicode"].get_object().get_data()
+    assert page.extract_text().split("\n")[1] == "smile "
+
+
+def test_fallback_font_path_option(tmp_path):
+    with pytest.raises(FontNotFoundError, match="fallback_font_path .*missing.ttf does not exist"):
+        write_pdf([(1,)], tmp_path / "x.pdf", fallback_font_path=tmp_path / "missing.ttf")
+    bogus = tmp_path / "bogus.ttf"
+    bogus.write_bytes(b"not a font")
+    with pytest.raises(ValueError, match="fallback_font_path: font_path .*bogus.ttf .*cannot be embedded"):
+        write_pdf([(1,)], tmp_path / "x.pdf", fallback_font_path=bogus)
+    with pytest.raises(TypeError, match="fallback_font_path must be a path or None, got 3"):
+        write_pdf([(1,)], tmp_path / "x.pdf", fallback_font_path=3)
+    assert sorted(os.listdir(tmp_path)) == ["bogus.ttf"]
+    assert find_fallback_font_path() == DEJAVU
+    result = write_pdf([("שלום",)], tmp_path / "x.pdf", fallback_font_path=DEJAVU)
+    assert result.records == 1
+
+
+# ---------------------------------------------------------------- columns that do not fit
+
+
+@pytest.mark.parametrize(
+    ("count", "options", "expected"),
+    [
+        # 3 pt: a column is at least 2 em + 2 x 0.4 em = 8.4 pt; 200 x 8.4 + 2 x 24 = 1,728 pt
+        (200, {"font_size": 3}, "200 columns do not fit across the page: at font_size 3 each column needs at least "
+         "8.4 pt (2 em + padding), so the page must be at least 1,728.0 pt wide (with the 24 pt margins) and it is "
+         "841.9 pt; use page_size=(1728, 595) or fewer columns"),
+        # automatic 6 pt: 16.8 pt a column; even 3 pt needs more than A4
+        (200, {}, "200 columns do not fit across the page: at font_size 6 each column needs at least 16.8 pt "
+         "(2 em + padding), so the page must be at least 3,408.0 pt wide (with the 24 pt margins) and it is 841.9 pt; "
+         "use page_size=(3408, 595), font_size=3 (needs a page 1,728.0 pt wide) or fewer columns"),
+        # 50 x 16.8 + 48 = 888 pt; 793.9 / (50 x 2.8) = 5.67 -> 5.5 pt fits
+        (50, {}, "50 columns do not fit across the page: at font_size 6 each column needs at least 16.8 pt "
+         "(2 em + padding), so the page must be at least 888.0 pt wide (with the 24 pt margins) and it is 841.9 pt; "
+         "use page_size=(888, 595), font_size=5.5 (fits this page) or fewer columns"),
+        # portrait letter at 8 pt: 30 x 22.4 + 48 = 720 pt; landscape (792 pt) is enough
+        (30, {"page_size": "letter", "landscape": False, "font_size": 8}, "30 columns do not fit across the page: at "
+         "font_size 8 each column needs at least 22.4 pt (2 em + padding), so the page must be at least 720.0 pt wide "
+         "(with the 24 pt margins) and it is 612.0 pt; use landscape=True, page_size=(720, 792), font_size=6.5 "
+         "(fits this page) or fewer columns"),
+        # 40 x 22.4 + 48 = 944 pt: wider than high, so the page size needs landscape=True too
+        (40, {"page_size": "letter", "landscape": False, "font_size": 8}, "40 columns do not fit across the page: at "
+         "font_size 8 each column needs at least 22.4 pt (2 em + padding), so the page must be at least 944.0 pt wide "
+         "(with the 24 pt margins) and it is 612.0 pt; use page_size=(944, 792), landscape=True, font_size=5 "
+         "(fits this page) or fewer columns"),
+    ],
+)
+def test_too_many_columns_says_what_would_fit(tmp_path, count, options, expected):
+    with pytest.raises(ValueError) as info:
+        write_pdf([tuple(range(count))], tmp_path / "x.pdf", **options)
+    assert str(info.value) == expected
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_suggested_page_size_fits(tmp_path):
+    result = write_pdf([tuple(range(200))], tmp_path / "x.pdf", font_size=3, page_size=(1728, 595))
+    assert result.records == 1

@@ -312,3 +312,217 @@ def test_csv_batch_guard_off_and_null_marker():
 def test_csv_batch_error_names_row_and_column():
     with pytest.raises(TypeError, match=r"^row 12, column 'b': cannot render value of type Opaque$"):
         csv_batch([(1, 2), (3, Opaque())], ["a", "b"], first_row=11)
+
+
+# ---------------------------------------------------------------- numpy and pandas values
+
+import numpy as np  # noqa: E402  (in the project's environment; values.py itself never imports them)
+import pandas as pd  # noqa: E402
+
+from airflow_export.writers.values import CsvChunk, csv_chunk, format_datetime64, format_numpy_float  # noqa: E402
+
+NUMPY_PANDAS_CASES = [
+    (pd.NA, ""),
+    (pd.NaT, ""),
+    (np.datetime64("NaT"), ""),
+    (np.datetime64("NaT", "ns"), ""),
+    (np.bool_(True), "true"),
+    (np.bool_(False), "false"),
+    (np.int64(-7), "-7"),
+    (np.uint8(255), "255"),
+    (np.float64(0.1), "0.1"),
+    (np.float64("nan"), "NaN"),
+    (np.float32(0.1), "0.1"),
+    (np.float32(1e-7), "1e-07"),
+    (np.float32(16777216.0), "16777216.0"),
+    (np.float32(123456789.0), "123456790.0"),
+    (np.float32(1e20), "1e+20"),
+    (np.float32(3.4028235e38), "3.4028235e+38"),
+    (np.float32(-2.5), "-2.5"),
+    (np.float32(0.0), "0.0"),
+    (np.float32(-0.0), "-0.0"),
+    (np.float32(0.0001), "0.0001"),
+    (np.float32(0.00001), "1e-05"),
+    (np.float32("nan"), "NaN"),
+    (np.float32("inf"), "inf"),
+    (np.float32("-inf"), "-inf"),
+    (np.float16(0.1), "0.1"),
+    (np.float16(65504), "65500.0"),
+    (np.longdouble("0.1"), "0.1"),
+    (np.datetime64("2013-01-01T05:15:00", "s"), "2013-01-01T05:15:00"),
+    (np.datetime64("2013-01-01T05:15:00", "ns"), "2013-01-01T05:15:00"),
+    (np.datetime64("2013-01-01T05:15:00.5", "ns"), "2013-01-01T05:15:00.500000"),
+    (np.datetime64("2013-01-01T05:15:00.000000001", "ns"), "2013-01-01T05:15:00.000000001"),
+    (np.datetime64("2013-01-01T05:15:00.25", "ms"), "2013-01-01T05:15:00.250000"),
+    (np.datetime64("1970-01-01T00:00:01.000000000001", "ps"), "1970-01-01T00:00:01.000000000001"),
+    (np.datetime64("1970-01-01T00:00:01", "ps"), "1970-01-01T00:00:01"),
+    (np.datetime64("1969-12-31T23:59:59.5", "ms"), "1969-12-31T23:59:59.500000"),
+    (np.datetime64("2013-01-01T05", "h"), "2013-01-01T05:00:00"),
+    (np.datetime64("2013-01-01T05:15", "m"), "2013-01-01T05:15:00"),
+    (np.datetime64("2013-01-01", "D"), "2013-01-01"),
+    (np.datetime64("2013-01", "M"), "2013-01"),
+    (np.datetime64("2013", "Y"), "2013"),
+    (np.datetime64("2013-01-03", "W"), "2013-01-03"),
+    (pd.Timestamp("2020-01-02 03:04:05"), "2020-01-02T03:04:05"),
+    (pd.Timestamp("2020-01-02 03:04:05", tz="UTC"), "2020-01-02T03:04:05+00:00"),
+    (np.timedelta64("NaT"), ""),
+    (np.timedelta64(90, "m"), "PT1H30M"),
+    (np.timedelta64(1500, "ns"), "PT0.0000015S"),
+    (np.timedelta64(-2, "D"), "-P2D"),
+    (np.timedelta64(1, "W"), "P7D"),
+    (np.timedelta64(0, "s"), "PT0S"),
+    (np.timedelta64(3, "M"), "P3M"),
+    (np.timedelta64(-1, "Y"), "-P1Y"),
+    (np.timedelta64(25, "h"), "P1DT1H"),
+    (np.timedelta64(3, "ms").astype("m8[10ms]"), "PT0S"),
+    (np.timedelta64(30, "ms").astype("m8[10ms]"), "PT0.03S"),
+    (pd.Timedelta(minutes=-90), "-PT1H30M"),
+    (np.str_("text"), "text"),
+    (np.bytes_(b"\x01"), "01"),
+    ({"a": pd.NA, "b": np.float32(0.5)}, '{"a":null,"b":"0.5"}'),
+]
+
+
+@pytest.mark.parametrize(("value", "text"), NUMPY_PANDAS_CASES)
+def test_format_value_numpy_pandas(value, text):
+    assert format_value(value) == text
+
+
+@pytest.mark.parametrize(("value", "text"), NUMPY_PANDAS_CASES)
+def test_csv_column_and_format_column_numpy_pandas(value, text):
+    cells = csv_column([value, None], formula_guard=False)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["x", *cells])
+    assert next(csv.reader(io.StringIO(buf.getvalue())))[1:] == [text, ""]
+    assert format_column([value, None], null_marker="-") == [text or "-", "-"] if text else True
+
+
+@pytest.mark.parametrize("value", [pd.NA, pd.NaT, np.datetime64("NaT"), None])
+def test_nulls_become_the_null_marker(value):
+    assert format_value(value, null_marker="NULL") == "NULL"
+    assert format_column([value, "x"], null_marker="NULL") == ["NULL", "x"]
+    assert csv_column([value, "x"], null_marker="NULL") == ["NULL", "x"]
+
+
+def test_numpy_floats_stay_unquoted_under_quote_nonnumeric():
+    cells = csv_column([np.float32(0.1), np.float16("nan"), np.bool_(True)])
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerow(cells)
+    assert buf.getvalue() == '0.1,NaN,"true"\n'
+
+
+def test_format_numpy_float_lays_out_like_repr():
+    """On float64 (where numpy's shortest digits are Python's), the layout must equal repr."""
+    values = [0.0, -0.0, 1.0, 0.1, 1.5, 1e-4, 1e-5, 9.999e-5, 123456789.125, 1e15, 1e16, 9.5e15, 1.7976931348623157e308,
+              5e-324, 2.5e-10, -3.75e21, 12345.678, 1 / 3, 2 / 3 * 1e-7]
+    for value in values:
+        assert format_numpy_float(np.float64(value)) == repr(value), value
+
+
+def test_format_numpy_float_reads_back_in_its_own_type():
+    rng = np.random.default_rng(7)
+    for dtype, exponents in ((np.float16, 4), (np.float32, 30), (np.longdouble, 300)):
+        values = (rng.standard_normal(300) * 10.0 ** rng.integers(-exponents, exponents, 300)).astype(dtype)
+        assert np.isfinite(values).all()
+        for value in values:
+            text = format_numpy_float(value)
+            assert dtype(text) == value, (dtype, value, text)
+            assert len(text.replace("-", "").replace(".", "").split("e")[0].strip("0")) <= {
+                np.float16: 5, np.float32: 9, np.longdouble: 21}[dtype]
+
+
+def test_format_datetime64_returns_none_for_nat():
+    assert format_datetime64(np.datetime64("NaT", "s")) is None
+
+
+def test_numpy_complex_has_no_text_form():
+    with pytest.raises(UnrenderableValueError, match="^row 3, column 'z': cannot render value of type complex128$"):
+        format_value(np.complex128(1j), row=3, column="z")
+
+
+# ---------------------------------------------------------------- csv_chunk: stand-ins and counts
+
+
+E, N, M = '"\x1a', '"\x1c', '"\x1d'
+
+
+@pytest.mark.parametrize(
+    ("batch", "marker", "cells", "rows", "counts"),
+    [
+        # pure str column with "" (and the formula guard)
+        ([("", 1), ("=x", 2), ("a", 3)], None, {"empty_cell": E}, [(E, 1), ("'=x", 2), ("a", 3)], (0, 1, 0)),
+        # str + None column: None kept (null_cell None), "" replaced
+        ([("", None), (None, 1.5)], None, {"empty_cell": E}, [(E, None), (None, 1.5)], (0, 1, 0)),
+        # nulls replaced in every kind of column, NA-like values too
+        ([(None, None, None, pd.NA), (1, 1.5, "s", np.datetime64("NaT"))], None, {"null_cell": N},
+         [(N, N, N, N), (1, 1.5, "s", N)], (5, 0, 0)),
+        # marker-equal texts (but not numbers), before nulls become the marker text
+        ([("NULL", None, 0), ("x", "NULL", None)], "NULL",
+         {"null_cell": "NULL", "marker_cell": M}, [(M, "NULL", 0), ("x", M, "NULL")], (2, 0, 2)),
+        # b"" is an empty text too
+        ([(b"", b"\x01")], None, {"empty_cell": E}, [(E, "01")], (0, 1, 0)),
+        # nothing to do: the batch itself
+        ([(1, "a", 1.5, None)], "NULL", {"empty_cell": E, "marker_cell": M}, None, (0, 0, 0)),
+    ],
+)
+def test_csv_chunk_cells_with_stand_ins(batch, marker, cells, rows, counts):
+    chunk = csv_chunk(batch, [f"c{i}" for i in range(len(batch[0]))], marker_text=marker)
+    assert isinstance(chunk, CsvChunk)
+    result = chunk.cells(count_nulls=True, **cells)
+    assert (result.nulls, result.empties, result.markers) == counts
+    if rows is None:
+        assert chunk.rows(result) is batch and not result.changed
+    else:
+        assert [tuple(r) for r in chunk.rows(result)] == rows
+
+
+def test_csv_chunk_kinds_nulls_and_counts():
+    batch = [(1, 1.5, "a", None, b"x", None), (None, None, "", "", 2, None)]
+    chunk = csv_chunk(batch, list("abcdef"), marker_text="a")
+    assert chunk.kinds == ["number", "number", "str", "str", "mixed", "number"]
+    assert chunk.null_columns == (0, 1, 3, 5)
+    assert chunk.empty_counts == {2: 1, 3: 1}
+    assert chunk.marker_counts == {2: 1}
+    assert [list(c) for c in chunk.columns] == [[1, None], [1.5, None], ["a", ""], [None, ""], ["78", 2], [None, None]]
+
+
+@pytest.mark.parametrize(
+    ("batch", "plain"),
+    [
+        ([("a", 1), ("b", 2.5)], True),
+        ([("a,b", 1)], False),
+        ([('say "hi"', 1)], False),
+        ([("line\nbreak", 1)], False),
+        ([("cr\ronly", 1)], False),
+        ([(None, 1), ("x,", 2)], False),  # str + None column
+        ([({"a": 1, "b": 2}, 1)], False),  # JSON text holds '"' and ','
+        ([(Decimal("-1.5"), -1)], True),  # numbers are never scanned
+        ([("'quoted", 1)], True),
+    ],
+)
+def test_csv_chunk_plain_tells_whether_a_text_cell_needs_quotes(batch, plain):
+    assert csv_chunk(batch, ["a", "b"], special_chars=',"\r\n').plain is plain
+    assert csv_chunk(batch, ["a", "b"]).plain is True  # not asked
+
+
+def test_csv_chunk_plain_sees_the_formula_guard_prefix():
+    # With quotechar "'" the guard's prefix is a quote character: the cell needs quotes.
+    assert csv_chunk([("=x",)], ["a"], special_chars=",'\r\n").plain is False
+    assert csv_chunk([("=x",)], ["a"], special_chars=",'\r\n", formula_guard=False).plain is True
+
+
+def test_csv_chunk_defers_nan_check_of_float_and_none_columns_only():
+    batch = [(1.0, None, float("nan")), (float("nan"), 2.0, 1.0)]
+    chunk = csv_chunk(batch, ["a", "b", "c"], check_nan=False)
+    assert chunk.unchecked_floats == (1,)  # column b (floats and None); a and c are checked anyway
+    assert [[str(c) for c in column] for column in chunk.columns] == [["1.0", "NaN"], ["None", "2.0"], ["NaN", "1.0"]]
+    assert csv_chunk(batch, ["a", "b", "c"]).unchecked_floats == ()
+
+
+def test_csv_chunk_empty_string_detection_with_and_without_guard():
+    batch = [("a",), ("",), ("-b",)]
+    for guard, texts in ((True, ["a", E, "'-b"]), (False, ["a", E, "-b"])):
+        chunk = csv_chunk(batch, ["s"], formula_guard=guard)
+        assert chunk.empty_counts == {0: 1}
+        assert list(chunk.cells(empty_cell=E).columns[0]) == texts
+    assert csv_chunk([("a",), ("b",)], ["s"], formula_guard=False).empty_counts == {}
