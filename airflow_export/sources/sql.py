@@ -2,39 +2,56 @@
 
 The cursor is read with ``fetchmany(fetch_size)``, so at most one batch of rows is held.
 Where the driver has server-side cursors (psycopg 2 and 3, for PostgreSQL), a named cursor
-is used so the server, not the client, holds the result set; ``itersize`` is raised to
-``fetch_size`` to avoid psycopg's one-row round trips (apache/airflow#72075).
+is used so the server, not the client, holds the result set: every batch is one
+``FETCH FORWARD <fetch_size>`` round trip, never psycopg's one-row fetches
+(apache/airflow#72075); see :mod:`airflow_export.sources.postgres`.
+
+Error messages name the connection and keep the driver's message; the connection's
+password is replaced by ``***`` should a driver ever repeat it.
 """
 
 from __future__ import annotations
 
 import itertools
-import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from airflow_export.sources.base import RowSource, SourceError, guarded
+from airflow_export.sources.postgres import PSYCOPG3, driver_of, open_server_cursor, register_iso_datetime_loaders
+
+REDACTED = "***"
 
 
-def _is_psycopg(conn: Any) -> bool:
-    module = type(conn).__module__
-    return module.startswith("psycopg2") or module.startswith("psycopg.")
-
-
-def _open_cursor(conn: Any, fetch_size: int) -> Any:
-    if _is_psycopg(conn):
-        cursor = conn.cursor(name=f"airflow_export_{secrets.token_hex(6)}")
-        cursor.itersize = fetch_size
-        return cursor
-    return conn.cursor()
-
-
-def _batches(cursor: Any, first: list, fetch_size: int) -> Iterator[list]:
-    if first:
-        yield first
-    while batch := cursor.fetchmany(fetch_size):
+def _batches(cursor: Any, first: list, fetch_size: int, exact: bool) -> Iterator[list]:
+    """The batches of ``cursor``; with ``exact`` (a server-side cursor, where ``FETCH FORWARD n``
+    returns fewer than n rows only at the end) a short batch is known to be the last one."""
+    batch = first
+    while batch:
         yield batch
+        if exact and len(batch) < fetch_size:
+            return
+        batch = cursor.fetchmany(fetch_size)
+
+
+def _password_of(hook: Any) -> str | None:
+    """The hook's connection password, if it exposes one (Airflow ``DbApiHook.connection``)."""
+    try:
+        password = hook.connection.password
+    except Exception:
+        return None
+    return password if isinstance(password, str) and password else None
+
+
+class _Redactor:
+    """Replaces the connection's password in a message (looked up only when an error happens)."""
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+    def __call__(self, message: str) -> str:
+        password = _password_of(self.hook)
+        return message.replace(password, REDACTED) if password else message
 
 
 @contextmanager
@@ -45,6 +62,7 @@ def sql_rows(
     *,
     fetch_size: int = 1000,
     conn_id: str | None = None,
+    iso_datetime_text: bool = False,
 ) -> Iterator[RowSource]:
     """Run ``sql`` on ``hook``'s connection and yield a :class:`RowSource` streaming its rows.
 
@@ -57,32 +75,43 @@ def sql_rows(
     :param parameters: bound parameters in the driver's paramstyle.
     :param fetch_size: rows per ``fetchmany`` call (>= 1).
     :param conn_id: used in error messages only.
-    :raises SourceError: the connection, the query or a fetch failed (the driver's message is kept).
+    :param iso_datetime_text: psycopg 3 only (ignored otherwise): load ``timestamptz``,
+        ``timestamp`` and ``date`` values directly as their ISO 8601 text, the same text the
+        writers make from the ``datetime`` (see
+        :func:`airflow_export.sources.postgres.register_iso_datetime_loaders`); faster for CSV.
+    :raises SourceError: the connection, the query or a fetch failed (the driver's message is
+        kept, the connection's password never).
     :raises ValueError: ``fetch_size`` < 1.
     """
     if fetch_size < 1:
         raise ValueError(f"fetch_size must be >= 1, got {fetch_size}")
     what = f"query on connection {conn_id!r}" if conn_id else "query"
+    redact = _Redactor(hook)
     try:
         conn = hook.get_conn()
     except Exception as exc:  # the driver's own exception types vary
-        raise SourceError(f"cannot connect for {what}: {type(exc).__name__}: {exc}") from exc
+        # "from None": a chained driver exception would print its own, unredacted text in tracebacks.
+        raise SourceError(redact(f"cannot connect for {what}: {type(exc).__name__}: {exc}")) from None
     cursor = None
     try:
+        driver = driver_of(conn)
         try:
-            cursor = _open_cursor(conn, fetch_size)
+            cursor = open_server_cursor(conn, fetch_size) if driver else conn.cursor()
+            if iso_datetime_text and driver == PSYCOPG3:
+                register_iso_datetime_loaders(cursor)
             if parameters is None:
                 cursor.execute(sql)
             else:
                 cursor.execute(sql, parameters)
-            # Named (server-side) cursors describe the result only after the first fetch.
+            # psycopg 2 named cursors describe the result only after the first fetch.
             first = cursor.fetchmany(fetch_size)
         except Exception as exc:
-            raise SourceError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+            raise SourceError(redact(f"{what} failed: {type(exc).__name__}: {exc}")) from exc
         if cursor.description is None:
             raise SourceError(f"{what} returned no result set (is it a SELECT?)")
         columns = [d[0] for d in cursor.description]
-        rows = itertools.chain.from_iterable(guarded(_batches(cursor, first, fetch_size), what))
+        batches = _batches(cursor, first, fetch_size, exact=driver is not None)
+        rows = itertools.chain.from_iterable(guarded(batches, what))
         yield RowSource(columns=columns, rows=rows, description=what)
     finally:
         for closer in (cursor, conn):
