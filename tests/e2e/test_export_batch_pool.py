@@ -9,7 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from airflow_export.validation import parse_exposition, sum_values
-from stack import POOL, run_and_collect, validation_report
+from airflow_export.validation.dashboard import metric_names_in_dashboard
+from stack import POOL, REPO, run_and_collect, validation_report
 from tests.support.overlap import max_overlap, waited_for_slot
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +77,11 @@ def test_batch_never_exceeds_five_slots_and_tasks_wait(airflow_stack):
     assert 2 <= metric(after, "airflow_export_running_high_water") <= 5
     assert metric(after, "airflow_pool_scheduled_slots_high_water", pool=POOL) >= 1  # exports waited for a slot
     assert metric(after, "airflow_pool_open_slots", pool=POOL) == 5  # the scheduler's own pool gauge
+
+    # Every metric the Grafana dashboard queries is one the bridge really exposes.
+    exposed = {s.name for s in parse_exposition(after)}
+    wanted = metric_names_in_dashboard(REPO / "deploy" / "grafana" / "export-dashboard.json")
+    assert len(wanted) >= 9 and wanted <= exposed, sorted(wanted - exposed)
 
 
 def test_same_checks_fail_with_a_ten_slot_pool(airflow_stack):
