@@ -16,6 +16,8 @@ import random
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
+#: The Airflow connection (SQLite) that holds the demo tables.
+DEMO_CONN = "export_demo_db"
 DEMO_RECORDS = 100_000
 #: Stable output path (relative to the export root) of flights_export's delays CSV: an Asset.
 FLIGHTS_DELAYS_CSV = "flights_export/latest/delays_by_carrier_month.csv"
@@ -106,6 +108,20 @@ def ensure_demo_db(path: str) -> str:
         conn.close()
     os.replace(tmp, path)
     return path
+
+
+def prepare_data_task():
+    """The ``prepare_data`` task of the demo DAGs: create the demo database once (idempotent).
+
+    Call inside a DAG; returns the task's XComArg (the database path).
+    """
+    from airflow.sdk import BaseHook, task
+
+    @task(task_id="prepare_data")
+    def prepare_data() -> str:
+        return ensure_demo_db(BaseHook.get_connection(DEMO_CONN).host)
+
+    return prepare_data()
 
 
 if __name__ == "__main__":

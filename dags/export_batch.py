@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
+from demo_data import DEMO_CONN, prepare_data_task
 
-DEMO_CONN = "export_demo_db"
 RECORDS_SQL = "SELECT * FROM demo_records ORDER BY id LIMIT :n"
 FLIGHTS_SQL = "SELECT * FROM flights ORDER BY year, month, day, sched_dep_time, carrier, flight LIMIT :n"
 OUT = "export_batch/{{ run_id }}"
@@ -42,16 +42,7 @@ with DAG(
     tags=["export", "demo"],
 ) as dag:
 
-    @task
-    def prepare_data() -> str:
-        """Create the demo database once (idempotent)."""
-        from airflow.sdk import BaseHook
-
-        from demo_data import ensure_demo_db
-
-        return ensure_demo_db(BaseHook.get_connection(DEMO_CONN).host)
-
-    ready = prepare_data()
+    ready = prepare_data_task()
     validate = TriggerDagRunOperator(
         task_id="trigger_validation",
         trigger_dag_id="export_validation",

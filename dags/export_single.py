@@ -12,9 +12,8 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import DEMO_RECORDS
+from demo_data import DEMO_CONN, DEMO_RECORDS, prepare_data_task
 
-DEMO_CONN = "export_demo_db"
 SQL = "SELECT * FROM demo_records ORDER BY id LIMIT :records"
 
 with DAG(
@@ -37,15 +36,6 @@ with DAG(
     },
 ) as dag:
 
-    @task
-    def prepare_data() -> str:
-        """Create the demo database once (idempotent)."""
-        from airflow.sdk import BaseHook
-
-        from demo_data import ensure_demo_db
-
-        return ensure_demo_db(BaseHook.get_connection(DEMO_CONN).host)
-
     @task.branch
     def choose_format(params: dict | None = None) -> str:
         return f"export_{params['format']}"
@@ -62,4 +52,4 @@ with DAG(
         task_id="export_pdf", output_path="export_single/{{ run_id }}/records.pdf",
         title="Demo records ({{ params.records }})", **common,
     )
-    prepare_data() >> choose_format() >> [csv_export, pdf_export]
+    prepare_data_task() >> choose_format() >> [csv_export, pdf_export]

@@ -13,9 +13,8 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import FLIGHTS_DELAYS_CSV
+from demo_data import DEMO_CONN, FLIGHTS_DELAYS_CSV, prepare_data_task
 
-DEMO_CONN = "export_demo_db"
 OUT = "flights_export/{{ run_id }}"
 # The delays report has a stable path (each run replaces it), so it is an Asset with a real file
 # URI: flights_delays_consumer is scheduled on it.
@@ -41,15 +40,6 @@ with DAG(
     catchup=False,
     tags=["export", "demo", "etl"],
 ) as dag:
-
-    @task
-    def prepare_data() -> str:
-        """Create the demo database once (idempotent)."""
-        from airflow.sdk import BaseHook
-
-        from demo_data import ensure_demo_db
-
-        return ensure_demo_db(BaseHook.get_connection(DEMO_CONN).host)
 
     @task
     def extract() -> list[list]:
@@ -81,7 +71,7 @@ with DAG(
                 row["rank_in_month"] = rank
         return {"columns": list(out[0]) if out else [], "rows": [list(r.values()) for r in out]}
 
-    ready = prepare_data()
+    ready = prepare_data_task()
     delays = transform(extract())
     ready >> delays
     delays_csv = ExportCsvOperator(task_id="export_delays_csv", rows=delays, output_path=DELAYS_CSV)
