@@ -19,8 +19,9 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
+# BENCH_ARGS: e.g. --quick (smoke run), --csv-10m, --airflow, --only pdf (see bench/README.md).
 bench: setup
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Regenerate the pinned environment with the resolver (commit the result).
 lock:

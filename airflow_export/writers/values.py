@@ -65,8 +65,9 @@ convention of PostgreSQL's ``COPY ... (FORMAT csv)``,
 https://www.postgresql.org/docs/current/sql-copy.html#SQL-COPY-CSV-FORMAT): a null is
 the null marker *unquoted* (by default an empty field: ``1,,3``), a non-null empty text is
 a *quoted* empty field ``""`` (``1,"",3``), and a text equal to a non-empty null marker is
-quoted (``"NULL"``), so the three stay apart on every line. :func:`csv_chunk` puts the
-stand-in cells the CSV writer needs for that; see :mod:`airflow_export.writers.csv_writer`.
+quoted (``"NULL"``), so the three stay apart on every line. :func:`csv_chunk` finds and
+counts them, :meth:`CsvChunk.cells` puts what the CSV writer asks for in their place; see
+:mod:`airflow_export.writers.csv_writer`.
 
 **Formula guard** (CSV only, see :func:`guard_formula`): a *string* cell that begins with
 ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a ``'`` prefix so spreadsheet
@@ -76,11 +77,12 @@ https://owasp.org/www-community/attacks/CSV_Injection). Numbers are never touche
 For the CSV hot path :func:`csv_chunk` (one batch) and :func:`csv_column` (one column)
 decide with C-level scans (the types of all cells in one ``map(type, ...)`` pass, pointer
 comparisons of a column's types with ``[int] * n``, first characters of strings against
-the trigger set, ``"" in column``, a C ``sum`` for NaN) whether a column needs any
-per-cell work at all: ``int`` columns, ``float`` columns without NaN, ``str`` columns
-without formula triggers or empty strings and ``None`` (with an empty null marker) are
-handed to :mod:`csv` untouched, since its ``str()`` of an int/float *is* the form above.
-:func:`format_value` and :func:`format_column` give plain text, e.g. for PDF cells.
+the trigger set, which also finds an empty string, a C ``sum`` for NaN, ``str.join`` and
+``in`` for the characters that need quotes) whether a column needs any per-cell work at
+all: ``int`` columns, ``float`` columns without NaN, ``str`` columns without formula
+triggers and ``None`` are passed on untouched, since ``str()`` of an int/float *is* the
+form above. :func:`format_value` and :func:`format_column` give plain text, e.g. for PDF
+cells.
 """
 
 from __future__ import annotations
@@ -667,16 +669,17 @@ class CsvChunk:
     :ivar marker_counts: column index -> number of texts equal to ``marker_text``, if any.
     :ivar unchecked_floats: indexes of the columns of floats and ``None`` passed through
         without the NaN check (``check_nan=False``); csv and ``str()`` write a NaN there as ``nan``.
-    :ivar plain: True if no text cell holds one of ``special_chars`` (False when not asked).
+    :ivar special_columns: indexes of the columns with a text cell holding one of
+        ``special_chars`` (empty when not asked).
     """
 
     __slots__ = ("batch", "columns", "changed", "kinds", "null_columns", "empty_counts", "marker_text",
-                 "marker_counts", "unchecked_floats", "plain")
+                 "marker_counts", "unchecked_floats", "special_columns")
 
     def __init__(self, batch: Sequence[Sequence[Any]], columns: list[Sequence[Any]], changed: bool,
                  kinds: list[str], null_columns: tuple[int, ...], empty_counts: dict[int, int],
                  marker_text: str | None, marker_counts: dict[int, int], unchecked_floats: tuple[int, ...],
-                 plain: bool) -> None:
+                 special_columns: tuple[int, ...]) -> None:
         self.batch = batch
         self.columns = columns
         self.changed = changed
@@ -686,7 +689,12 @@ class CsvChunk:
         self.marker_text = marker_text
         self.marker_counts = marker_counts
         self.unchecked_floats = unchecked_floats
-        self.plain = plain
+        self.special_columns = special_columns
+
+    @property
+    def plain(self) -> bool:
+        """True if no text cell holds one of ``special_chars`` (always True when not asked)."""
+        return not self.special_columns
 
     def cells(self, null_cell: Any = None, empty_cell: Any = None, marker_cell: Any = None,
               count_nulls: bool = False) -> CsvCells:
@@ -764,7 +772,7 @@ def csv_chunk(
         written for ``nan`` and redo the batch with ``check_nan=True``. Columns of plain
         floats only are always checked (a C ``sum``, ~3 ns a cell).
     :param special_chars: characters whose presence in a text cell the caller must know
-        (:attr:`CsvChunk.plain`); ``""``: not checked.
+        (:attr:`CsvChunk.special_columns`); ``""``: not checked.
     :returns: :class:`CsvChunk`.
     :raises UnrenderableValueError: naming the row and column of a value without a text form.
     """
@@ -772,7 +780,7 @@ def csv_chunk(
     rows = len(batch)
     if not width or not rows:
         return CsvChunk(batch, [[] for _ in range(width)], False, [KIND_NUMBER] * width, (), {}, marker_text, {},
-                        (), True)
+                        (), ())
     flat = list(chain.from_iterable(batch))
     flat_types = list(map(type, flat))
     ints, floats, strs = [int] * rows, [float] * rows, [str] * rows
@@ -783,7 +791,7 @@ def csv_chunk(
     empty_counts: dict[int, int] = {}
     marker_counts: dict[int, int] = {}
     unchecked: list[int] = []
-    plain = True
+    special: list[int] = []
     for i in range(width):
         column_types = flat_types[i::width]
         values = flat[i::width]
@@ -848,14 +856,14 @@ def csv_chunk(
                 empty_counts[i] = empty_count
             if marker_text is not None and (count := out.count(marker_text)):
                 marker_counts[i] = count
-            if special_chars and plain:
-                plain = not _holds_any(_text_of(out, kind, has_none), special_chars)
+            if special_chars and _holds_any(_text_of(out, kind, has_none), special_chars):
+                special.append(i)
         if out is not values:
             changed = True
         cells.append(out)
         kinds.append(kind)
     return CsvChunk(batch, cells, changed, kinds, tuple(null_columns), empty_counts, marker_text, marker_counts,
-                    tuple(unchecked), plain)
+                    tuple(unchecked), tuple(special))
 
 
 def _text_of(cells: Sequence[Any], kind: str, has_none: bool) -> str:

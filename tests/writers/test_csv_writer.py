@@ -973,3 +973,101 @@ def test_chunk_holding_every_preferred_stand_in_character(tmp_path):
         write_csv(rows, path, columns=list("abc"), encoding=encoding, chunk_size=2)
         quoted = '"' + noise.replace('"', '""') + '"'
         assert read_bytes(path) == f'a,b,c\r\n{quoted},"",\r\n"",{quoted},x\r\n'.encode(encoding)
+
+
+# ---------------------------------------------------------------- the two paths give the same bytes
+
+
+PLAIN_POOL = [None, "", "x", "NULL", "\\N", "=f", "-1", " ", "'", "é東", "\x1a", '\x1c', 0, -1, 2**70, 2.5, -0.0,
+              float("inf"), float("nan"), True, Decimal("1.50"), date(2020, 1, 2), b"", b"\x01", uuid.UUID(int=1)]
+
+
+@pytest.mark.parametrize("quoting", ["minimal", "none"])
+@pytest.mark.parametrize("null_marker", ["", "NULL"])
+@pytest.mark.parametrize("width", [1, 4])
+@pytest.mark.parametrize("rolling", [{}, {"max_bytes_per_file": 200}, {"max_rows_per_file": 7}])
+def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quoting, null_marker, width, rolling):
+    """The join path (no field needs quotes) must write what the csv module path writes."""
+    import random
+
+    import airflow_export.writers.csv_writer as csv_writer_module
+
+    rng = random.Random(f"{quoting}{null_marker}{width}{rolling}")
+    rows = [tuple(rng.choice(PLAIN_POOL) for _ in range(width)) for _ in range(120)]
+    columns = [f"c{i}" for i in range(width)]
+    options = dict(columns=columns, quoting=quoting, null_marker=null_marker, chunk_size=16, **rolling)
+    joined = write_csv(rows, tmp_path / "join" / "x.csv", **options)
+    calls = []
+    original = csv_writer_module._ChunkWriter._join
+    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_join", lambda *a: calls.append(1) or original(*a))
+    write_csv(rows, tmp_path / "probe" / "x.csv", **options)
+    assert calls  # the join path did write these chunks
+    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))  # disables it
+    calls.clear()
+    through_csv = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
+    assert not calls
+    assert [read_bytes(f.path) for f in joined.files] == [read_bytes(f.path) for f in through_csv.files]
+    assert [f.records for f in joined.files] == [f.records for f in through_csv.files]
+
+
+def test_a_chunk_needing_quotes_goes_through_the_csv_module(tmp_path, monkeypatch):
+    import airflow_export.writers.csv_writer as csv_writer_module
+
+    used = []
+    original = csv_writer_module._ChunkWriter._write
+    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_write", lambda *a: used.append(1) or original(*a))
+    path = tmp_path / "q.csv"
+    write_csv([("a", None), ("b", "")], path, columns=["s", "t"], chunk_size=1)
+    assert used == []
+    write_csv([("a", None), ("b,c", "")], path, columns=["s", "t"], chunk_size=1)
+    assert used == [1]  # only the second chunk
+    assert read_bytes(path) == b's,t\r\na,\r\n"b,c",""\r\n'
+
+
+SOMETIMES_QUOTED = ["a,b", 'say "hi"', "line\nbreak", "cr\ronly", "\r\n", '"\x1a', ","]
+
+
+@pytest.mark.parametrize("null_marker", ["", "NULL"])
+@pytest.mark.parametrize("lineterminator", ["\r\n", "\n"])
+@pytest.mark.parametrize("width", [1, 4])
+@pytest.mark.parametrize("rolling", [{}, {"max_bytes_per_file": 300}])
+def test_rows_needing_quotes_among_plain_rows_same_bytes_as_csv_path(tmp_path, monkeypatch, null_marker,
+                                                                      lineterminator, width, rolling):
+    import random
+
+    import airflow_export.writers.csv_writer as csv_writer_module
+
+    rng = random.Random(f"{null_marker}{lineterminator}{width}{rolling}")
+    rows = [tuple(rng.choice(SOMETIMES_QUOTED) if rng.random() < 0.04 else rng.choice(PLAIN_POOL)
+                  for _ in range(width)) for _ in range(300)]
+    columns = [f"c{i}" for i in range(width)]
+    options = dict(columns=columns, null_marker=null_marker, lineterminator=lineterminator, chunk_size=50, **rolling)
+    split = write_csv(rows, tmp_path / "split" / "x.csv", **options)
+    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))
+    whole = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
+    assert [read_bytes(f.path) for f in split.files] == [read_bytes(f.path) for f in whole.files]
+    back = parse_copy_csv(b"".join(read_bytes(f.path) for f in split.files[:1]).decode(),
+                          lineterminator=lineterminator, null=null_marker)
+    assert back[0] == columns
+
+
+def test_only_the_rows_needing_quotes_go_through_the_csv_module(tmp_path, monkeypatch):
+    import airflow_export.writers.csv_writer as csv_writer_module
+
+    batches = []
+    original = csv_writer_module._ChunkWriter._write
+    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_write",
+                        lambda self, cells, first_row: batches.append(list(cells)) or original(self, cells, first_row))
+    rows = [(i, f"r{i}", None if i % 3 else "") for i in range(10)]
+    rows[4] = (4, "a,b", "")
+    rows[7] = (7, 'q"', None)
+    rows[1] = (1, "", "")  # "" in the same column: written '""' by the join path, not sent to csv
+    path = tmp_path / "s.csv"
+    write_csv(rows, path, columns=["i", "s", "e"])
+    assert len(batches) == 1  # one sub-batch: the two rows needing quotes, "" as its stand-in cell
+    assert [row[:2] for row in batches[0]] == [(4, "a,b"), (7, 'q"')] and batches[0][1][2] is None
+    expected = ["i,s,e"] + [f'{i},r{i},{"" if i % 3 else chr(34) * 2}' for i in range(10)]
+    expected[5] = '4,"a,b",""'
+    expected[8] = '7,"q""",'
+    expected[2] = '1,"",""'
+    assert read_bytes(path) == ("\r\n".join(expected) + "\r\n").encode()
