@@ -19,8 +19,8 @@ machine, the command) and ``bench/results.json`` (the raw runs). Options::
     --only S,...   run only these sections (csv, csv_10m, pdf, airflow); the others are carried
                    over from bench/results.json as they were last measured
     --rounds N     rounds per group (default 3; --quick: 1); --rounds-10m N (default 1)
-    --gcs-1m       also the BaseSQLToGCSOperator-style loop at 1M rows (default: 100k only)
     --render-only  measure nothing: regenerate RESULTS.md from bench/results.json
+    --from-backup  restore bench/results.json from bench/.data/last/ first (every full run leaves a copy there)
     --no-profile   do not cProfile the approach behind a missed target
 
 Sections not run this time keep their last measurements (with their own date and command) in
@@ -59,6 +59,7 @@ RESULTS_JSON = BENCH / "results.json"
 RESULTS_MD = BENCH / "RESULTS.md"
 ANALYSIS_MD = BENCH / "ANALYSIS.md"
 QUICK_DIR = data.DATA_DIR / "quick"
+BACKUP_DIR = data.DATA_DIR / "last"
 SECTIONS = ("csv", "csv_10m", "pdf", "airflow")
 
 CSV_ENTRIES = [
@@ -103,24 +104,14 @@ def _entry(key: str, label: str, *, approach: str | None = None, rows: int | Non
             "rows": rows, "extra": extra or {}, "runs": [], "skipped": skipped}
 
 
-def plan(sections: list[str], quick: bool, gcs_big: bool = False) -> dict[str, list[dict]]:
-    """The groups to measure, by section (see :mod:`report` for a group's shape).
-
-    :param gcs_big: also run ``gcs_rowwise`` at the big CSV size (informational peer, about 10x
-        slower than ours: ~3.5 minutes of the full run's budget), else it is measured at the small size only.
-    """
+def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
+    """The groups to measure, by section (see :mod:`report` for a group's shape)."""
     size = {k: v[1] if quick else v[0] for k, v in SIZES.items()}
     out: dict[str, list[dict]] = {}
     if "csv" in sections:
         out["csv"] = []
         for name in ("csv_small", "csv_big"):
-            entries = []
-            for key, label in CSV_ENTRIES:
-                skipped = None
-                if key == "gcs_rowwise" and name == "csv_big" and not gcs_big and not quick:
-                    skipped = (f"informational peer, ~10x slower than ours: measured at {size['csv_small']:,} rows "
-                               "only (--gcs-1m runs it here too)")
-                entries.append(_entry(key, label, skipped=skipped))
+            entries = [_entry(key, label) for key, label in CSV_ENTRIES]
             out["csv"].append({"name": name, "title": f"CSV, {size[name]:,} rows", "rows": size[name],
                                "pairs": CSV_PAIRS, "entries": entries})
         prefetch = size["csv_write_only_prefetch"]
@@ -394,7 +385,7 @@ def render_markdown(results: dict, targets: list[report.Target], notes: str | No
         "(process start-up and imports excluded); peak RSS = VmHWM of the approach's own process "
         "(imports included); RSS growth = peak minus RSS just before the work; CPU s = user+system.",
         "Ratios ours/peer: median over rounds of the per-round speed ratio (runs of one round are adjacent), "
-        "min-max over rounds in parentheses.",
+        "min-max over rounds and the same median from CPU seconds in parentheses; targets judge the wall ratio.",
         "",
         "## Targets",
         "",
@@ -453,10 +444,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=None, help="rounds per group (default 3, --quick 1)")
     parser.add_argument("--rounds-10m", type=int, default=1, help="rounds at 10M rows (default 1)")
     parser.add_argument("--airflow-runs", type=int, default=2, help="export_batch runs to time (default 2)")
-    parser.add_argument("--gcs-1m", action="store_true",
-                        help="also run the BaseSQLToGCSOperator-style loop at 1M rows (+~3.5 min)")
     parser.add_argument("--render-only", action="store_true",
                         help="measure nothing: regenerate RESULTS.md from bench/results.json")
+    parser.add_argument("--from-backup", action="store_true",
+                        help="first restore bench/results.json from bench/.data/last/ (the last full run's copy)")
     parser.add_argument("--no-profile", action="store_true", help="do not profile missed targets (--quick never does)")
     args = parser.parse_args(argv)
     if args.only:
@@ -483,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results_json = QUICK_DIR / "results.json" if args.quick else RESULTS_JSON
     results_md = QUICK_DIR / "RESULTS.md" if args.quick else RESULTS_MD
+    if args.from_backup:
+        shutil.copyfile(BACKUP_DIR / "results.json", results_json)
     results = load_results(results_json)
     out_dir = data.DATA_DIR / "out"
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -494,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{machine['nproc']} cores, "
           f"{machine['cpu']}; load {os.getloadavg()[0]:.2f}", flush=True)
 
-    groups_by_section = {} if args.render_only else plan(args.sections, args.quick, args.gcs_1m)
+    groups_by_section = {} if args.render_only else plan(args.sections, args.quick)
     sizes = sorted({e["rows"] or g["rows"] for gs in groups_by_section.values() for g in gs for e in g["entries"]})
     dbs = data.prepare(sizes) if sizes else {}
     for path in {p for p, _ in dbs.values()}:
@@ -572,6 +565,11 @@ def main(argv: list[str] | None = None) -> int:
                   "the run measured the copy taken at its start", flush=True)
     markdown = render_markdown(results, targets, None if args.quick else analysis_summary())
     results_md.write_text(markdown)
+    if not (args.quick or args.render_only):
+        # A copy outside git's reach: if the tracked files are reset, --render-only --from-backup restores them.
+        BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results_json, BACKUP_DIR / "results.json")
+        shutil.copyfile(results_md, BACKUP_DIR / "RESULTS.md")
     shutil.rmtree(out_dir, ignore_errors=True)
 
     print("\n== Targets")
