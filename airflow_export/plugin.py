@@ -9,6 +9,8 @@ and the user must be allowed to read pools and task instances.
   the running export tasks, and the last exports (task, run, state, path, records, bytes).
 * ``GET /export/metrics``: the bridge's Prometheus exposition, passed through
   (``AIRFLOW_EXPORT_METRICS_URL``, default ``http://127.0.0.1:9102/metrics``).
+
+It also registers the scheduler listener of :mod:`airflow_export.pool_guard`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from airflow.api_fastapi.core_api.security import requires_access_dag, requires_
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import PlainTextResponse
+
+from airflow_export.pool_guard import pool_guard_listener
 
 EXPORT_OPERATORS = ("ExportCsvOperator", "ExportPdfOperator")
 DEFAULT_POOL = "export_pool"
@@ -117,7 +121,13 @@ def metrics() -> PlainTextResponse:
 
 
 class AirflowExportPlugin(AirflowPlugin):
-    """Mounts the ``/export`` API in Airflow's API server."""
+    """Mounts the ``/export`` API in Airflow's API server, and the pool guard in the scheduler.
+
+    The pool guard (:mod:`airflow_export.pool_guard`) is a listener: when a DAG run starts it
+    fails export tasks whose pool does not exist or is smaller than their ``pool_slots``, which
+    Airflow would otherwise leave scheduled forever (apache/airflow#20178).
+    """
 
     name = "airflow_export"
     fastapi_apps = [{"app": app, "url_prefix": "/export", "name": "airflow-export"}]
+    listeners = [pool_guard_listener]

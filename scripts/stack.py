@@ -67,6 +67,9 @@ class Stack:
     :param metrics_port: HTTP port of the bridge's ``/metrics`` (with ``bridge=True``).
     :param bridge: start ``airflow-export-bridge`` with ``deploy/statsd/mapping.yml`` and point
         Airflow's ``[metrics]`` at it.
+    :param extra_dag_bundles: more DAG folders (bundle name -> folder), each a ``LocalDagBundle``
+        beside the default ``dags-folder`` bundle (the repository's ``dags/``); the end-to-end tests
+        add their own DAGs this way.
     """
 
     home: Path
@@ -75,6 +78,7 @@ class Stack:
     statsd_port: int | None = None
     metrics_port: int | None = None
     bridge: bool = False
+    extra_dag_bundles: dict[str, Path] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     _token: str | None = None
@@ -127,6 +131,12 @@ class Stack:
             f"AIRFLOW_CONN_{DEMO_CONN.upper()}": json.dumps({"conn_type": "sqlite", "host": str(self.demo_db)}),
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
         })
+        if self.extra_dag_bundles:
+            local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+            bundles = [{"name": "dags-folder", "classpath": local, "kwargs": {}}]
+            bundles += [{"name": name, "classpath": local, "kwargs": {"path": str(path)}}
+                        for name, path in self.extra_dag_bundles.items()]
+            env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
         if self.metrics_port:
             env["AIRFLOW_EXPORT_METRICS_URL"] = self.metrics_url
         if self.statsd_port:
@@ -339,12 +349,24 @@ class Stack:
         return json.loads(value) if isinstance(value, str) else value
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The log of one try of a task instance as text: each line's event, and exceptions as
+        ``ExcType: message`` lines (from the structured log's ``error_detail``)."""
         quoted = urllib.parse.quote(run_id, safe="")
         data = self.api("GET", f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/logs/{try_number}?full_content=true")
         content = data.get("content", "")
         if isinstance(content, list):
-            return "\n".join(c.get("event", str(c)) if isinstance(c, dict) else str(c) for c in content)
+            return "\n".join(_log_line(c) for c in content)
         return str(content)
+
+
+def _log_line(entry: object) -> str:
+    if not isinstance(entry, dict):
+        return str(entry)
+    lines = [str(entry.get("event", entry))]
+    for err in entry.get("error_detail") or []:
+        if isinstance(err, dict):
+            lines.append(f"{err.get('exc_type', '')}: {err.get('exc_value', '')}")
+    return "\n".join(lines)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -1,0 +1,111 @@
+"""Airflow failure paths in a real Airflow: pools that can never run a task, and retries mid-export.
+
+The DAGs are test-only, in ``tests/e2e/dags/`` (loaded as a second DAG bundle).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from airflow_export.validation import parse_exposition, sum_values
+
+pytestmark = pytest.mark.e2e
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    return sum_values(parse_exposition(text), name, labels) or 0.0
+
+
+def sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(("dag_id", "expected"), [
+    ("e2e_pool_missing", r"uses pool 'e2e_no_such_pool', which does not exist.*airflow pools set e2e_no_such_pool"),
+    ("e2e_pool_slots_too_big", r"needs pool_slots=6 but pool 'export_pool' has only 5 slots"),
+])
+def test_unschedulable_pool_fails_fast_with_a_message(airflow_stack, dag_id, expected):
+    """Airflow alone leaves these tasks scheduled forever (apache/airflow#20178); the pool guard fails them."""
+    stack = airflow_stack
+    stack.wait_dag(dag_id)
+    before = stack.scrape()
+    started = time.monotonic()
+    run_id = stack.trigger(dag_id)
+    run = stack.wait_run(dag_id, run_id, timeout=90)
+    elapsed = time.monotonic() - started
+    assert run["state"] == "failed"
+    assert elapsed < 60, f"the run took {elapsed:.0f} s to fail"
+    tis = {t["task_id"]: t for t in stack.task_instances(dag_id, run_id)}
+    assert tis["export"]["state"] == "failed"
+    assert tis["export"]["try_number"] == 0  # never ran: failed by the scheduler's listener
+    assert re.search(expected, tis["export"]["note"] or ""), tis["export"]["note"]
+    assert "apache/airflow#20178" in tis["export"]["note"]
+    assert tis["after_export"]["state"] == "upstream_failed"
+    # The scheduler's log says it too, and the failure is counted (reason invalid_input).
+    assert re.search(expected, stack.log_tail("scheduler", 400_000)), "no pool guard line in the scheduler log"
+    deadline = time.monotonic() + 20
+    while True:
+        after = stack.scrape()
+        d_requests = metric(after, "airflow_export_requests_total", format="csv", status="failed") - metric(
+            before, "airflow_export_requests_total", format="csv", status="failed")
+        d_invalid = metric(after, "airflow_export_failures_total", reason="invalid_input") - metric(
+            before, "airflow_export_failures_total", reason="invalid_input")
+        if (d_requests, d_invalid) == (1, 1) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert (d_requests, d_invalid) == (1, 1)
+
+
+def test_retry_after_failure_mid_export_gives_the_same_file(airflow_stack):
+    stack = airflow_stack
+    dag_id = "e2e_retry_mid_export"
+    stack.wait_dag(dag_id)
+    before = stack.scrape()
+    run_id = stack.trigger(dag_id)
+    run = stack.wait_run(dag_id, run_id, timeout=400)
+    assert run["state"] == "success"
+    tis = {t["task_id"]: t for t in stack.task_instances(dag_id, run_id)}
+    for task_id, rows, fail_after in (("csv", 60_000, 30_000), ("pdf", 3_000, 1_500)):
+        assert tis[task_id]["state"] == "success" and tis[task_id]["try_number"] == 2, tis[task_id]
+        assert tis[f"reference_{task_id}"]["try_number"] == 1
+        first = stack.task_log(dag_id, run_id, task_id, 1)
+        assert f"injected failure after {fail_after} rows" in first
+        # The first try failed mid-export: its temporary file was there (with the CSV rows so far), no target file.
+        listing = re.search(r"directory at the injected failure: (\{.*?\})", first).group(1)
+        files = ast.literal_eval(listing)  # the dict the test DAG logged
+        target = f"flights.{task_id}"
+        assert target not in files, files
+        temps = {name: size for name, size in files.items() if target in name and name != target}
+        assert len(temps) == 1, files
+        if task_id == "csv":  # CSV chunks reach the file as they go; a PDF is written when its part is finished
+            assert max(temps.values()) > 1_000_000, files
+
+        meta = stack.xcom(dag_id, run_id, task_id)
+        reference = stack.xcom(dag_id, run_id, f"reference_{task_id}")
+        assert meta["records"] == reference["records"] == rows
+        assert meta["sha256"] == reference["sha256"] == sha256(meta["path"]) == sha256(reference["path"])
+        # No temporary file is left beside the finished one.
+        assert sorted(os.listdir(os.path.dirname(meta["path"]))) == sorted(
+            ["flights.csv", "reference.csv", "flights.pdf", "reference.pdf"])
+
+    with open(stack.xcom(dag_id, run_id, "csv")["path"], newline="", encoding="utf-8") as fh:
+        assert sum(1 for _ in csv.reader(fh)) == 60_001
+    text = "".join(p.extract_text() for p in PdfReader(stack.xcom(dag_id, run_id, "pdf")["path"]).pages[-1:])
+    assert "Page " in text
+
+    after = stack.scrape()
+    for fmt in ("csv", "pdf"):
+        def delta(name, **labels):
+            return metric(after, name, **labels) - metric(before, name, **labels)
+        assert delta("airflow_export_requests_total", format=fmt, status="failed") == 1
+        assert delta("airflow_export_requests_total", format=fmt, status="success") == 2
+    assert metric(after, "airflow_export_running") == 0
