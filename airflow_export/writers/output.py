@@ -22,6 +22,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
 from pathlib import Path
 from typing import BinaryIO
@@ -43,6 +44,37 @@ class OutputExistsError(OutputError, FileExistsError):
 
 class OutputNotWritableError(OutputError, PermissionError):
     """The output directory cannot be created or written."""
+
+
+class OutputSpaceError(OutputError):
+    """The file system refused more bytes: disk full (``ENOSPC``), quota exceeded (``EDQUOT``)
+    or file size limit (``EFBIG``). ``errno`` is the original one; the message names the target
+    and how many bytes of it had been written."""
+
+
+_SPACE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EFBIG: "file size limit exceeded"}
+
+
+def _space_error(exc: OSError, pending: "PendingFile") -> OSError:
+    """``exc`` as an :class:`OutputSpaceError` when it is a space error, else ``exc`` itself."""
+    if isinstance(exc, OutputError) or exc.errno not in _SPACE_ERRNOS:
+        return exc
+    try:
+        written = os.fstat(pending._fh.fileno()).st_size  # what reached the file system
+    except (OSError, AttributeError, ValueError):
+        written = 0
+    directory = os.path.dirname(pending.final_path)
+    try:
+        free = f"; {shutil.disk_usage(directory).free:,} bytes free there now"
+    except OSError:
+        free = ""
+    return OutputSpaceError(
+        exc.errno,
+        f"{_SPACE_ERRNOS[exc.errno]} while writing {pending.final_path}: its temporary file "
+        f"{os.path.basename(pending.temp_path)} stopped at {written:,} bytes{free}. The temporary file is removed "
+        f"and the target is left as it was; free space (or raise the limit) and run the export again",
+    )
 
 
 def part_path(path: str | os.PathLike, index: int) -> str:
@@ -145,16 +177,22 @@ class HashingWriter:
     ``fileno``, ``closed`` ...) is passed to the wrapped file.
     """
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, pending: "PendingFile | None" = None) -> None:
         self._raw = raw
         self._hash = hashlib.sha256()
+        self._pending = pending
         self.size = 0
 
     def write(self, data) -> int:
         view = memoryview(data)
         self._hash.update(view)
         self.size += view.nbytes
-        return self._raw.write(view)
+        try:
+            return self._raw.write(view)
+        except OSError as exc:
+            if self._pending is None:
+                raise
+            raise _space_error(exc, self._pending) from exc
 
     def writable(self) -> bool:
         return True
@@ -194,9 +232,9 @@ class PendingFile:
                 exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
             ) from exc
         if hashing:
-            self.hasher = HashingWriter(self._fh)
+            self.hasher = HashingWriter(self._fh, self)
             return self.hasher  # type: ignore[return-value]
-        return self._fh
+        return _SpaceCheckedFile(self._fh, self)  # type: ignore[return-value]
 
     def sha256_and_size(self) -> tuple[str, int]:
         """Hex SHA-256 and size in bytes of the closed temporary file: from the
@@ -207,11 +245,37 @@ class PendingFile:
         return _sha256_and_size(self.temp_path)
 
     def close(self) -> None:
-        """Flush, fsync and close the temporary file (idempotent)."""
+        """Flush, fsync and close the temporary file (idempotent).
+
+        :raises OutputSpaceError: the buffered bytes did not fit (disk full, quota, size limit).
+        """
         if self._fh is not None and not self._fh.closed:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError as exc:
+                raise _space_error(exc, self) from exc
             self._fh.close()
+
+
+class _SpaceCheckedFile:
+    """The temporary file, with space errors of ``write`` raised as :class:`OutputSpaceError`."""
+
+    def __init__(self, raw: BinaryIO, pending: PendingFile) -> None:
+        self._raw = raw
+        self._pending = pending
+
+    def write(self, data) -> int:
+        try:
+            return self._raw.write(data)
+        except OSError as exc:
+            raise _space_error(exc, self._pending) from exc
+
+    def writable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
 
 
 class AtomicOutput:
