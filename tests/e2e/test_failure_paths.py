@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import csv
 import hashlib
+import json
 import os
 import re
 import time
@@ -109,3 +110,25 @@ def test_retry_after_failure_mid_export_gives_the_same_file(airflow_stack):
         assert delta("airflow_export_requests_total", format=fmt, status="failed") == 1
         assert delta("airflow_export_requests_total", format=fmt, status="success") == 2
     assert metric(after, "airflow_export_running") == 0
+
+
+def test_connection_passwords_never_reach_logs_or_xcom(airflow_stack):
+    from tests.e2e.conftest import SECRET
+
+    stack = airflow_stack
+    stack.wait_dag("e2e_secrets")
+    run_id = stack.trigger("e2e_secrets")
+    run = stack.wait_run("e2e_secrets", run_id, timeout=300)
+    assert run["state"] == "failed"  # the unreachable one
+    tis = {t["task_id"]: t for t in stack.task_instances("e2e_secrets", run_id)}
+    assert tis["unreachable_postgres"]["state"] == "failed" and tis["postgres_with_password"]["state"] == "success"
+    failed_log = stack.task_log("e2e_secrets", run_id, "unreachable_postgres", 1)
+    assert "cannot connect for query on connection 'e2e_pg_closed': OperationalError" in failed_log
+    ok_log = stack.task_log("e2e_secrets", run_id, "postgres_with_password", 1)
+    meta = stack.xcom("e2e_secrets", run_id, "postgres_with_password")
+    assert meta["records"] == 1234
+    for text in (failed_log, ok_log, json.dumps(meta)):
+        assert SECRET not in text
+    # The raw log files on disk too (what a log shipper would read).
+    raw = "".join(p.read_text(errors="replace") for p in (stack.home / "logs").rglob("*") if p.is_file())
+    assert "e2e_secrets" in raw and SECRET not in raw
