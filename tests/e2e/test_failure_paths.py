@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import ast
 import csv
+import datetime as dt
 import hashlib
 import json
 import os
 import re
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,46 @@ def test_connection_passwords_never_reach_logs_or_xcom(airflow_stack):
     # The raw log files on disk too (what a log shipper would read).
     raw = "".join(p.read_text(errors="replace") for p in (stack.home / "logs").rglob("*") if p.is_file())
     assert "e2e_secrets" in raw and SECRET not in raw
+
+
+@pytest.mark.parametrize("dag_id, reason", [("e2e_execution_timeout", "timeout"), ("e2e_marked_failed", "cancelled")])
+def test_export_stopped_by_airflow_is_counted_and_leaves_nothing(airflow_stack, dag_id, reason):
+    """Airflow stops a running export (its execution_timeout; a user marking it failed): the failure is
+    counted with its reason, the running gauge returns to 0, and no file is left."""
+    stack = airflow_stack
+    stack.wait_dag(dag_id)
+    before = stack.scrape()
+    run_id = stack.trigger(dag_id)
+    if dag_id == "e2e_marked_failed":
+        deadline = time.monotonic() + 120
+        while stack.task_instances(dag_id, run_id)[0]["state"] != "running":
+            assert time.monotonic() < deadline, "the export never started"
+            time.sleep(0.5)
+        time.sleep(4)  # well inside the export (about 200 s long)
+        quoted = urllib.parse.quote(run_id, safe="")
+        stack.api("PATCH", f"/dags/{dag_id}/dagRuns/{quoted}/taskInstances/slow_export", {"new_state": "failed"})
+    run = stack.wait_run(dag_id, run_id, timeout=150)
+    assert run["state"] == "failed"
+    ti = stack.task_instances(dag_id, run_id)[0]
+    assert ti["state"] == "failed"
+    started, ended = (dt.datetime.fromisoformat(ti[k]) for k in ("start_date", "end_date"))
+    assert (ended - started).total_seconds() < 60, "the export was not stopped early"
+
+    def delta(text_after, name, **labels):
+        return metric(text_after, name, **labels) - metric(before, name, **labels)
+
+    deadline = time.monotonic() + 60
+    while True:
+        after = stack.scrape()
+        got = (delta(after, "airflow_export_failures_total", reason=reason),
+               delta(after, "airflow_export_failures_total"),
+               delta(after, "airflow_export_requests_total", format="csv", status="failed"),
+               metric(after, "airflow_export_running"))
+        if got == (1, 1, 1, 0) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert got == (1, 1, 1, 0), f"(reason {reason}, all reasons, failed requests, running) = {got}"
+    # Airflow marks the run failed before the task process has ended: the counted failure says it has.
+    out_dir = stack.export_root / "e2e" / dag_id
+    leftovers = [p for p in out_dir.rglob("*") if p.is_file()] if out_dir.exists() else []
+    assert leftovers == [], (leftovers, stack.task_log(dag_id, run_id, "slow_export", 1)[-3000:])
