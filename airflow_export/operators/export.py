@@ -33,7 +33,7 @@ from airflow_export.destinations import Destination, resolve_destination, staged
 from airflow_export.operators.lineage import asset_extra, output_dataset, sql_input_datasets
 from airflow_export.operators.progress import ProgressLogger
 from airflow_export.paths import configured_export_root, resolve_output_path
-from airflow_export.sources.base import RowSource
+from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
 from airflow_export.sources.xcom import xcom_rows
@@ -205,8 +205,21 @@ class BaseExportOperator(BaseOperator):
         return Asset(uri=f"file://{path}")
 
     def get_db_hook(self) -> Any:
-        """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does)."""
-        connection = BaseHook.get_connection(self.conn_id)
+        """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does).
+
+        :raises ConnectionNotDefinedError: no connection ``conn_id`` (a :class:`SourceError`).
+        :raises TypeError: the connection's hook is not a DB-API hook.
+        """
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            connection = BaseHook.get_connection(self.conn_id)
+        except AirflowNotFoundException as exc:
+            env = "AIRFLOW_CONN_" + "".join(c if c.isalnum() else "_" for c in str(self.conn_id)).upper()
+            raise ConnectionNotDefinedError(
+                f"connection {self.conn_id!r} is not defined ({exc}); define it in the UI (Admin > Connections), "
+                f"with `airflow connections add {self.conn_id} ...`, or as the environment variable {env}"
+            ) from exc
         hook = connection.get_hook()
         if not hasattr(hook, "get_conn"):
             raise TypeError(

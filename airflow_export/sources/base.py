@@ -16,6 +16,10 @@ class SourceError(RuntimeError):
     """Reading the input failed; the message names the source (connection id, file and line, ...)."""
 
 
+class ConnectionNotDefinedError(SourceError):
+    """The export's ``conn_id`` names no Airflow connection; the message says how to define it."""
+
+
 @dataclass
 class RowSource:
     """Rows ready for a writer.

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
 from airflow_export.paths import ExportPathError
-from airflow_export.sources.base import SourceError
+from airflow_export.metrics import failure_reason
+from airflow_export.sources.base import ConnectionNotDefinedError, SourceError
 
 
 @pytest.fixture()
@@ -104,8 +105,12 @@ def test_sql_error_names_the_connection(sqlite_conn, tmp_path):
 
 def test_unknown_connection_fails_clearly(tmp_path):
     op = ExportCsvOperator(task_id="u", conn_id="no_such_conn", sql="SELECT 1", output_path=str(tmp_path / "u.csv"))
-    with pytest.raises(Exception, match="no_such_conn"):
+    with pytest.raises(ConnectionNotDefinedError) as caught:
         op.execute({})
+    assert str(caught.value).startswith(
+        "connection 'no_such_conn' is not defined (The conn_id `no_such_conn` isn't defined); define it in the UI")
+    assert "as the environment variable AIRFLOW_CONN_NO_SUCH_CONN" in str(caught.value)
+    assert isinstance(caught.value, SourceError) and failure_reason(caught.value) == "source_error"
     assert not (tmp_path / "u.csv").exists()
 
 
