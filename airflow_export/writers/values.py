@@ -671,16 +671,24 @@ class CsvChunk:
         without the NaN check (``check_nan=False``); csv and ``str()`` write a NaN there as ``nan``.
     :ivar special_columns: indexes of the columns with a text cell holding one of
         ``special_chars`` (empty when not asked).
+    :ivar flat: the batch's values row after row in one list (``len(batch) * width``), or
+        None; a caller may overwrite it (the join path puts changed columns back into it
+        with ``flat[i::width] = column`` and formats the whole chunk in one ``%``).
+    :ivar raw_columns: per column the list of the batch's own values (``flat[i::width]``),
+        or None: ``columns[i] is raw_columns[i]`` when column ``i`` is unchanged.
     """
 
     __slots__ = ("batch", "columns", "changed", "kinds", "null_columns", "empty_counts", "marker_text",
-                 "marker_counts", "unchecked_floats", "special_columns")
+                 "marker_counts", "unchecked_floats", "special_columns", "flat", "raw_columns")
 
     def __init__(self, batch: Sequence[Sequence[Any]], columns: list[Sequence[Any]], changed: bool,
                  kinds: list[str], null_columns: tuple[int, ...], empty_counts: dict[int, int],
                  marker_text: str | None, marker_counts: dict[int, int], unchecked_floats: tuple[int, ...],
-                 special_columns: tuple[int, ...]) -> None:
+                 special_columns: tuple[int, ...], flat: list[Any] | None = None,
+                 raw_columns: list[list[Any]] | None = None) -> None:
         self.batch = batch
+        self.flat = flat
+        self.raw_columns = raw_columns
         self.columns = columns
         self.changed = changed
         self.kinds = kinds
@@ -785,6 +793,7 @@ def csv_chunk(
     flat_types = list(map(type, flat))
     ints, floats, strs = [int] * rows, [float] * rows, [str] * rows
     cells: list[Sequence[Any]] = []
+    raw: list[list[Any]] = []
     kinds: list[str] = []
     changed = False
     null_columns: list[int] = []
@@ -795,6 +804,7 @@ def csv_chunk(
     for i in range(width):
         column_types = flat_types[i::width]
         values = flat[i::width]
+        raw.append(values)
         out: Sequence[Any] = values
         if column_types == ints:
             cells.append(values)
@@ -863,7 +873,7 @@ def csv_chunk(
         cells.append(out)
         kinds.append(kind)
     return CsvChunk(batch, cells, changed, kinds, tuple(null_columns), empty_counts, marker_text, marker_counts,
-                    tuple(unchecked), tuple(special))
+                    tuple(unchecked), tuple(special), flat, raw)
 
 
 def _text_of(cells: Sequence[Any], kind: str, has_none: bool) -> str:

@@ -182,3 +182,23 @@ def test_paired_ratio_also_gives_the_cpu_ratio():
     assert (r.value, r.low, r.high) == (1.0, 1.0, 2.0)
     assert r.cpu_value == 0.5  # per round 0.5, 1.0, 0.5
     assert r.text() == "1.00x (rounds 1.00-2.00, n=3; CPU 0.50x)"
+
+
+def test_pdf_marginal_time_per_row_takes_out_the_fixed_cost():
+    # 0.1 s fixed + 30 us a row at 1k->10k, 33 us a row at 10k->100k: +10 %, PASS; raw per-row
+    # times fall with size (the fixed cost), and the two-sided raw line still says so.
+    groups = {
+        "pdf_small": group("pdf_small", 1_000, {"ours_pdf": [run(1_000, 0.13)]}),
+        "pdf_mid": group("pdf_mid", 10_000, {"ours_pdf": [run(10_000, 0.40)]}),
+        "pdf_big": group("pdf_big", 100_000, {"ours_pdf": [run(100_000, 3.37)]}),
+    }
+    lines = [t.line() for t in report.pdf_targets(groups)]
+    assert lines[3] == "PASS         PDF ours time per row, 100,000 rows vs 10,000 rows: 33.7 us vs 40.0 us (-15.8%) (target: within 20 %)"
+    assert lines[4] == (
+        "PASS         PDF ours no super-linear growth, marginal time per row 10,000->100,000 vs 1,000->10,000: "
+        "33.0 us vs 30.0 us (+10.0%; raw time per row in us at 1,000: 130.0, 10,000: 40.0, 100,000: 33.7) "
+        "(target: <= 1.2 x, one-sided)"
+    )
+    groups["pdf_big"] = group("pdf_big", 100_000, {"ours_pdf": [run(100_000, 4.0)]})  # 40 us a row: +33 %
+    target = report.pdf_targets(groups)[4]
+    assert target.status == "FAIL" and target.profile == ("ours_pdf", "pdf_big")

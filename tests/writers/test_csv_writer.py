@@ -1071,3 +1071,27 @@ def test_only_the_rows_needing_quotes_go_through_the_csv_module(tmp_path, monkey
     expected[8] = '7,"q""",'
     expected[2] = '1,"",""'
     assert read_bytes(path) == ("\r\n".join(expected) + "\r\n").encode()
+
+
+@pytest.mark.parametrize("delimiter", [",", "%", ";"])
+@pytest.mark.parametrize("chunk_size", [1, 3, 1000])
+def test_join_path_formats_like_str(tmp_path, delimiter, chunk_size):
+    # The join path formats whole chunks with "%s" (str() of every cell): "%" in the
+    # delimiter or the data, lists as rows, nulls, NaN, -0.0, big ints, Decimals and
+    # number/str mixes across chunks must come out as str() writes them.
+    rows = [
+        [1, 0.1, "100%s", None, Decimal("1.50")],
+        (-0.0, 0.0, "%d%%", "", 10**30),
+        (2, float("nan"), "a", "=1+1", 1.0),
+        (3, 2.5, None, "x", "y"),
+        (True, -1e300, "%(x)s", "é", 0),
+    ]
+    path = tmp_path / "out.csv"
+    write_csv(rows, path, columns=["a", "b", "c", "d", "e"], chunk_size=chunk_size, delimiter=delimiter)
+    assert read_csv(path, delimiter=delimiter)[1:] == [
+        ["1", "0.1", "100%s", "", "1.50"],
+        ["-0.0", "0.0", "%d%%", "", str(10**30)],
+        ["2", "NaN", "a", "'=1+1", "1.0"],
+        ["3", "2.5", "", "x", "y"],
+        ["true", "-1e+300", "%(x)s", "é", "0"],
+    ]

@@ -1090,3 +1090,91 @@ def test_too_many_columns_says_what_would_fit(tmp_path, count, options, expected
 def test_the_suggested_page_size_fits(tmp_path):
     result = write_pdf([tuple(range(200))], tmp_path / "x.pdf", font_size=3, page_size=(1728, 595))
     assert result.records == 1
+
+
+# ---------------------------------------------------------------- parsed-font cache on disk
+
+#: Run as ``python -c FONT_CACHE_CHILD out.pdf``: writes a PDF with Latin, Cyrillic, Greek, CJK
+#: and fallback-font (Hebrew) text and prints how each font was obtained.
+FONT_CACHE_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from airflow_export.writers import pdf_fonts
+    from airflow_export.writers.pdf_writer import write_pdf
+
+    parsed = []
+    original = pdf_fonts.TTFont
+    class Counting(original):
+        def __init__(self, *args, **kwargs):
+            parsed.append(args[1])
+            super().__init__(*args, **kwargs)
+    pdf_fonts.TTFont = Counting
+    rows = [(i, f"значение {i}", "中文 日本語", "Ωμέγα", "שלום" if i % 3 else None, i / 7) for i in range(120)]
+    write_pdf(rows, sys.argv[1], title="Cache")
+    print(json.dumps(parsed))
+    """
+)
+
+
+def _font_cache_child(tmp_path, name, cache):
+    env = {**os.environ, "AIRFLOW_EXPORT_FONT_CACHE": cache}
+    out = tmp_path / name
+    done = subprocess.run([sys.executable, "-c", FONT_CACHE_CHILD, str(out)], env=env, capture_output=True,
+                          text=True, check=True)
+    return out.read_bytes(), json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_font_cache_gives_the_same_pdf_as_parsing(tmp_path):
+    cache = str(tmp_path / "cache")
+    plain, parsed_plain = _font_cache_child(tmp_path, "plain.pdf", "off")
+    first, parsed_first = _font_cache_child(tmp_path, "first.pdf", cache)
+    second, parsed_second = _font_cache_child(tmp_path, "second.pdf", cache)
+    assert len(parsed_plain) == 2 and parsed_first == parsed_plain  # main + fallback font parsed
+    assert parsed_second == []  # both from the cache
+    assert len(os.listdir(cache)) == 2
+    assert plain == first == second
+    texts = [page.extract_text() for page in read(tmp_path / "second.pdf").pages]
+    assert "значение 7" in texts[0] and "中文 日本語" in texts[0] and "Ωμέγα" in texts[0]
+
+
+def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, str(tmp_path))
+    paths = [find_font_path(), find_fallback_font_path()]
+    for path in filter(None, paths):
+        ref = TTFont("CacheTest", path)
+        cache_file = pdf_fonts._face_cache_file(path, 0)
+        pdf_fonts._write_face_cache(ref, cache_file)
+        got = pdf_fonts._font_from_cache("CacheTest", path, cache_file)
+        a, b = vars(ref.face), vars(got.face)
+        assert set(a) == set(b)
+        for key in a:
+            if key == "_pdfScale":
+                assert [a[key](v) for v in (0, 1, 512, 1000)] == [b[key](v) for v in (0, 1, 512, 1000)]
+            else:
+                assert type(a[key]) is type(b[key]) and a[key] == b[key], key
+        for key in ("charToGlyph", "charWidths", "glyphToChar"):
+            assert list(a[key].items()) == list(b[key].items())
+            assert all(type(x) is type(y) for x, y in zip(a[key].values(), b[key].values()))
+        assert set(vars(ref)) == set(vars(got))
+        assert {k: v for k, v in vars(ref).items() if k not in ("face", "state", "encoding")} == {
+            k: v for k, v in vars(got).items() if k not in ("face", "state", "encoding")
+        }
+
+
+def test_font_cache_ignores_bad_files(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, str(tmp_path))
+    path = find_font_path()
+    cache_file = pdf_fonts._face_cache_file(path, 0)
+    os.makedirs(os.path.dirname(cache_file), exist_ok=True)
+    with open(cache_file, "wb") as fh:  # a pickle that would call a function: refused
+        pickle.dump({"state": os.getcwd, "arrays": {}}, fh)
+    assert pdf_fonts._font_from_cache("X", path, cache_file) is None
+    with open(cache_file, "wb") as fh:
+        fh.write(b"not a pickle")
+    assert pdf_fonts._font_from_cache("X", path, cache_file) is None
+    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, "off")
+    assert pdf_fonts.font_cache_dir() is None and pdf_fonts._face_cache_file(path, 0) is None
