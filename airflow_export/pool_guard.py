@@ -22,8 +22,8 @@ fits every task.
 
 Which tasks are checked is set by ``[export] pool_guard`` (env ``AIRFLOW__EXPORT__POOL_GUARD``):
 
-* ``exports`` (default): ``ExportCsvOperator``/``ExportPdfOperator`` tasks, any task whose
-  operator class lives in ``airflow_export``, and any task in ``export_pool``;
+* ``exports`` (default): ``ExportCsvOperator``/``ExportPdfOperator`` tasks and their subclasses
+  (recognised by their template fields), and any task in ``export_pool``;
 * ``all``: every task of every DAG;
 * ``off``: do nothing.
 """
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 EXPORT_OPERATORS = {"ExportCsvOperator": "csv", "ExportPdfOperator": "pdf"}
 DEFAULT_POOL = "export_pool"
 SCOPES = ("exports", "all", "off")
+#: Template fields every export operator (and subclass) has.
+EXPORT_TEMPLATE_FIELDS = frozenset({"output_path", "rows", "source_path"})
 #: Airflow's TaskInstanceNote.content is String(1000).
 NOTE_LIMIT = 1000
 
@@ -55,6 +57,7 @@ class TaskPoolUse:
     :param pool_slots: slots one of its task instances occupies (>= 1).
     :param task_type: the operator class name (``ExportCsvOperator``).
     :param task_module: the module of the operator class.
+    :param template_fields: the operator's template fields (serialized with the DAG).
     """
 
     task_id: str
@@ -62,20 +65,32 @@ class TaskPoolUse:
     pool_slots: int
     task_type: str = ""
     task_module: str = ""
+    template_fields: tuple[str, ...] = ()
 
     @property
     def is_export(self) -> bool:
-        """An export task: one of our operators (or a subclass in ``airflow_export``), or in ``export_pool``."""
+        """An export task: one of our operators or a subclass of them, or any task in ``export_pool``.
+
+        The scheduler sees serialized tasks, not classes, so a subclass defined in a DAG file
+        (``class MyExport(ExportCsvOperator)``) is recognised by its template fields, which it
+        inherits from ``BaseExportOperator`` (``output_path``, ``rows``, ``source_path``).
+        """
         return (
             self.task_type in EXPORT_OPERATORS
             or self.task_module.split(".")[0] == "airflow_export"
+            or EXPORT_TEMPLATE_FIELDS <= set(self.template_fields)
             or self.pool == DEFAULT_POOL
         )
 
     @property
     def export_format(self) -> str | None:
-        """``"csv"``/``"pdf"`` for our operators, else None (no request metric is sent then)."""
-        return EXPORT_OPERATORS.get(self.task_type)
+        """``"csv"``/``"pdf"`` for our operators and their subclasses (a PDF export's template
+        fields include ``title``), else None (no request metric is sent then)."""
+        if self.task_type in EXPORT_OPERATORS:
+            return EXPORT_OPERATORS[self.task_type]
+        if EXPORT_TEMPLATE_FIELDS <= set(self.template_fields):
+            return "pdf" if "title" in self.template_fields else "csv"
+        return None
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,7 @@ def _task_uses(dag: Any) -> list[TaskPoolUse]:
             pool_slots=int(getattr(task, "pool_slots", 1) or 1),
             task_type=str(getattr(task, "task_type", "") or ""),
             task_module=str(getattr(task, "_task_module", "") or ""),
+            template_fields=tuple(getattr(task, "template_fields", ()) or ()),
         ))
     return uses
 

@@ -162,6 +162,18 @@ class BaseExportOperator(BaseOperator):
         self.progress_every_rows = progress_every_rows
         self.progress_every_seconds = progress_every_seconds
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """``.partial(...).expand(...)`` (dynamic task mapping), in ``export_pool`` by default.
+
+        Airflow's ``partial`` takes ``pool`` only from the arguments or ``default_args``, never
+        from an operator's ``__init__`` default, so without this mapped exports would run in
+        ``default_pool`` and escape the export pool's slots.
+        """
+        operator_partial = super().partial(**kwargs)
+        operator_partial.kwargs.setdefault("pool", DEFAULT_POOL)
+        return operator_partial
+
     # -- templating -----------------------------------------------------------------------
 
     #: Template fields that hold data: an XComArg is resolved, a literal value is left as it is.

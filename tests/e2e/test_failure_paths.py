@@ -35,6 +35,7 @@ def sha256(path: str) -> str:
 @pytest.mark.parametrize(("dag_id", "expected"), [
     ("e2e_pool_missing", r"uses pool 'e2e_no_such_pool', which does not exist.*airflow pools set e2e_no_such_pool"),
     ("e2e_pool_slots_too_big", r"needs pool_slots=6 but pool 'export_pool' has only 5 slots"),
+    ("e2e_pool_missing_subclass", r"uses pool 'e2e_no_such_pool', which does not exist"),
 ])
 def test_unschedulable_pool_fails_fast_with_a_message(airflow_stack, dag_id, expected):
     """Airflow alone leaves these tasks scheduled forever (apache/airflow#20178); the pool guard fails them."""
@@ -66,6 +67,16 @@ def test_unschedulable_pool_fails_fast_with_a_message(airflow_stack, dag_id, exp
             break
         time.sleep(1)
     assert (d_requests, d_invalid) == (1, 1)
+
+
+def test_mapped_exports_run_in_the_export_pool(airflow_stack):
+    stack = airflow_stack
+    stack.wait_dag("e2e_mapped_exports")
+    run_id = stack.trigger("e2e_mapped_exports")
+    assert stack.wait_run("e2e_mapped_exports", run_id, timeout=300)["state"] == "success"
+    tis = [t for t in stack.task_instances("e2e_mapped_exports", run_id) if t["task_id"] == "mapped"]
+    assert sorted(t["map_index"] for t in tis) == [0, 1, 2]
+    assert {t["pool"] for t in tis} == {"export_pool"}
 
 
 def test_retry_after_failure_mid_export_gives_the_same_file(airflow_stack):

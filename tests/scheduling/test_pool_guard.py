@@ -41,6 +41,20 @@ def test_scope_exports_all_off():
         find_pool_problems(tasks, POOLS, "everything")
 
 
+def test_subclasses_in_dag_files_are_recognised_by_their_template_fields():
+    from airflow_export import ExportCsvOperator, ExportPdfOperator
+
+    class MyExport(ExportPdfOperator):
+        template_fields = (*ExportPdfOperator.template_fields, "extra")
+
+    for cls in (ExportCsvOperator, MyExport):
+        sub = TaskPoolUse("mine", "nope", 1, "MyExport", "unusual_prefix_dagfile", tuple(cls.template_fields))
+        assert ids(find_pool_problems([sub], POOLS)) == [("mine", None)]
+        assert sub.export_format == ("pdf" if cls is MyExport else "csv")
+    lookalike = TaskPoolUse("sql", "nope", 1, "SQLExecuteQueryOperator", "airflow.providers.common.sql", ("sql", "parameters"))
+    assert find_pool_problems([lookalike], POOLS) == []
+
+
 def test_messages_name_the_pool_the_sizes_and_the_fix():
     missing, too_big = find_pool_problems([use("a", pool="nope"), use("b", slots=7)], POOLS)
     assert missing.message.startswith("airflow-export pool guard: task 'a' uses pool 'nope', which does not exist")
