@@ -234,7 +234,15 @@ class StagedOutput:
 
         :raises OutputExistsError: an object stands at ``NAME`` or ``NAME.part-00001.EXT``.
         """
-        if self.overwrite or not self.destination.is_remote:
+        if self.overwrite:
+            return
+        if not self.destination.is_remote:
+            # The writer checks again (and links atomically at the end); checking here fails
+            # before the source is opened, so no query runs and no row is read.
+            local = self.destination.local_path
+            for candidate in (local, part_path(local, 1)):
+                if os.path.lexists(candidate):
+                    raise OutputExistsError(errno.EEXIST, f"output file {candidate} already exists and overwrite=False")
             return
         target = self.destination.remote_path
         for candidate in (target, part_path(target, 1)):
@@ -368,8 +376,8 @@ def staged_output(
     :param output_path: see :func:`resolve_destination` (local path, ``file://``,
         ``s3://...``, ``ObjectStoragePath``, or a :class:`Destination`).
     :param export_root: export root for local targets; ignored for remote ones.
-    :param overwrite: False: an existing remote object at the target (or its first part)
-        fails here, before the block runs (local targets are checked by the writer).
+    :param overwrite: False: an existing file or remote object at the target (or its first
+        part) fails here, before the block runs (and the writer checks local targets again).
     :param conn_id: Airflow connection for a plain remote URI.
     :param staging_dir: parent directory of the local staging directory (remote only).
     :yields: :class:`StagedOutput`; call :meth:`StagedOutput.commit` with the writer's

@@ -41,11 +41,16 @@ def resolve_output_path(path: str | os.PathLike, root: str | os.PathLike | None)
     :param root: the export root, or None for no restriction.
     :returns: the absolute real path to write to.
     :raises ExportPathError: the path leaves ``root`` (``..``, absolute path, symlink).
-    :raises ValueError: ``path`` is empty.
+    :raises ValueError: ``path`` is empty or ends with a separator (a directory).
     """
     text = os.fspath(path)
     if not text or not text.strip():
         raise ValueError("output_path is empty")
+    if text.endswith(("/", os.sep)):
+        raise ValueError(
+            f"output_path {text!r} ends with a separator, so it names a directory; give a file name, "
+            f"e.g. {text + 'export.csv'!r}"
+        )
     if root is None:
         return os.path.realpath(os.path.abspath(text))
     real_root = os.path.realpath(os.fspath(root))

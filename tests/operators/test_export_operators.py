@@ -167,6 +167,25 @@ def test_overwrite_false_fails_before_reading(tmp_path):
     assert target.read_text() == "keep me" and touched == []
 
 
+@pytest.mark.parametrize("existing", ["o.csv", "o.part-00001.csv"])
+def test_overwrite_false_fails_before_the_query_runs(sqlite_conn, tmp_path, existing):
+    """The check comes before the source is opened: a query failing on its first row is never run."""
+    (tmp_path / existing).write_text("keep me")
+    op = ExportCsvOperator(task_id="o", conn_id="test_db", sql="SELECT abs(-9223372036854775808) AS boom",
+                           output_path=str(tmp_path / "o.csv"), overwrite=False)
+    with pytest.raises(FileExistsError) as caught:
+        op.execute({})
+    assert str(caught.value) == f"[Errno 17] output file {tmp_path / existing} already exists and overwrite=False"
+    assert (tmp_path / existing).read_text() == "keep me"
+
+
+def test_output_path_ending_with_a_separator_is_refused(tmp_path):
+    op = ExportCsvOperator(task_id="d", rows=[[1]], columns=["a"], output_path=str(tmp_path / "d2") + "/")
+    with pytest.raises(ValueError, match=r"ends with a separator, so it names a directory; give a file name, e\.g\. .*d2/export\.csv"):
+        op.execute({})
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
     from demo_data import ensure_demo_db
