@@ -128,6 +128,31 @@ def _temp_owner(name: str, target_names: re.Pattern[str]) -> tuple[int, str] | N
     return int(parts[0]), parts[2]
 
 
+#: Longest temporary-name overhead: "." + name + "." + "<pid>-<8 hex>-<8 hex>" + TEMP_SUFFIX (pid up to 7 digits).
+_TEMP_OVERHEAD = 1 + 1 + 7 + 1 + 8 + 1 + 8 + len(TEMP_SUFFIX)
+
+
+def _check_name_length(path: str) -> None:
+    """Refuse a target whose temporary (or part) file name would exceed the file system's limit.
+
+    :raises OutputError: ``ENAMETOOLONG``, naming the limit and the longest usable name.
+    """
+    directory = os.path.dirname(path) or "."
+    try:
+        limit = os.pathconf(directory if os.path.isdir(directory) else "/", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    longest = max(len(os.fsencode(os.path.basename(path))), len(os.fsencode(os.path.basename(part_path(path, 1)))))
+    if longest + _TEMP_OVERHEAD > limit:
+        name = os.path.basename(path)
+        allowed = limit - _TEMP_OVERHEAD - (longest - len(os.fsencode(name)))
+        raise OutputError(
+            errno.ENAMETOOLONG,
+            f"output file name {name!r} is {len(os.fsencode(name))} bytes; with its temporary (and part) suffixes it "
+            f"would exceed the file system's {limit}-byte limit: use a name of at most {allowed} bytes",
+        )
+
+
 def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
     """Remove temporary files left for ``target`` (or its parts) by dead processes of this host.
 
@@ -231,6 +256,8 @@ class PendingFile:
             raise OutputNotWritableError(
                 exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
             ) from exc
+        except OSError as exc:  # e.g. no free inodes: ENOSPC on create
+            raise _space_error(exc, self) from exc
         if hashing:
             self.hasher = HashingWriter(self._fh, self)
             return self.hasher  # type: ignore[return-value]
@@ -298,6 +325,7 @@ class AtomicOutput:
         self.parts = parts
         self._pending: list[PendingFile] = []
         first = part_path(self.path, 1) if parts else self.path
+        _check_name_length(self.path)
         if not overwrite and os.path.exists(first):
             raise OutputExistsError(errno.EEXIST, f"output file {first} already exists and overwrite=False")
         if os.path.isdir(self.path):

@@ -94,3 +94,20 @@ def test_file_size_limit(tmp_path, fmt):
     assert (kind, int(code)) == ("OutputSpaceError", errno.EFBIG)
     assert f"file size limit exceeded while writing {target}" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_free_inodes(tmp_path):
+    """Creating the temporary file itself fails (ENOSPC on create): the same clear error."""
+    mount = tmp_path / "inodes"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=2", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs (needs root, as CI has): {proc.stderr.strip()}")
+    try:
+        (mount / "taken").write_text("uses the last inode")
+        with pytest.raises(OutputSpaceError, match=rf"no space left on device while writing {mount / 'x.csv'}"):
+            write_csv([[1]], mount / "x.csv", columns=["a"])
+        assert sorted(p.name for p in mount.iterdir()) == ["taken"]
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import subprocess
@@ -257,3 +258,21 @@ def test_plain_open_is_read_back_at_commit(tmp_path):
     fh.write(b"pdf")
     files = output.commit()
     assert (files[0].bytes, files[0].sha256) == (3, hashlib.sha256(b"pdf").hexdigest())
+
+
+def test_a_name_too_long_for_its_temporary_file_is_refused_up_front(tmp_path):
+    from airflow_export.writers.output import AtomicOutput, OutputError
+
+    ok = "n" * 190 + ".csv"  # 194 bytes: its part name and temporary name still fit in 255
+    with AtomicOutput(tmp_path / ok) as out:
+        pending = out.new_file()
+        pending.open().write(b"x")
+        out.commit()
+    assert (tmp_path / ok).read_bytes() == b"x"
+    long = "é" * 100 + ".csv"  # 204 bytes in UTF-8
+    with pytest.raises(OutputError) as caught:
+        AtomicOutput(tmp_path / long)
+    assert caught.value.errno == errno.ENAMETOOLONG
+    assert str(caught.value).endswith(
+        "is 204 bytes; with its temporary (and part) suffixes it would exceed the file system's 255-byte limit: "
+        "use a name of at most 198 bytes")
