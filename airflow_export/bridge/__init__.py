@@ -7,7 +7,8 @@ Airflow sends (``[metrics] statsd_host/statsd_port``) and serves them on ``/metr
 * :mod:`.escape` - Prometheus name escaping (statsd_exporter's ``EscapeMetricName``).
 * :mod:`.mapping_config` - loading and validating statsd_exporter's mapping YAML.
 * :mod:`.mapping` - matching names against it (glob/regex, ``$n`` templates, drop).
-* :mod:`.registry` - bounded series storage and the Prometheus exposition (with ``_high_water``).
+* :mod:`.registry` - series storage in two capped budgets (mapped, unmapped) and the Prometheus
+  exposition (with ``_high_water``).
 * :mod:`.server` - :class:`Bridge`: UDP listener, routing, self-metrics (:mod:`.self_metrics`),
   HTTP ``/metrics`` (:mod:`.http_endpoint`), rate-limited warnings (:mod:`.log_limiter`).
 * :mod:`.cli` - the ``airflow-export-bridge`` command.

@@ -10,6 +10,12 @@ works)::
 
     bridge listening statsd=udp://127.0.0.1:9125 metrics=http://127.0.0.1:9102/metrics
 
+Series budgets: ``--max-mapped-series`` (default 10000) caps the series created by samples a
+mapping rule matched, ``--max-unmapped-series`` (default 1000) those created under
+statsd_exporter's default naming (no rule matched). Each budget fills on its own, so a flood of
+unique junk names cannot keep a mapped metric from being exposed; drops are counted in
+``statsd_bridge_series_dropped_total{kind="mapped"|"unmapped"}``.
+
 It stops cleanly on SIGTERM or SIGINT (exit status 0). ``--check-config`` only validates the
 mapping file (like statsd_exporter's ``--check-config``). Exit status 1: bad mapping file,
 address in use, or other start-up failure (the reason goes to stderr).
@@ -63,10 +69,24 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-port", type=_port, default=9102, help="HTTP port, 0 = any free (default: %(default)s)")
     parser.add_argument("--mapping", metavar="FILE", help="mapping YAML in statsd_exporter's format")
     parser.add_argument(
+        "--max-mapped-series",
         "--max-series",
+        dest="max_mapped_series",
         type=_non_negative_int,
         default=10000,
-        help="most series kept; samples for new series beyond it are dropped and counted (default: %(default)s)",
+        metavar="N",
+        help="most series created by samples a mapping rule matched; samples for new ones beyond it are "
+        'dropped and counted in statsd_bridge_series_dropped_total{kind="mapped"} '
+        "(--max-series is a deprecated alias; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-unmapped-series",
+        type=_non_negative_int,
+        default=1000,
+        metavar="N",
+        help="most series created by samples no mapping rule matched (statsd_exporter's default naming); "
+        'beyond it they are dropped and counted in statsd_bridge_series_dropped_total{kind="unmapped"}, so '
+        "junk or unmapped names can never starve mapped metrics; 0 = expose no unmapped metrics (default: %(default)s)",
     )
     parser.add_argument(
         "--route-cache-size",
@@ -128,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
         mapping=config,
-        max_series=args.max_series,
+        max_mapped_series=args.max_mapped_series,
+        max_unmapped_series=args.max_unmapped_series,
         route_cache_size=args.route_cache_size,
         max_key_length=args.max_key_length,
         read_buffer_bytes=args.read_buffer,

@@ -11,6 +11,14 @@ Names are reserved per family so the exposition stays valid: a counter ``x`` own
 family that would reuse a name owned by another family of a different type is a conflict
 (statsd_exporter counts these in ``statsd_exporter_events_conflict_total``), not a crash.
 
+Series budgets: a series created by a sample that a mapping rule matched is *mapped*, one created
+under statsd_exporter's default naming (no rule matched) is *unmapped*. Each kind has its own cap
+(``max_mapped`` and ``max_unmapped``), so a flood of junk or unmapped names can fill only the
+unmapped budget and never keeps a mapped series from being created. Names in ``protected_names``
+(the bridge passes the literal ``name:`` of every mapping rule plus its derived names) are for
+mapped samples only: an unmapped sample using one is a conflict, so junk cannot squat a mapped
+family with another type or pollute its values.
+
 Counters follow prometheus-client's convention: a counter named ``foo`` or ``foo_total`` is the
 family ``foo`` exposed as ``foo_total`` (statsd_exporter exposes an unmapped counter ``foo`` as
 ``foo``; mapped names ending in ``_total`` are exposed identically by both).
@@ -28,6 +36,8 @@ from prometheus_client.utils import floatToGoString
 from airflow_export.bridge.mapping_config import DEFAULT_BUCKETS, SummaryOptions
 
 __all__ = [
+    "MAPPED",
+    "UNMAPPED",
     "CounterSeries",
     "Family",
     "GaugeSeries",
@@ -39,6 +49,7 @@ __all__ = [
     "SUMMARY_WINDOW_LIMIT",
     "SeriesRegistry",
     "SummarySeries",
+    "derived_names",
 ]
 
 #: Most observations a summary series keeps for its quantiles (``buf_cap`` is capped to this).
@@ -46,12 +57,23 @@ SUMMARY_WINDOW_LIMIT = 200
 #: Suffix of the companion series holding a gauge's maximum since start (metric contract).
 HIGH_WATER_SUFFIX = "_high_water"
 
+#: Budget names, also the ``kind`` label of the series self-metrics.
+MAPPED = "mapped"
+UNMAPPED = "unmapped"
+
 _FAMILY_KINDS = ("counter", "gauge", "histogram", "summary")
 _RESERVED_LABELS = {"histogram": "le", "summary": "quantile"}
 
 
 class SeriesLimitExceeded(Exception):
-    """A new series was refused because the registry holds ``max_series`` series already."""
+    """A new series was refused because its budget (mapped or unmapped) is full.
+
+    :ivar budget: :data:`MAPPED` or :data:`UNMAPPED`.
+    """
+
+    def __init__(self, budget: str, limit: int) -> None:
+        super().__init__(f"{budget} series budget of {limit} is full")
+        self.budget = budget
 
 
 class MetricConflict(Exception):
@@ -197,28 +219,56 @@ def _owned_names(kind: str, name: str) -> tuple[str, ...]:
     return (name, name + "_sum", name + "_count")
 
 
-class SeriesRegistry:
-    """All bridged series, capped at ``max_series``; not thread-safe (the bridge locks around it).
+def derived_names(name: str) -> tuple[str, ...]:
+    """Every exposed name a family called ``name`` could own, whatever its type.
 
-    :param max_series: the most series kept; a sample for a new series beyond it raises
-        :class:`SeriesLimitExceeded` (the bridge drops and counts it).
+    :param name: an escaped Prometheus name (a trailing ``_total`` is also stripped to its base).
+    :returns: ``name``, its base and their ``_total``, ``_high_water``, ``_bucket``, ``_sum``, ``_count``.
+    """
+    bases = {name}
+    if name.endswith("_total") and len(name) > 6:
+        bases.add(name[:-6])
+    out: set[str] = set()
+    for base in bases:
+        for kind in _FAMILY_KINDS:
+            out.update(_owned_names(kind, base))
+    return tuple(sorted(out))
+
+
+class SeriesRegistry:
+    """All bridged series, in two capped budgets; not thread-safe (the bridge locks around it).
+
+    :param max_mapped: the most series created by samples a mapping rule matched.
+    :param max_unmapped: the most series created by samples no rule matched (default naming).
+        A sample for a new series beyond its budget raises :class:`SeriesLimitExceeded` (the
+        bridge drops and counts it, per budget); the other budget is unaffected.
     :param reserved_names: exact names no bridged family may use (e.g. ``process_*``).
     :param reserved_prefixes: name prefixes no bridged family may use (e.g. ``statsd_bridge_``).
+    :param protected_names: exact names only mapped samples may use (see :func:`derived_names`).
     """
 
     def __init__(
         self,
-        max_series: int,
+        max_mapped: int,
+        max_unmapped: int,
         reserved_names: Iterable[str] = (),
         reserved_prefixes: Iterable[str] = (),
+        protected_names: Iterable[str] = (),
     ) -> None:
-        if max_series < 0:
-            raise ValueError(f"max_series must be >= 0, got {max_series}")
-        self.max_series = max_series
-        self.series_count = 0
+        for label, value in (("max_mapped", max_mapped), ("max_unmapped", max_unmapped)):
+            if value < 0:
+                raise ValueError(f"{label} must be >= 0, got {value}")
+        self.limits = {MAPPED: max_mapped, UNMAPPED: max_unmapped}
+        self.counts = {MAPPED: 0, UNMAPPED: 0}
         self.families: dict[str, Family] = {}
         self._owner: dict[str, str] = {name: "" for name in reserved_names}
         self._reserved_prefixes = tuple(reserved_prefixes)
+        self._protected = frozenset(protected_names)
+
+    @property
+    def series_count(self) -> int:
+        """Series held, both budgets together."""
+        return self.counts[MAPPED] + self.counts[UNMAPPED]
 
     def get_series(
         self,
@@ -228,6 +278,7 @@ class SeriesRegistry:
         help_text: str,
         buckets: tuple[float, ...] | None = None,
         summary: SummaryOptions | None = None,
+        mapped: bool = True,
     ) -> object:
         """The series for ``(name, labels)``, created if new.
 
@@ -237,12 +288,19 @@ class SeriesRegistry:
         :param help_text: HELP for a new family (the first one wins).
         :param buckets: histogram buckets for a new family (the first one wins).
         :param summary: summary options for a new family (the first one wins).
+        :param mapped: the sample matched a mapping rule (charged to the mapped budget) or not
+            (unmapped budget; refused on a protected name).
         :returns: a :class:`CounterSeries`, :class:`GaugeSeries`, :class:`HistogramSeries` or :class:`SummarySeries`.
         :raises MetricConflict: the name belongs to a family of another type.
         :raises InvalidLabels: a reserved label name.
-        :raises SeriesLimitExceeded: a new series while ``max_series`` series exist.
+        :raises SeriesLimitExceeded: a new series while its budget is full.
         """
         base = name[:-6] if kind == "counter" and name.endswith("_total") and len(name) > 6 else name
+        budget = MAPPED if mapped else UNMAPPED
+        if not mapped and self._protected:
+            for owned_name in _owned_names(kind, base):
+                if owned_name in self._protected:
+                    raise MetricConflict(f"{owned_name} is reserved for mapped metrics")
         family = self.families.get(base)
         if family is not None:
             if family.kind != kind:
@@ -251,8 +309,8 @@ class SeriesRegistry:
             if series is not None:
                 return series
         else:
-            if self.series_count >= self.max_series:
-                raise SeriesLimitExceeded(f"{self.max_series} series")
+            if self.counts[budget] >= self.limits[budget]:
+                raise SeriesLimitExceeded(budget, self.limits[budget])
             owned = _owned_names(kind, base)
             for owned_name in owned:
                 if owned_name in self._owner or owned_name.startswith(self._reserved_prefixes):
@@ -262,8 +320,8 @@ class SeriesRegistry:
         for label_name, _ in labels:
             if label_name.startswith("__") or label_name == reserved_label:
                 raise InvalidLabels(f"label {label_name!r} is reserved for a {kind}")
-        if self.series_count >= self.max_series:
-            raise SeriesLimitExceeded(f"{self.max_series} series")
+        if self.counts[budget] >= self.limits[budget]:
+            raise SeriesLimitExceeded(budget, self.limits[budget])
         if family is None:
             family = Family(kind, base, help_text, buckets or DEFAULT_BUCKETS, summary)
             self.families[base] = family
@@ -278,7 +336,7 @@ class SeriesRegistry:
         else:
             series = SummarySeries(min(family.summary.buf_cap, SUMMARY_WINDOW_LIMIT))
         family.series[labels] = series
-        self.series_count += 1
+        self.counts[budget] += 1
         return series
 
     def collect(self, now: float) -> list[Metric]:

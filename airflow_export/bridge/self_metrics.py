@@ -3,8 +3,11 @@
 From statsd_exporter: ``udp_packets_total``, ``lines_total``, ``samples_total``,
 ``sample_errors_total{reason}``, ``tags_total``, ``tag_errors_total``, ``events_total{type}``,
 ``events_unmapped_total``, ``events_actions_total{action}``, ``events_conflict_total{type}``,
-``events_error_total{reason}``, ``loaded_mappings``. Ours: ``line_errors_total``, ``series``,
-``series_limit``, ``series_dropped_total``, ``internal_errors_total``,
+``events_error_total{reason}``, ``loaded_mappings``. Ours: ``line_errors_total``, and per series
+budget ``series{kind}``, ``series_limit{kind}`` and ``series_dropped_total{kind}`` with
+``kind="mapped"`` (series of samples a mapping rule matched; ``--max-mapped-series``) or
+``kind="unmapped"`` (statsd_exporter's default naming; ``--max-unmapped-series``), then
+``internal_errors_total``,
 ``udp_receive_buffer_bytes`` and, on Linux, ``udp_kernel_drops_total`` and
 ``udp_receive_queue_bytes`` (from ``/proc/net/udp``).
 """
@@ -52,6 +55,12 @@ def self_metrics(bridge: Bridge, kernel: tuple[int, int] | None) -> list[Metric]
             metric.add_sample(SELF_PREFIX + name + "_total", {label: label_value}, value)
         out.append(metric)
 
+    def gauge_vec(name: str, help_text: str, label: str, values: dict[str, int]) -> None:
+        metric = Metric(SELF_PREFIX + name, help_text, "gauge")
+        for label_value, value in values.items():
+            metric.add_sample(SELF_PREFIX + name, {label: label_value}, value)
+        out.append(metric)
+
     def gauge(name: str, help_text: str, value: float) -> None:
         metric = Metric(SELF_PREFIX + name, help_text, "gauge")
         metric.add_sample(SELF_PREFIX + name, {}, value)
@@ -79,10 +88,21 @@ def self_metrics(bridge: Bridge, kernel: tuple[int, int] | None) -> list[Metric]
         bridge.events_conflict,
     )
     counter_vec("events_error", "Samples refused after parsing, by reason.", "reason", bridge.events_error)
-    counter("series_dropped", "Samples dropped because they would create a series beyond the limit.", bridge.series_dropped)
+    counter_vec(
+        "series_dropped",
+        "Samples dropped because they would create a series beyond its budget, by budget "
+        "(mapped: a mapping rule matched; unmapped: default naming).",
+        "kind",
+        bridge.series_dropped,
+    )
     counter("internal_errors", "Packets whose handling raised an unexpected error.", bridge.internal_errors)
-    gauge("series", "Bridged series currently held.", bridge.series.series_count)
-    gauge("series_limit", "Most bridged series held (--max-series).", bridge.series.max_series)
+    gauge_vec("series", "Bridged series currently held, by budget (mapped, unmapped).", "kind", bridge.series.counts)
+    gauge_vec(
+        "series_limit",
+        "Most bridged series held, by budget (--max-mapped-series, --max-unmapped-series).",
+        "kind",
+        bridge.series.limits,
+    )
     gauge("loaded_mappings", "Mappings loaded from the mapping file.", len(bridge.config.mappings))
     gauge("udp_receive_buffer_bytes", "SO_RCVBUF of the StatsD socket as reported by the kernel.", bridge.receive_buffer_bytes)
     if kernel is not None:

@@ -13,8 +13,15 @@ Behaviour worth knowing:
 * Every gauge series has a companion ``<name>_high_water`` series with the same labels: the
   highest value the gauge has held since the bridge started. With the real statsd_exporter the
   equivalent is the PromQL ``max_over_time(<name>[<range>])``.
-* At most ``max_series`` series exist; a sample for a new series beyond that is dropped and
-  counted in ``statsd_bridge_series_dropped_total``. Routing results are cached per raw
+* Series have two budgets: at most ``max_mapped_series`` (default 10000) created by samples a
+  mapping rule matched, and at most ``max_unmapped_series`` (default 1000) created under
+  statsd_exporter's default naming (no rule matched; exposed, as statsd_exporter does, but
+  bounded). A sample for a new series beyond its budget is dropped and counted in
+  ``statsd_bridge_series_dropped_total{kind="mapped"|"unmapped"}``, so a flood of junk or unmapped
+  names fills only the unmapped budget and can never starve the mapped metrics. The literal
+  ``name:`` of every mapping rule (and its ``_total``/``_bucket``/``_sum``/``_count``/``_high_water``
+  forms) is for mapped samples only: an unmapped sample using one is refused and counted in
+  ``statsd_bridge_events_conflict_total{type}``. Routing results are cached per raw
   ``(name, type, tags)`` in a dict of at most ``route_cache_size`` entries (cleared when full);
   a name plus tags longer than ``max_key_length`` characters is refused before any cache, so
   memory stays bounded whatever arrives.
@@ -54,10 +61,13 @@ from airflow_export.bridge.log_limiter import (
 )
 from airflow_export.bridge.mapping import Mapper, MappingConfig
 from airflow_export.bridge.registry import (
+    MAPPED,
+    UNMAPPED,
     InvalidLabels,
     MetricConflict,
     SeriesLimitExceeded,
     SeriesRegistry,
+    derived_names,
 )
 from airflow_export.bridge.self_metrics import (
     SELF_PREFIX,
@@ -99,7 +109,10 @@ class Bridge:
     :param metrics_host: HTTP address to listen on (default loopback).
     :param metrics_port: HTTP port, 0 for a free one.
     :param mapping: a :class:`MappingConfig`, a path to a mapping YAML file, or ``None`` (no mappings).
-    :param max_series: the most bridged series kept (default 10000).
+    :param max_mapped_series: the most series created by samples a mapping rule matched (default 10000).
+    :param max_unmapped_series: the most series created by samples no rule matched, named by
+        statsd_exporter's default escaping (default 1000).
+    :param max_series: deprecated alias of ``max_mapped_series`` (wins when given).
     :param route_cache_size: routing cache entries before it is cleared (default 20000); the
         mapper's own cache has the same size.
     :param max_key_length: longest StatsD name plus tag keys and values (characters) accepted;
@@ -112,7 +125,7 @@ class Bridge:
     :param librato_tags: parse Librato ``name#k=v`` tags.
     :param signalfx_tags: parse SignalFx ``name[k=v]`` tags.
     :raises MappingError: invalid mapping file.
-    :raises ValueError: negative ``max_series``.
+    :raises ValueError: a negative series budget.
     """
 
     def __init__(
@@ -123,7 +136,9 @@ class Bridge:
         metrics_host: str = "127.0.0.1",
         metrics_port: int = 9102,
         mapping: MappingConfig | str | os.PathLike[str] | None = None,
-        max_series: int = 10000,
+        max_mapped_series: int = 10000,
+        max_unmapped_series: int = 1000,
+        max_series: int | None = None,
         route_cache_size: int = 20000,
         max_key_length: int = 1024,
         read_buffer_bytes: int = 32 * 1024 * 1024,
@@ -167,7 +182,21 @@ class Bridge:
             process_names.update(sample.name for sample in metric.samples)
             if metric.type == "counter":
                 process_names.add(metric.name + "_total")
-        self._series = SeriesRegistry(max_series, reserved_names=process_names, reserved_prefixes=(SELF_PREFIX,))
+        if max_series is not None:
+            max_mapped_series = max_series
+        protected: set[str] = set()
+        for rule in config.mappings:
+            if rule.action != "drop" and "$" not in rule.name:
+                escaped = escape_metric_name(rule.name)
+                if escaped:
+                    protected.update(derived_names(escaped))
+        self._series = SeriesRegistry(
+            max_mapped_series,
+            max_unmapped_series,
+            reserved_names=process_names,
+            reserved_prefixes=(SELF_PREFIX,),
+            protected_names=protected,
+        )
         self._routes: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
 
@@ -179,7 +208,7 @@ class Bridge:
         self.events_actions = {"map": 0, "drop": 0}
         self.events_conflict = dict.fromkeys(_EVENT_TYPES, 0)
         self.events_error = dict.fromkeys(_EVENT_ERROR_REASONS, 0)
-        self.series_dropped = 0
+        self.series_dropped = {MAPPED: 0, UNMAPPED: 0}
         self.internal_errors = 0
 
         self.registry = CollectorRegistry(auto_describe=False)
@@ -216,10 +245,11 @@ class Bridge:
         udp_thread.start()
         http_thread.start()
         log.info(
-            "%s (mappings=%d, max_series=%d, receive buffer=%d bytes)",
+            "%s (mappings=%d, max series: mapped=%d unmapped=%d, receive buffer=%d bytes)",
             self.listening_line,
             len(self.config.mappings),
-            self._series.max_series,
+            self._series.limits[MAPPED],
+            self._series.limits[UNMAPPED],
             self._receive_buffer,
         )
         return self
@@ -408,7 +438,7 @@ class Bridge:
                             target.observe(value, count, now)
                             events["observer"] += count
                         elif code == _LIMIT:
-                            self.series_dropped += 1
+                            self.series_dropped[target] += 1
                         elif code == _CONFLICT:
                             self.events_conflict[target] += 1
                         else:
@@ -479,9 +509,11 @@ class Bridge:
                 family_kind, code = "summary", _SUMMARY
                 summary = (mapping.summary if mapping is not None else None) or defaults.summary
         try:
-            series = self._series.get_series(family_kind, metric_name, label_tuple, help_text, buckets, summary)
-        except SeriesLimitExceeded:
-            return (_LIMIT, None, scale, mapped)
+            series = self._series.get_series(
+                family_kind, metric_name, label_tuple, help_text, buckets, summary, mapped=mapped
+            )
+        except SeriesLimitExceeded as exc:
+            return (_LIMIT, exc.budget, scale, mapped)
         except MetricConflict as exc:
             self._bad_line_log.warning("metric %r (StatsD %r): conflict: %s", metric_name, name, exc)
             return (_CONFLICT, kind, scale, mapped)

@@ -246,7 +246,7 @@ def test_series_cap_holds_for_200000_distinct_names() -> None:
     distinct, cap = 200_000, 10_000
     packets = pack([b"cap.metric_%d:1|c" % i for i in range(distinct)])
     lines_per_packet = [packet.count(b"\n") + 1 for packet in packets]
-    bridge = BridgeProcess("--max-series", str(cap), "--log-level", "error")
+    bridge = BridgeProcess("--max-unmapped-series", str(cap), "--log-level", "error")
     try:
         process = psutil.Process(bridge.process.pid)
         rss_start = process.memory_info().rss
@@ -257,8 +257,9 @@ def test_series_cap_holds_for_200000_distinct_names() -> None:
         rss_end = process.memory_info().rss
         print(f"\nRSS {rss_start / 2**20:.1f} MiB at start, {rss_end / 2**20:.1f} MiB after {distinct:,} names")
         assert result.value("statsd_bridge_lines_total") == distinct
-        assert result.value("statsd_bridge_series") == cap
-        assert result.value("statsd_bridge_series_dropped_total") == distinct - cap
+        assert result.value("statsd_bridge_series", kind="unmapped") == cap
+        assert result.value("statsd_bridge_series_dropped_total", kind="unmapped") == distinct - cap
+        assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == 0
         assert sum(1 for name, _ in result.samples if name.startswith("cap_metric_")) == cap
         assert result.value("cap_metric_0_total") == 1
         assert result.get("cap_metric_199999_total") is None

@@ -200,13 +200,51 @@ def test_negative_counter_is_refused_without_creating_a_series(plain: Bridge) ->
 
 
 def test_series_cap_drops_new_series_only(plain: Bridge) -> None:
-    capped = Bridge(statsd_port=0, metrics_port=0, max_series=3)
+    capped = Bridge(statsd_port=0, metrics_port=0, max_unmapped_series=3)
     result = apply(capped, b"s1:1|c\ns2:1|g\ns3:1|ms\ns4:1|c\ns5:1|c\ns1:1|c\ns4:1|c")
     assert (result.value("s1_total"), result.value("s2"), result.value("s3_count")) == (2, 1, 1)
     assert result.get("s4_total") is None and result.get("s5_total") is None
-    assert result.value("statsd_bridge_series") == 3
-    assert result.value("statsd_bridge_series_limit") == 3
-    assert result.value("statsd_bridge_series_dropped_total") == 3
+    assert result.value("statsd_bridge_series", kind="unmapped") == 3
+    assert result.value("statsd_bridge_series", kind="mapped") == 0
+    assert result.value("statsd_bridge_series_limit", kind="unmapped") == 3
+    assert result.value("statsd_bridge_series_limit", kind="mapped") == 10000
+    assert result.value("statsd_bridge_series_dropped_total", kind="unmapped") == 3
+    assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == 0
+
+
+def test_budgets_are_separate_and_max_series_is_an_alias_of_the_mapped_one() -> None:
+    config = MappingConfig.from_yaml(
+        """
+mappings:
+  - match: "m.*"
+    name: "mapped_${1}"
+"""
+    )
+    capped = Bridge(statsd_port=0, metrics_port=0, mapping=config, max_series=2, max_unmapped_series=1)
+    result = apply(capped, b"m.a:1|c\nm.b:1|c\nm.c:1|c\nu1:1|c\nu2:1|c\nm.a:1|c\nu3:1|c")
+    assert (result.value("mapped_a_total"), result.value("mapped_b_total"), result.value("u1_total")) == (2, 1, 1)
+    assert result.get("mapped_c_total") is None and result.get("u2_total") is None
+    assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == 1
+    assert result.value("statsd_bridge_series_dropped_total", kind="unmapped") == 2
+    assert result.value("statsd_bridge_series_limit", kind="mapped") == 2
+
+
+def test_unmapped_samples_cannot_use_literal_mapping_names() -> None:
+    with Bridge(statsd_port=0, metrics_port=0, mapping=MAPPING_FILE) as bridge:
+        # junk squatting the names of mapped families: other type, derived name, or same type and name
+        send_udp(
+            bridge.statsd_port,
+            b"airflow_export_requests_total:1|g\nairflow_export_running:1|c\nairflow_export_duration_seconds_bucket:1|c",
+            b"airflow_export_requests_total:5|c|#format:pdf,status:failed",
+            b"airflow.export.requests.pdf.failed:1|c\nairflow.export.running:+1|g",
+        )
+        result = wait_for_packets(bridge.metrics_url, 3)
+    assert result.value("airflow_export_requests_total", format="pdf", status="failed") == 1
+    assert (result.value("airflow_export_running"), result.value("airflow_export_running_high_water")) == (1, 1)
+    assert result.value("statsd_bridge_events_conflict_total", type="counter") == 3
+    assert result.value("statsd_bridge_events_conflict_total", type="gauge") == 1
+    assert result.value("statsd_bridge_series", kind="unmapped") == 0
+    assert result.value("statsd_bridge_series", kind="mapped") == 2
 
 
 def test_invalid_utf8_line_is_malformed_and_the_rest_applied(plain: Bridge) -> None:
@@ -244,7 +282,7 @@ def test_relative_gauge_starts_from_zero(plain: Bridge) -> None:
 def test_refused_events(plain: Bridge, packet: bytes, reason: str) -> None:
     result = apply(plain, packet)
     assert result.value("statsd_bridge_events_error_total", reason=reason) == 1
-    assert result.value("statsd_bridge_series") == 0
+    assert result.value("statsd_bridge_series", kind="unmapped") == 0
 
 
 def test_self_metric_names_are_reserved(plain: Bridge) -> None:
@@ -328,7 +366,7 @@ def test_overlong_names_are_refused_before_any_cache(plain: Bridge) -> None:
     result = apply(plain, long_name + b":1|c\n" + b"n" * 1025 + b":1|c\nshort:1|c|#k:" + b"v" * 1020)
     assert result.value("n" * 1024 + "_total") == 1
     assert result.value("statsd_bridge_events_error_total", reason="too_long") == 2
-    assert result.value("statsd_bridge_series") == 1
+    assert result.value("statsd_bridge_series", kind="unmapped") == 1
     assert len(plain._routes) == 1
 
 

@@ -42,7 +42,8 @@ def test_cli_bridges_udp_to_http_and_stops_cleanly(stop_signal: signal.Signals) 
         assert result.value("c_total") == 10
         assert result.value("dog_total", env="prod") == 1
         assert result.value("influx_total", env="prod") == 2
-        assert result.value("statsd_bridge_series_limit") == 500
+        assert result.value("statsd_bridge_series_limit", kind="mapped") == 500  # --max-series: deprecated alias
+        assert result.value("statsd_bridge_series_limit", kind="unmapped") == 1000
         bridge.process.send_signal(stop_signal)
         status, stderr = bridge.stop()
     finally:
