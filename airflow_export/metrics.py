@@ -99,11 +99,12 @@ def failure_reason(exc: BaseException) -> str:
 
     ``AirflowTaskTimeout`` -> ``timeout``; ``AirflowTaskTerminated``, ``ExportCancelled``,
     ``KeyboardInterrupt``, ``SystemExit`` -> ``cancelled``; ``SourceError`` -> ``source_error``;
-    ``TypeError``/``ValueError``/``KeyError`` (bad rows or options) and ``ExportPathError``
-    (``output_path`` outside the export root) -> ``invalid_input``;
+    ``TypeError``/``ValueError``/``KeyError`` (bad rows or options), ``ExportPathError`` and
+    ``OutputOutsideRootError`` (``output_path`` outside the export root) -> ``invalid_input``;
     anything else (``OSError`` included) -> ``write_error``.
     """
     from airflow_export.paths import ExportPathError
+    from airflow_export.writers.output import OutputOutsideRootError
     from airflow_export.sources.base import SourceError
 
     name = type(exc).__name__
@@ -113,6 +114,6 @@ def failure_reason(exc: BaseException) -> str:
         return "cancelled"
     if isinstance(exc, SourceError):
         return "source_error"
-    if isinstance(exc, (TypeError, ValueError, KeyError, ExportPathError)):
+    if isinstance(exc, (TypeError, ValueError, KeyError, ExportPathError, OutputOutsideRootError)):
         return "invalid_input"
     return "write_error"

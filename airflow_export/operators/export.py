@@ -37,6 +37,7 @@ from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
 from airflow_export.sources.xcom import xcom_rows
+from airflow_export.writers.output import confined_to
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -279,7 +280,12 @@ class BaseExportOperator(BaseOperator):
                 progress = ProgressLogger(
                     self.log, target, every_rows=self.progress_every_rows, every_seconds=self.progress_every_seconds
                 )
-                result = stage.commit(self.write(source, stage.local_path, progress))
+                # The writer re-checks the export root on the directory it opens (a symlink swapped
+                # in while the query ran is caught) and then writes through that directory's descriptor.
+                root = None if destination.is_remote else (self.export_root or configured_export_root())
+                with confined_to(root):
+                    written = self.write(source, stage.local_path, progress)
+                result = stage.commit(written)
         except BaseException as exc:
             reason = metrics.failure_reason(exc)
             metrics.export_failed(self.export_format, reason, time.monotonic() - started)

@@ -10,6 +10,14 @@ the same target removes the temporary files of dead processes before it starts.
 With rolling (``parts=True``) the files are named by :func:`part_path`
 (``flights.csv`` -> ``flights.part-00001.csv``, ``flights.part-00002.csv`` ...).
 
+Every file operation after the start goes through a file descriptor of the target's
+directory, opened once (``os.open(..., dir_fd=...)``, ``os.replace(..., src_dir_fd=...)``):
+renaming a directory or swapping one for a symlink while an export runs cannot move its
+files elsewhere. Inside :func:`confined_to` (the operators use it with the export root),
+that opened directory must also lie inside the given root, checked on the descriptor itself
+(``/proc/self/fd``), so a symlink swapped in between the operator's path check and the
+writer's start is caught too.
+
 Each finished file is described by its size and SHA-256. A file written through
 ``PendingFile.open(hashing=True)`` is hashed and counted as its bytes are written (no
 second read); any other file is read back once at commit.
@@ -17,6 +25,8 @@ second read); any other file is read back once at commit.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import errno
 import hashlib
 import os
@@ -44,6 +54,37 @@ class OutputExistsError(OutputError, FileExistsError):
 
 class OutputNotWritableError(OutputError, PermissionError):
     """The output directory cannot be created or written."""
+
+
+class OutputOutsideRootError(OutputError, PermissionError):
+    """The target's directory, as opened, lies outside the root given to :func:`confined_to`."""
+
+
+_ROOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("airflow_export_output_root", default=None)
+
+
+@contextlib.contextmanager
+def confined_to(root: str | os.PathLike | None):
+    """Within this block, every :class:`AtomicOutput` must write inside ``root`` (None: anywhere).
+
+    Checked on the opened directory, after every symlink, when the output starts; from then
+    on the directory is used through its descriptor. Context-local (``contextvars``).
+
+    :raises OutputOutsideRootError: (from ``AtomicOutput``) the directory is outside ``root``.
+    """
+    token = _ROOT.set(os.path.realpath(os.fspath(root)) if root is not None else None)
+    try:
+        yield
+    finally:
+        _ROOT.reset(token)
+
+
+def _fd_path(dir_fd: int, fallback: str) -> str:
+    """The real path of an open directory (``/proc/self/fd`` on Linux; else ``realpath(fallback)``)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{dir_fd}")
+    except OSError:
+        return os.path.realpath(fallback)
 
 
 class OutputSpaceError(OutputError):
@@ -153,7 +194,7 @@ def _check_name_length(path: str) -> None:
         )
 
 
-def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
+def remove_stale_temporaries(target: str | os.PathLike, dir_fd: int | None = None) -> list[str]:
     """Remove temporary files left for ``target`` (or its parts) by dead processes of this host.
 
     Only the temporary files of exactly this target and of its part files are considered
@@ -161,34 +202,36 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[str]:
     only those written on this host (the host id in the name) by a process that no longer
     runs. Temporary files of other hosts or containers sharing the folder are left alone.
 
+    :param dir_fd: an open descriptor of the target's directory, used instead of its path.
     :returns: the paths removed.
     """
     target = Path(target)
     directory = target.parent
-    if not directory.is_dir():
+    if dir_fd is None and not directory.is_dir():
         return []
     first_part = Path(part_path(target, 1)).name
     head, _, tail = first_part.partition(".part-00001")
     names = re.compile(f"{re.escape(target.name)}|{re.escape(head)}\\.part-\\d{{5}}{re.escape(tail)}")
     removed = []
-    for entry in directory.iterdir():
-        owner = _temp_owner(entry.name, names)
-        if owner is None:
-            continue
-        pid, host = owner
-        if host == HOST_ID and pid != os.getpid() and not _pid_alive(pid):
-            try:
-                entry.unlink()
-                removed.append(str(entry))
-            except FileNotFoundError:
-                pass
+    with os.scandir(dir_fd if dir_fd is not None else directory) as entries:
+        for entry in list(entries):
+            owner = _temp_owner(entry.name, names)
+            if owner is None:
+                continue
+            pid, host = owner
+            if host == HOST_ID and pid != os.getpid() and not _pid_alive(pid):
+                try:
+                    os.remove(entry.name, dir_fd=dir_fd) if dir_fd is not None else (directory / entry.name).unlink()
+                    removed.append(str(directory / entry.name))
+                except FileNotFoundError:
+                    pass
     return removed
 
 
-def _sha256_and_size(path: str) -> tuple[str, int]:
+def _sha256_and_size(name: str, dir_fd: int | None = None) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
+    with open(os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd), "rb") as fh:
         while block := fh.read(_HASH_BLOCK):
             digest.update(block)
             size += len(block)
@@ -232,11 +275,15 @@ class HashingWriter:
 class PendingFile:
     """One file being written: a temporary path now, ``final_path`` after commit."""
 
-    def __init__(self, final_path: str) -> None:
+    def __init__(self, final_path: str, dir_fd: int | None = None) -> None:
         self.final_path = final_path
         final = Path(final_path)
         token = secrets.token_hex(4)
         self.temp_path = str(final.with_name(f".{final.name}.{os.getpid()}-{token}-{HOST_ID}{TEMP_SUFFIX}"))
+        #: The directory's descriptor (owned by the AtomicOutput), and the names inside it.
+        self.dir_fd = dir_fd
+        self.final_name = final.name if dir_fd is not None else final_path
+        self.temp_name = os.path.basename(self.temp_path) if dir_fd is not None else self.temp_path
         self.records = 0
         self._fh: BinaryIO | None = None
         self.hasher: HashingWriter | None = None
@@ -251,7 +298,8 @@ class PendingFile:
         :raises OutputNotWritableError: the directory cannot be written.
         """
         try:
-            self._fh = open(self.temp_path, "xb", buffering=buffering)
+            fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=self.dir_fd)
+            self._fh = open(fd, "wb", buffering=buffering)
         except PermissionError as exc:
             raise OutputNotWritableError(
                 exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
@@ -267,9 +315,13 @@ class PendingFile:
         """Hex SHA-256 and size in bytes of the closed temporary file: from the
         :class:`HashingWriter` when it saw every byte (its count equals the size on disk),
         else by reading the file."""
-        if self.hasher is not None and self.hasher.size == os.path.getsize(self.temp_path):
+        if self.hasher is not None and self.hasher.size == os.stat(self.temp_name, dir_fd=self.dir_fd).st_size:
             return self.hasher.hexdigest(), self.hasher.size
-        return _sha256_and_size(self.temp_path)
+        return _sha256_and_size(self.temp_name, self.dir_fd)
+
+    def move_to(self, other: "PendingFile") -> None:
+        """Rename this (closed) temporary file to ``other``'s temporary name (e.g. single file -> part 1)."""
+        os.replace(self.temp_name, other.temp_name, src_dir_fd=self.dir_fd, dst_dir_fd=other.dir_fd)
 
     def close(self) -> None:
         """Flush, fsync and close the temporary file (idempotent).
@@ -337,7 +389,30 @@ class AtomicOutput:
             raise OutputNotWritableError(exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}") from exc
         if not os.access(directory, os.W_OK | os.X_OK):
             raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")
-        remove_stale_temporaries(self.path)
+        self._dir_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        root = _ROOT.get()
+        if root is not None:
+            real = _fd_path(self._dir_fd, directory)
+            if os.path.commonpath([real, root]) != root:
+                self._close_dir()
+                raise OutputOutsideRootError(
+                    errno.EACCES,
+                    f"output directory {directory} now resolves to {real}, outside the export root {root} "
+                    "(a directory was replaced by a symlink after the path was checked); nothing was written",
+                )
+        remove_stale_temporaries(self.path, self._dir_fd)
+
+    def _close_dir(self) -> None:
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)
+            self._dir_fd = None
+
+    def _exists(self, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=self._dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return True
 
     def new_file(self) -> PendingFile:
         """Start the next file (part ``len(files) + 1`` when rolling)."""
@@ -345,9 +420,9 @@ class AtomicOutput:
         if not self.parts and index > 1:
             raise RuntimeError("a single-file export cannot open a second file; pass parts=True")
         final = part_path(self.path, index) if self.parts else self.path
-        if not self.overwrite and os.path.exists(final):
+        if not self.overwrite and self._exists(os.path.basename(final)):
             raise OutputExistsError(errno.EEXIST, f"output file {final} already exists and overwrite=False")
-        pending = PendingFile(final)
+        pending = PendingFile(final, self._dir_fd)
         self._pending.append(pending)
         return pending
 
@@ -369,7 +444,7 @@ class AtomicOutput:
         try:
             if self.overwrite:
                 for pending in self._pending:
-                    os.replace(pending.temp_path, pending.final_path)
+                    os.replace(pending.temp_name, pending.final_name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
                 self._remove_other_files()
             else:
                 self._link_all()
@@ -377,14 +452,11 @@ class AtomicOutput:
             self.abort()
             raise
         try:
-            dir_fd = os.open(os.path.dirname(self.path), os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            os.fsync(self._dir_fd)
         except OSError:
             pass
         self._pending = []
+        self._close_dir()
         return done
 
     def _link_all(self) -> None:
@@ -392,7 +464,7 @@ class AtomicOutput:
         try:
             for pending in self._pending:
                 try:
-                    os.link(pending.temp_path, pending.final_path)
+                    os.link(pending.temp_name, pending.final_name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
                 except FileExistsError:
                     raise OutputExistsError(
                         errno.EEXIST, f"output file {pending.final_path} appeared while exporting and overwrite=False"
@@ -400,22 +472,22 @@ class AtomicOutput:
                 linked.append(pending.final_path)
         except BaseException:
             for path in linked:
-                os.remove(path)
+                os.remove(os.path.basename(path), dir_fd=self._dir_fd)
             raise
         for pending in self._pending:
-            os.remove(pending.temp_path)
+            os.remove(pending.temp_name, dir_fd=self._dir_fd)
 
     def _remove_other_files(self) -> None:
         keep = {p.final_path for p in self._pending}
         stale = [self.path] if self.parts else []
         index = len(self._pending) + 1 if self.parts else 1
-        while os.path.exists(candidate := part_path(self.path, index)):
+        while self._exists(os.path.basename(candidate := part_path(self.path, index))):
             stale.append(candidate)
             index += 1
         for path in stale:
             if path not in keep:
                 try:
-                    os.remove(path)
+                    os.remove(os.path.basename(path), dir_fd=self._dir_fd)
                 except FileNotFoundError:
                     pass
 
@@ -428,10 +500,11 @@ class AtomicOutput:
             except OSError:
                 pass
             try:
-                os.remove(pending.temp_path)
+                os.remove(pending.temp_name, dir_fd=self._dir_fd)
             except FileNotFoundError:
                 pass
         self._pending = []
+        self._close_dir()
 
     def __enter__(self) -> "AtomicOutput":
         return self

@@ -711,7 +711,7 @@ class _Outputs:
             self.parts = AtomicOutput(self.path, overwrite=self.overwrite, parts=True)
             moved = self.parts.new_file()
             self.first.close()
-            os.replace(self.first.temp_path, moved.temp_path)
+            self.first.move_to(moved)
             moved.records = self.first.records
             self.single.abort()
         return self.parts.new_file()
