@@ -243,15 +243,34 @@ class BaseExportOperator(BaseOperator):
 
     @contextlib.contextmanager
     def open_source(self) -> Iterator[RowSource]:
-        """The configured input as a :class:`RowSource` (closed after the export)."""
+        """The configured input as a :class:`RowSource` (closed after the export).
+
+        ``columns`` applies to every input alike: it renames the fields of sequence rows (a
+        query's columns, a CSV file's header; the count must match) and selects and orders the
+        keys of mapping rows (JSON Lines).
+
+        :raises ValueError: ``columns`` has another length than the query's or file's columns.
+        """
         if self.sql is not None:
             with sql_rows(self.get_db_hook(), self.sql, self.parameters, fetch_size=self.fetch_size, conn_id=self.conn_id) as src:
-                yield src
+                yield self._with_columns(src)
         elif self.source_path is not None:
             with file_rows(self.source_path, self.source_format) as src:
-                yield src
+                yield self._with_columns(src)
         else:
             yield xcom_rows(self.rows, self.columns)
+
+    def _with_columns(self, source: RowSource) -> RowSource:
+        if self.columns is None:
+            return source
+        columns = list(self.columns)
+        if source.columns is not None and len(columns) != len(source.columns):
+            raise ValueError(
+                f"columns has {len(columns)} names {columns} but {source.description} has "
+                f"{len(source.columns)} columns {source.columns}; columns renames them one by one "
+                "(to leave some out, select them in the query)"
+            )
+        return RowSource(columns, source.rows, source.description)
 
     def destination(self) -> Destination:
         """Where the export goes: a local path checked against the export root, or a remote URI."""

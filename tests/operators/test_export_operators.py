@@ -276,3 +276,22 @@ def test_export_root_violation_counts_as_a_failed_export(tmp_path, monkeypatch):
     with pytest.raises(ExportPathError):
         op.execute({})
     assert calls == [("start", "csv"), ("csv", "invalid_input"), ("end",)]
+
+
+def test_columns_rename_query_and_file_columns_and_a_wrong_count_fails(sqlite_conn, tmp_path):
+    out = tmp_path / "renamed.csv"
+    ExportCsvOperator(task_id="r", conn_id="test_db", sql="SELECT id, amount FROM t WHERE id <= 2 ORDER BY id",
+                      columns=["ID", "Amount (EUR)"], output_path=str(out)).execute({})
+    assert read_csv(out) == [["ID", "Amount (EUR)"], ["1", "1.5"], ["2", "3.0"]]
+    with pytest.raises(ValueError, match=r"columns has 1 names \['b'\] but query on connection 'test_db' has 2 columns \['id', 'amount'\]"):
+        ExportCsvOperator(task_id="w", conn_id="test_db", sql="SELECT id, amount FROM t", columns=["b"],
+                          output_path=str(tmp_path / "w.csv")).execute({})
+    assert not (tmp_path / "w.csv").exists()
+    src = tmp_path / "in.csv"
+    src.write_text("a,b\n1,x\n", encoding="utf-8")
+    ExportCsvOperator(task_id="f", source_path=str(src), columns=["A", "B"], output_path=str(tmp_path / "f.csv")).execute({})
+    assert read_csv(tmp_path / "f.csv") == [["A", "B"], ["1", "x"]]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"a": 1, "b": "x", "secret": "s"}\n', encoding="utf-8")
+    ExportCsvOperator(task_id="j", source_path=str(jsonl), columns=["b", "a"], output_path=str(tmp_path / "j.csv")).execute({})
+    assert read_csv(tmp_path / "j.csv") == [["b", "a"], ["x", "1"]]
