@@ -35,7 +35,7 @@ from airflow_export.validation.exposition import (
     samples_named,
     sum_values,
 )
-from airflow_export.validation.quantile import histogram_quantile
+from airflow_export.validation.quantile import _ensure_monotonic, histogram_quantile
 
 __all__ = [
     "ASSERTION_NAMES",
@@ -209,14 +209,19 @@ def _latency_p95(samples: Sequence[Sample], limits: Thresholds) -> AssertionResu
         return result(False, math.nan, f"no {DURATION_HISTOGRAM}_bucket samples: no export timed")
     if not math.isinf(buckets[-1][0]):
         return result(False, math.nan, f"{DURATION_HISTOGRAM}_bucket has no le=\"+Inf\" bucket")
-    observations = buckets[-1][1]
     p95 = histogram_quantile(LATENCY_QUANTILE, buckets)
+    # Judge the +Inf case on the counts histogram_quantile used: made monotonic as Prometheus does.
+    envelope = [[le, count] for le, count in buckets]
+    forced = _ensure_monotonic(envelope)
+    observations = envelope[-1][1]
     if math.isnan(p95):
         return result(False, p95, f"P95 undefined over {format_value(observations)} observations")
     series = len({_labels_key(s, drop="le") for s in samples_named(samples, DURATION_HISTOGRAM + "_bucket")})
     detail = (f"P95 over {format_value(observations)} exports "
               f"(sum by (le) of {series} series)")
-    finite = [pair for pair in buckets if not math.isinf(pair[0])]
+    if forced:
+        detail += "; bucket counts were not monotonic (raised to their running maximum, as Prometheus does)"
+    finite = [pair for pair in envelope if not math.isinf(pair[0])]
     if finite and finite[-1][1] < LATENCY_QUANTILE * observations:
         # The quantile is in the +Inf bucket: PromQL returns the highest finite bound, a
         # lower bound of the truth, so the assertion cannot pass on it.

@@ -46,6 +46,9 @@ P95_20 = buckets_family(DURATION, cumulative(le_10_0=18, le_30_0=20), {"format":
 # Seven exports all slower than 60 s: P95 in the +Inf bucket -> 60 (a lower bound)
 ALL_ABOVE_60 = buckets_family(DURATION, cumulative(le_Inf=7), {"format": "pdf"})
 ZERO_OBSERVATIONS = buckets_family(DURATION, cumulative(), {"format": "csv"})
+# Counts that fall after le=1 (20 -> 5, a broken sender): made monotonic as Prometheus does,
+# every count is 20 from le=1 on; rank 19 -> b = le 1: 0.5 + 0.5 * 19 / 20 = 0.975.
+NON_MONOTONIC = buckets_family(DURATION, cumulative(le_1_0=20, le_2_5=5, le_Inf=20), {"format": "csv"})
 # 19 fast CSV exports (<= 0.5 s) and one 50 s PDF; summed by le: rank 19 -> b = le 0.5:
 # 0.25 + 0.25 * (19 - 0) / (19 - 0) = 0.5 (the PDF alone would give 30 + 30 * 0.95 = 58.5)
 MIXED = {(("format", "csv"),): [0.4] * 19, (("format", "pdf"),): [50.0]}
@@ -82,6 +85,8 @@ CASES = [
     ("p95_in_inf_bucket_fails_even_under_threshold", "latency_p95_seconds",
      exposition(durations=ALL_ABOVE_60), {"latency_p95_seconds": 100.0}, False, 60.0,
      "above the highest finite bucket (le=60)"),
+    ("p95_non_monotonic_buckets_judged_like_promql", "latency_p95_seconds",
+     exposition(durations=NON_MONOTONIC), {}, True, 0.975, "bucket counts were not monotonic"),
     ("p95_no_histogram", "latency_p95_seconds", exposition(durations=None), {}, False, NAN,
      "no airflow_export_duration_seconds_bucket samples"),
     ("p95_zero_observations", "latency_p95_seconds", exposition(durations=ZERO_OBSERVATIONS),
