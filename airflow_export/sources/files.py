@@ -2,18 +2,29 @@
 
 The file is read line by line, never whole. ``path`` may be a local path or an
 ``ObjectStoragePath`` (anything with ``.open()``); a ``.gz`` suffix is decompressed.
-CSV follows RFC 4180 as read by :mod:`csv`; every value arrives as a string
+CSV follows RFC 4180 as read by :mod:`csv` in strict mode; every value arrives as a string
 (empty fields as ``""``). JSON Lines (https://jsonlines.org) gives each line's object
-as a mapping; blank lines are skipped.
+as a mapping; blank lines are skipped. With the default UTF-8 encoding a UTF-8 byte order
+mark at the start of the file (what Excel writes) is skipped, so it never becomes part of
+the first column name or of the first JSON line.
+
+Every failure while reading is a :class:`~airflow_export.sources.base.SourceError` naming
+the file and the line: a malformed CSV record (e.g. a quote character inside an unquoted
+field, or text after a closing quote), a quoted field still open at the end of the file
+(an unterminated quote, named by the line where the field starts), bytes that are not
+valid in the encoding, invalid JSON, and a ``.gz`` file that is not gzip, is truncated or
+corrupt (the line is the last one read before the damage).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, ExitStack
 from typing import Any
@@ -21,6 +32,9 @@ from typing import Any
 from airflow_export.sources.base import RowSource, SourceError
 
 FORMATS = ("csv", "jsonl")
+#: Errors of the byte stream while reading: a damaged ``.gz`` (``gzip.BadGzipFile`` is an
+#: OSError, a truncated one EOFError, corrupt deflate data zlib.error), I/O errors, bad bytes.
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
 
 
 def infer_format(path: str) -> str:
@@ -47,15 +61,65 @@ def _open_binary(path: Any, stack: ExitStack) -> Any:
     return raw
 
 
-def _csv_rows(reader: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+def _read_error(name: str, line: int, exc: BaseException) -> SourceError:
+    """A SourceError for a failure of the byte stream after ``line`` complete lines (text is
+    decoded and decompressed in blocks, so the damage is somewhere after that line)."""
+    where = f"after line {line}" if line else "before line 1 was complete"
+    if isinstance(exc, UnicodeDecodeError):
+        bad = exc.object[exc.start : exc.end]
+        return SourceError(f"{name}: {where}: bytes not valid in {exc.encoding}: {bad!r} ({exc.reason})")
+    kind = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+    damaged = isinstance(exc, (gzip.BadGzipFile, EOFError, zlib.error))
+    what = "not gzip, or corrupt or truncated gzip data" if damaged else "read error"
+    return SourceError(f"{name}: {what} {where}: {kind}: {exc}")
+
+
+def _csv_error(name: str, reader: Any, start: int, exc: Exception) -> SourceError:
+    """A SourceError for an exception of a strict :func:`csv.reader` whose current record
+    starts at line ``start``."""
+    if isinstance(exc, csv.Error):
+        if str(exc) == "unexpected end of data":  # strict mode: EOF inside a quoted field
+            return SourceError(
+                f"{name}: line {start}: unterminated quoted field: no closing quote before the end of the file"
+            )
+        return SourceError(f"{name}: line {reader.line_num}: {exc}")
+    return _read_error(name, start - 1, exc)
+
+
+def _csv_record(reader: Any, name: str) -> list[str] | None:
+    """The next record of ``reader`` (a strict :func:`csv.reader`), or None at the end.
+
+    :raises SourceError: naming the file and line (see the module docstring).
+    """
+    start = reader.line_num + 1
     try:
-        yield from reader
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise SourceError(f"{name}: line {reader.line_num}: {exc}") from exc
+        return next(reader, None)
+    except (csv.Error, *_READ_ERRORS) as exc:
+        raise _csv_error(name, reader, start, exc) from exc
+
+
+def _csv_rows(reader: Any, name: str) -> Iterator[list[str]]:
+    """The records of ``reader`` after the header; errors as in :func:`_csv_record`."""
+    end = reader.line_num  # the last line of the last record read: one attribute read per record
+    try:
+        for row in reader:
+            end = reader.line_num
+            yield row
+    except (csv.Error, *_READ_ERRORS) as exc:
+        raise _csv_error(name, reader, end + 1, exc) from exc
 
 
 def _jsonl_rows(text: io.TextIOBase, name: str) -> Iterator[dict]:
-    for number, line in enumerate(text, start=1):
+    number = 0
+    lines = iter(text)
+    while True:
+        try:
+            line = next(lines, None)
+        except _READ_ERRORS as exc:
+            raise _read_error(name, number, exc) from exc
+        if line is None:
+            return
+        number += 1
         if not line.strip():
             continue
         try:
@@ -73,26 +137,32 @@ def file_rows(path: Any, source_format: str | None = None, *, encoding: str = "u
 
     :param path: local path or ``ObjectStoragePath``.
     :param source_format: ``"csv"`` or ``"jsonl"``; inferred from the suffix when None.
-    :param encoding: text encoding (``utf-8-sig`` strips a BOM).
+    :param encoding: text encoding; ``utf-8`` (default) is read as ``utf-8-sig``, which
+        skips a UTF-8 BOM at the start of the file (``utf-16``/``utf-32`` skip theirs too).
     :param delimiter: CSV field delimiter; default tab for ``.tsv`` files, else comma.
-    :raises SourceError: the file cannot be opened or a line cannot be parsed (names the line).
-    :raises ValueError: unknown ``source_format``.
+    :raises SourceError: the file cannot be opened, a line cannot be parsed or decoded, a
+        CSV quoted field is not closed by the end of the file, a ``.gz`` file is not gzip or
+        is damaged (each naming the file and the line).
+    :raises ValueError: unknown ``source_format`` or ``encoding``.
     """
     name = str(path)
     fmt = source_format or infer_format(name)
     if fmt not in FORMATS:
         raise ValueError(f"source_format must be one of {FORMATS}, got {fmt!r}")
+    try:
+        if codecs.lookup(encoding).name == "utf-8":
+            encoding = "utf-8-sig"  # the same, but a BOM at the start is skipped
+    except LookupError:
+        raise ValueError(f"encoding {encoding!r} is not a known Python codec") from None
     with ExitStack() as stack:
         raw = _open_binary(path, stack)
         text = stack.enter_context(io.TextIOWrapper(raw, encoding=encoding, newline="" if fmt == "csv" else None))
         if fmt == "csv":
             if delimiter is None:
                 delimiter = "\t" if name.lower().removesuffix(".gz").endswith(".tsv") else ","
-            reader = csv.reader(text, delimiter=delimiter)
-            try:
-                header = next(reader, None)
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise SourceError(f"{name}: line 1: {exc}") from exc
+            # strict: a malformed record or a quote left open at the end is an error, not data.
+            reader = csv.reader(text, delimiter=delimiter, strict=True)
+            header = _csv_record(reader, name)
             yield RowSource(header or [], _csv_rows(reader, name) if header else iter(()), f"file {name}")
         else:
             yield RowSource(None, _jsonl_rows(text, name), f"file {name}")

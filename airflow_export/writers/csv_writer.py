@@ -42,9 +42,16 @@ Format (RFC 4180, https://www.rfc-editor.org/rfc/rfc4180):
   ``read_csv`` skips it unless ``skip_blank_lines=False``), and a single empty string is
   the line ``""``. Numbers are never quoted, so a number whose text equals the marker
   (``null_marker="0"``) is not told apart: choose a marker no number prints as, e.g.
-  ``\\N``. ``quoting="none"`` cannot quote: there an empty string is an empty field, as a
-  null is with the default marker, and a text equal to the marker is written as is; pick
-  a marker that does not occur in the data to keep them apart. ``empty_string="empty"``
+  ``\\N``. ``quoting="none"`` cannot quote: there an empty string is an empty field, so
+  it needs a non-empty ``null_marker`` (``quoting="none"`` with ``null_marker=""`` is a
+  :class:`ValueError` at option validation, naming both options; pass e.g.
+  ``null_marker="\\N"``, or ``empty_string="empty"``), and a text equal to the marker
+  raises :class:`ValueError` naming row and column, as any field ``"none"`` cannot write
+  does::
+
+      None, "", "x"    ->  \\N,,x           (quoting="none", null_marker="\\N")
+
+  ``empty_string="empty"``
   turns the convention off and writes what Python's :mod:`csv` writes: ``""`` and ``None``
   both as an empty field, quoted where the quoting mode quotes (Python 3.11 has no
   ``QUOTE_NOTNULL``). How: the writer puts *stand-in* cells (a control character, quoted)
@@ -115,9 +122,13 @@ class CsvOptions:
     :param lineterminator: ``"\\r\\n"`` (RFC 4180, default), ``"\\n"`` or ``"\\r"``.
     :param header: write the column names as the first record of every file.
     :param encoding: any Python text codec; ``utf-16``/``utf-32`` are written little-endian
-        with a BOM; ``utf-8-sig`` means ``utf-8`` with ``bom=True``.
+        with a BOM (the BOM is what tells their byte order); ``utf-8-sig`` means ``utf-8``
+        with a BOM. For UTF-16/32 without a BOM name the byte order: ``utf-16-le``, ``utf-16-be`` ...
     :param bom: write the byte order mark U+FEFF once at the start of each file (what
-        Excel needs to read UTF-8). Only for Unicode encodings.
+        Excel needs to read UTF-8). ``None`` (default): only where the encoding's name
+        demands one (``utf-16``, ``utf-32``, ``utf-8-sig``); ``True``: always (Unicode
+        encodings only); ``False``: never, and an encoding that demands one is an error.
+        Stored resolved, as True or False.
     :param compression: ``None`` (inferred: ``"gzip"`` when the path ends in ``.gz``) or ``"gzip"``.
     :param null_marker: text written for a null (``None``, ``pandas.NA``, ``pandas.NaT``,
         NaT ``numpy.datetime64``/``timedelta64``), and only for a null. With
@@ -126,6 +137,8 @@ class CsvOptions:
     :param empty_string: ``"quoted"`` (default): an empty string is written ``""`` and a
         null unquoted, in every quoting mode (PostgreSQL's ``COPY ... CSV``; see the
         module docstring); ``"empty"``: Python's csv rules, ``""`` and ``None`` alike.
+        ``quoting="none"`` cannot write ``""``: there an empty string is an empty field,
+        so ``"quoted"`` needs a non-empty ``null_marker`` (else :class:`ValueError`).
     :param formula_guard: prefix string cells starting with ``= + - @``, tab or CR with ``'``.
     :param max_rows_per_file: roll over to a new part after this many rows (>= 1), or None.
     :param max_bytes_per_file: roll over before a part would exceed this many uncompressed
@@ -143,7 +156,7 @@ class CsvOptions:
     lineterminator: str = "\r\n"
     header: bool = True
     encoding: str = "utf-8"
-    bom: bool = False
+    bom: bool | None = None
     compression: str | None = None
     null_marker: str = ""
     empty_string: str = "quoted"
@@ -170,9 +183,11 @@ class CsvOptions:
         object.__setattr__(self, "quoting", quoting)
         if self.lineterminator not in LINE_TERMINATORS:
             raise ValueError(f"lineterminator must be one of {LINE_TERMINATORS!r}, got {self.lineterminator!r}")
-        for name in ("header", "bom", "formula_guard", "overwrite"):
+        for name in ("header", "formula_guard", "overwrite"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.bom is not None and not isinstance(self.bom, bool):
+            raise ValueError(f"bom must be True, False or None, got {self.bom!r}")
         if not isinstance(self.encoding, str):
             raise ValueError(f"encoding must be a codec name, got {self.encoding!r}")
         try:
@@ -183,12 +198,26 @@ class CsvOptions:
             raise ValueError(f"encoding {self.encoding!r} is not a text encoding")
         if self.bom and info.name not in _BOM_CODECS:
             raise ValueError(f"bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding {self.encoding!r}")
+        codec_bom = _BOM_CODECS.get(info.name)
+        forced = codec_bom is not None and codec_bom[2]
+        if self.bom is False and forced:
+            raise ValueError(
+                f"bom=False contradicts encoding {self.encoding!r}, which starts every file with a byte order "
+                f"mark; for no BOM name the byte order, e.g. encoding={_NO_BOM_CODEC[info.name]!r}"
+            )
+        object.__setattr__(self, "bom", bool(self.bom) or forced)
         if self.compression not in COMPRESSIONS:
             raise ValueError(f"compression must be one of {COMPRESSIONS!r}, got {self.compression!r}")
         if not isinstance(self.null_marker, str):
             raise ValueError(f"null_marker must be a string, got {self.null_marker!r}")
         if self.empty_string not in EMPTY_STRING_MODES:
             raise ValueError(f"empty_string must be one of {EMPTY_STRING_MODES!r}, got {self.empty_string!r}")
+        if self.empty_string == "quoted" and quoting == csv.QUOTE_NONE and not self.null_marker:
+            raise ValueError(
+                "quoting='none' with empty_string='quoted' needs a null_marker: unquoted, an empty string "
+                "and a null (null_marker='') would both be an empty field; pass null_marker (e.g. "
+                "null_marker='\\N') to keep them apart, or empty_string='empty' to write both as an empty field"
+            )
         if self.empty_string == "quoted":
             for char, name in ((self.delimiter, "the delimiter"), (self.quotechar, "the quote character"),
                                ("\r", "CR"), ("\n", "LF")):
@@ -231,6 +260,8 @@ _BOM_CODECS: dict[str, tuple[str, bytes, bool]] = {
     "utf-32-le": ("utf-32-le", codecs.BOM_UTF32_LE, False),
     "utf-32-be": ("utf-32-be", codecs.BOM_UTF32_BE, False),
 }
+#: For the codecs whose name demands a BOM: the codec that writes the same without one.
+_NO_BOM_CODEC = {"utf-8-sig": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}
 
 
 _TUPLE_ONLY = {tuple}
@@ -518,6 +549,11 @@ class _ChunkWriter:
         quoted = opts.empty_string == "quoted"
         self.stand_ins = _StandIns.preferred(opts, len(names)) if quoted else None
         self.marker_text = self.stand_ins.marker_text if self.stand_ins is not None else None
+        # quoting="none" cannot quote a text equal to the marker: such texts are counted
+        # (one C count per text column, only in this mode) and refused.
+        self.bare_marker = quoted and opts.quoting == csv.QUOTE_NONE and bool(opts.null_marker)
+        if self.bare_marker:
+            self.marker_text = opts.null_marker
         self.check_nan = False
         self.counts = (0, 0, 0)
         # The join path's rows, for error messages: texts, or the tuple of the chunk's cells
@@ -550,6 +586,8 @@ class _ChunkWriter:
         for _ in range(4):  # a NaN redo, then it must fit
             chunk = csv_chunk(batch, self.names, marker_text=self.marker_text, formula_guard=self.opts.formula_guard,
                               first_row=first_row, check_nan=self.check_nan, special_chars=self.special_chars)
+            if self.bare_marker and chunk.marker_counts:
+                self._refuse_marker_text(chunk, first_row)
             joined = self._join(chunk, first_row, per_row) if self.join_path else None
             if joined is None:
                 return self._through_csv(chunk, first_row, per_row)
@@ -560,6 +598,16 @@ class _ChunkWriter:
                 continue
             return texts
         raise RuntimeError(f"rows {first_row}..{first_row + len(batch) - 1}: the NaN check did not settle")
+
+    def _refuse_marker_text(self, chunk: CsvChunk, first_row: int) -> None:
+        """quoting="none": raise for the first text cell equal to the null marker."""
+        marker = self.opts.null_marker
+        row, i = min((list(chunk.columns[i]).index(marker), i) for i in chunk.marker_counts)
+        raise ValueError(
+            f"row {first_row + row}, column {self.names[i]!r}: text {marker!r} equals the null marker and "
+            "cannot be told from a null with quoting='none' (it cannot be quoted); use quoting='minimal' "
+            "or a null_marker that does not occur in the data"
+        )
 
     def _join(self, chunk: CsvChunk, first_row: int, per_row: bool) -> tuple[list[str], str] | None:
         """The join path: the texts (per row, or one) and the whole text; None when the csv
@@ -777,7 +825,7 @@ def write_csv(
     :param chunk_size: rows converted and written at a time, >= 1; memory holds one chunk.
     :param options: keyword options, see :class:`CsvOptions`: ``delimiter=","``,
         ``quotechar='"'``, ``quoting="minimal"``, ``lineterminator="\\r\\n"``,
-        ``header=True``, ``encoding="utf-8"``, ``bom=False``, ``compression=None``,
+        ``header=True``, ``encoding="utf-8"``, ``bom=None``, ``compression=None``,
         ``null_marker=""``, ``empty_string="quoted"``, ``formula_guard=True``, ``max_rows_per_file=None``,
         ``max_bytes_per_file=None``, ``overwrite=True``, ``progress=None``.
     :returns: :class:`ExportResult` with ``format="csv"``, ``path`` = the first file,
@@ -787,12 +835,17 @@ def write_csv(
         Empty input gives a header-only file (``records=0``); empty input with no
         columns gives an empty file.
     :raises TypeError: an unknown option (naming it and listing the valid ones); a value
-        without a text form (``row 17, column 'price': cannot render value of type object``);
-        a row that is not a sequence or mapping.
-    :raises ValueError: a bad option value or ``chunk_size`` (naming it); a row with the
-        wrong number of fields (naming the row, expected and actual count); a field that
-        ``quoting="none"`` cannot write or a character the encoding cannot encode
-        (naming row and column).
+        without a text form, :class:`~airflow_export.writers.values.UnrenderableValueError`
+        (``row 17, column 'price': cannot render value of type object``), also for a
+        dict/list holding one, holding itself, nested deeper than the recursion limit or
+        with a key JSON cannot take (the reason in parentheses); a row that is not a
+        sequence or mapping.
+    :raises ValueError: a bad option value or ``chunk_size`` (naming it), or a contradiction
+        between options (``bom=False`` with ``encoding="utf-16"``; ``quoting="none"`` with
+        ``empty_string="quoted"`` and ``null_marker=""``); a row with the wrong number of
+        fields (naming the row, expected and actual count); a field that ``quoting="none"``
+        cannot write (one needing quotes, or a text equal to the null marker) or a
+        character the encoding cannot encode (naming row and column).
     :raises OutputError: the target exists and ``overwrite=False`` (before any row is
         read); the directory cannot be created or written.
     On any error no file is left at the target path(s) and earlier files there are untouched.
@@ -804,8 +857,8 @@ def write_csv(
     path = os.fspath(path)
     compression = _resolve_compression(path, opts.compression)
     codec_name = codecs.lookup(opts.encoding).name
-    codec, bom_bytes, bom_forced = _BOM_CODECS.get(codec_name, (codec_name, b"", False))
-    bom = bom_bytes if (opts.bom or bom_forced) else b""
+    codec, bom_bytes, _ = _BOM_CODECS.get(codec_name, (codec_name, b"", False))
+    bom = bom_bytes if opts.bom else b""  # opts.bom is resolved: True where the encoding demands a BOM
     rolling = opts.max_rows_per_file is not None or opts.max_bytes_per_file is not None
     quoting = opts.quoting
     dialect = {

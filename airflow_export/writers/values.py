@@ -48,10 +48,14 @@ Python value                           text                                     
                                        spaces, UTF-8, keys in their order);
                                        nested values of the types above use
                                        their text form as a JSON string (nulls
-                                       as JSON ``null``)
-anything else                          :class:`TypeError` naming row and column    ``row 17, column 'price':
-                                                                                   cannot render value of type
-                                                                                   object``
+                                       as JSON ``null``), non-finite floats too:
+                                       ``"NaN"``, ``"inf"``, ``"-inf"`` (valid
+                                       JSON, never ``NaN``/``Infinity``)
+anything else; a dict/list that holds  :class:`UnrenderableValueError` (a           ``row 17, column 'price':
+such a value, holds itself, is nested  :class:`TypeError`) naming row and column,   cannot render value of type
+deeper than the recursion limit or has and the reason for a dict/list               object``
+a key JSON cannot take (not str, int,
+float, bool or None)
 =====================================  ==========================================  ===============================
 
 Only nulls become the null marker: ``0``, ``False``, ``""`` and NaN never do. Subclasses
@@ -116,22 +120,35 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 class UnrenderableValueError(TypeError):
     """A value has no text form (see the module table).
 
-    :param type_name: name of the value's type.
+    Message: ``row 17, column 'price': cannot render value of type object``, with the
+    reason in parentheses when there is one (``... of type dict (it contains itself: a
+    circular reference)``).
+
+    :param type_name: name of the value's type (for a dict/list holding an unrenderable
+        value: the nested value's type).
     :param row: 1-based data row number, if known.
     :param column: column name, if known.
+    :param reason: why, when the type alone does not say (nested dict/list problems).
     """
 
-    def __init__(self, type_name: str, row: int | None = None, column: str | None = None) -> None:
+    def __init__(self, type_name: str, row: int | None = None, column: str | None = None,
+                 reason: str | None = None) -> None:
         self.type_name = type_name
         self.row = row
         self.column = column
+        self.reason = reason
         where = []
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
             where.append(f"column {column!r}")
         prefix = ", ".join(where) + ": " if where else ""
-        super().__init__(f"{prefix}cannot render value of type {type_name}")
+        suffix = f" ({reason})" if reason else ""
+        super().__init__(f"{prefix}cannot render value of type {type_name}{suffix}")
+
+    def located(self, row: int | None, column: str | None) -> "UnrenderableValueError":
+        """The same error naming ``row`` and ``column`` (type and reason kept)."""
+        return UnrenderableValueError(self.type_name, row, column, self.reason)
 
 
 class _NaNCell(float):
@@ -371,16 +388,67 @@ def _json_default(value: Any) -> Any:
     return convert(value)  # None (a null) becomes JSON null
 
 
+#: The encoder of :func:`format_json`: compact, UTF-8 kept, strict JSON (no NaN/Infinity).
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
+_INF = float("inf")
+
+
+def _json_finite(value: Any, active: set[int]) -> Any:
+    """A copy of ``value`` with every non-finite float (values and dict keys) replaced by its
+    text form (``"NaN"``, ``"inf"``, ``"-inf"``), for JSON. Only reached when the strict
+    encoder met such a float (or a cycle, found here too).
+
+    :raises ValueError: ``value`` contains itself.
+    :raises RecursionError: nested deeper than the recursion limit.
+    """
+    if isinstance(value, float):
+        return format_float(value) if value != value or value in (_INF, -_INF) else value
+    if isinstance(value, (dict, list, tuple)):
+        marker = id(value)
+        if marker in active:
+            raise ValueError("Circular reference detected")
+        active.add(marker)
+        if isinstance(value, dict):
+            out: Any = {_json_finite(k, active) if isinstance(k, float) else k: _json_finite(v, active)
+                        for k, v in value.items()}
+        else:
+            out = [_json_finite(v, active) for v in value]
+        active.discard(marker)
+        return out
+    return value
+
+
 def format_json(value: dict | list) -> str:
-    """Compact JSON of a dict or list: no spaces after ``,``/``:``, non-ASCII kept as is.
+    """Compact JSON of a dict or list: no spaces after ``,``/``:``, non-ASCII kept as is,
+    always valid JSON (RFC 8259).
 
     Nested values JSON has no type for (Decimal, datetime, bytes, UUID ...) are written as
-    JSON strings holding their text form; nested floats NaN/inf are written as
-    ``NaN``/``Infinity`` (Python's ``json`` extension).
+    JSON strings holding their text form; so are nested non-finite floats, which JSON
+    cannot hold: NaN -> ``"NaN"``, infinities -> ``"inf"``/``"-inf"`` (the top-level text
+    of such a float, as a JSON string; never Python's ``NaN``/``Infinity`` extension).
+    ``[1.5, float("nan")]`` -> ``[1.5,"NaN"]``.
 
-    :raises UnrenderableValueError: a nested value has no text form.
+    :raises UnrenderableValueError: (no row/column; callers add them) a nested value has no
+        text form; the value contains itself; it is nested deeper than the recursion limit
+        (:func:`sys.getrecursionlimit`, about 1000 levels); a dict key is not a str, int,
+        float, bool or None.
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    try:
+        try:
+            return _JSON_ENCODER.encode(value)
+        except ValueError:  # a NaN/inf (or a cycle, which the copy finds again)
+            return _JSON_ENCODER.encode(_json_finite(value, set()))
+    except UnrenderableValueError:
+        raise
+    except RecursionError:
+        reason = f"nested deeper than the recursion limit of {sys.getrecursionlimit()} levels"
+    except ValueError as exc:
+        if "ircular" not in str(exc):  # pragma: no cover - json raises no other ValueError here
+            raise
+        reason = "it contains itself: a circular reference"
+    except TypeError as exc:  # "keys must be str, int, float, bool or None, not tuple"
+        reason = f"JSON {exc}"
+    raise UnrenderableValueError(type(value).__name__, reason=reason)
 
 
 def _format_bool(value: bool) -> str:
@@ -482,7 +550,7 @@ def format_value(
     try:
         text = convert(value)
     except UnrenderableValueError as exc:  # nested in a dict/list
-        raise UnrenderableValueError(exc.type_name, row, column) from None
+        raise exc.located(row, column) from None
     return null_marker if text is None else text
 
 
@@ -617,13 +685,13 @@ def csv_column(
             converters[_NONE_TYPE] = _identity
             try:
                 out = [converters[type(v)](v) for v in values]
-            except UnrenderableValueError as exc:  # a dict/list with an unrenderable item
+            except UnrenderableValueError:  # a dict/list that cannot be JSON (see format_json)
                 for index, value in enumerate(values):
                     if isinstance(value, (dict, list)):
                         try:
                             format_json(value)
-                        except UnrenderableValueError:
-                            raise UnrenderableValueError(exc.type_name, first_row + index, column) from None
+                        except UnrenderableValueError as exc:
+                            raise exc.located(first_row + index, column) from None
                 raise  # pragma: no cover
             has_none = has_none or not _NULLABLE_TYPES.isdisjoint(types)
     if has_none and null_marker:
@@ -949,7 +1017,7 @@ def format_column(
         try:
             out.append(converters[type(value)](value))
         except UnrenderableValueError as exc:
-            raise UnrenderableValueError(exc.type_name, first_row + index, column) from None
+            raise exc.located(first_row + index, column) from None
     if not _NULLABLE_TYPES.isdisjoint(types):
         out = [null_marker if text is None else text for text in out]
     return out

@@ -115,11 +115,9 @@ def test_line_break_not_in_terminator_is_quoted(tmp_path):
         # None stays an unquoted empty field even where everything else is quoted.
         ("all", b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
         ("nonnumeric", b'"a","b","c","d"\r\n1,"x",,1.5\r\n'),
-        ("none", b"a,b,c,d\r\n1,x,,1.5\r\n"),
         (csv.QUOTE_MINIMAL, b'a,b,c,d\r\n1,x,,1.5\r\n'),
         (csv.QUOTE_ALL, b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
         (csv.QUOTE_NONNUMERIC, b'"a","b","c","d"\r\n1,"x",,1.5\r\n'),
-        (csv.QUOTE_NONE, b"a,b,c,d\r\n1,x,,1.5\r\n"),
         ("ALL", b'"a","b","c","d"\r\n"1","x",,"1.5"\r\n'),
     ],
 )
@@ -127,6 +125,52 @@ def test_quoting_modes_exact_bytes(tmp_path, quoting, expected):
     path = tmp_path / "q.csv"
     write_csv([(1, "x", None, 1.5)], path, columns=list("abcd"), quoting=quoting)
     assert read_bytes(path) == expected
+
+
+@pytest.mark.parametrize("quoting", ["none", csv.QUOTE_NONE])
+def test_quoting_none_with_a_null_marker_exact_bytes(tmp_path, quoting):
+    path = tmp_path / "q.csv"
+    write_csv([(1, "x", None, 1.5, "")], path, columns=list("abcde"), quoting=quoting, null_marker=r"\N")
+    assert read_bytes(path) == b"a,b,c,d,e\r\n1,x,\\N,1.5,\r\n"
+    assert read_csv(path) == [list("abcde"), ["1", "x", "\\N", "1.5", ""]]
+
+
+@pytest.mark.parametrize("quoting", ["none", csv.QUOTE_NONE])
+def test_quoting_none_with_empty_string_quoted_needs_a_null_marker(tmp_path, quoting):
+    """"none" cannot write "" quoted: with null_marker="" a null and "" would be the same
+    empty field, so the option check refuses it (before any row is read), naming both options."""
+    rows = Tracked([(None, "")])
+    with pytest.raises(ValueError) as info:
+        write_csv(rows, tmp_path / "x.csv", columns=["a", "b"], quoting=quoting)
+    assert str(info.value) == (
+        "quoting='none' with empty_string='quoted' needs a null_marker: unquoted, an empty string and a null "
+        "(null_marker='') would both be an empty field; pass null_marker (e.g. null_marker='\\N') to keep them "
+        "apart, or empty_string='empty' to write both as an empty field"
+    )
+    assert rows.taken == 0 and os.listdir(tmp_path) == []
+    with pytest.raises(ValueError, match=r"^quoting='none' with empty_string='quoted' needs a null_marker"):
+        CsvOptions(quoting=quoting, empty_string="quoted", null_marker="")
+    # Either way out works and is what it says.
+    write_csv([(None, "")], tmp_path / "e.csv", columns=["a", "b"], quoting=quoting, empty_string="empty")
+    assert read_bytes(tmp_path / "e.csv") == b"a,b\r\n,\r\n"
+    write_csv([(None, "")], tmp_path / "m.csv", columns=["a", "b"], quoting=quoting, null_marker="NULL")
+    assert read_csv(tmp_path / "m.csv") == [["a", "b"], ["NULL", ""]]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 1000])
+@pytest.mark.parametrize("width", [1, 3])
+def test_quoting_none_refuses_a_text_equal_to_the_null_marker(tmp_path, chunk_size, width):
+    path = tmp_path / "x.csv"
+    columns = ["a", "b", "c"][:width]
+    rows = [tuple(["v"] * width), tuple([None] * width), tuple(["v"] * (width - 1) + ["NULL"]),
+            tuple(["NULL"] * width)]
+    with pytest.raises(ValueError) as info:
+        write_csv(rows, path, columns=columns, quoting="none", null_marker="NULL", chunk_size=chunk_size)
+    assert str(info.value) == (
+        f"row 3, column {columns[-1]!r}: text 'NULL' equals the null marker and cannot be told from a null with "
+        "quoting='none' (it cannot be quoted); use quoting='minimal' or a null_marker that does not occur in the data"
+    )
+    assert os.listdir(tmp_path) == []
 
 
 def test_nonnumeric_reads_back_numbers_as_floats(tmp_path):
@@ -148,7 +192,7 @@ def test_nonnumeric_reads_back_numbers_as_floats(tmp_path):
 def test_quoting_none_rejects_fields_that_need_quotes(tmp_path, value, column, message):
     path = tmp_path / "none.csv"
     with pytest.raises(ValueError) as info:
-        write_csv([(1, "ok"), (2, value)], path, columns=["n", "s"], quoting="none")
+        write_csv([(1, "ok"), (2, value)], path, columns=["n", "s"], quoting="none", null_marker=r"\N")
     assert str(info.value).startswith(message)
     assert not path.exists() and leftovers(tmp_path) == []
 
@@ -156,7 +200,7 @@ def test_quoting_none_rejects_fields_that_need_quotes(tmp_path, value, column, m
 def test_quoting_none_rejects_stray_line_break(tmp_path):
     path = tmp_path / "none.csv"
     with pytest.raises(ValueError, match=r"^row 1, column 's': a line break cannot be written with quoting='none'"):
-        write_csv([(1, "a\rb")], path, columns=["n", "s"], quoting="none", lineterminator="\n")
+        write_csv([(1, "a\rb")], path, columns=["n", "s"], quoting="none", lineterminator="\n", null_marker=r"\N")
     assert not path.exists()
 
 
@@ -257,6 +301,85 @@ def test_default_column_names_for_sequences(tmp_path):
     assert read_csv(path) == [["col_1", "col_2", "col_3"], ["1", "2", "3"]]
 
 
+def _deep_list(depth):
+    top = current = []
+    for _ in range(depth):
+        current.append([])
+        current = current[0]
+    return top
+
+
+def _self_referencing_dict():
+    value = {"a": 1}
+    value["me"] = value
+    return value
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: _deep_list(5000), "row 7, column 'payload': cannot render value of type list "
+                                   "(nested deeper than the recursion limit of {limit} levels)"),
+        (_self_referencing_dict, "row 7, column 'payload': cannot render value of type dict "
+                                 "(it contains itself: a circular reference)"),
+        (lambda: [1, _self_referencing_dict()], "row 7, column 'payload': cannot render value of type list "
+                                                "(it contains itself: a circular reference)"),
+        (lambda: {(1, 2): 2}, "row 7, column 'payload': cannot render value of type dict "
+                              "(JSON keys must be str, int, float, bool or None, not tuple)"),
+        (lambda: [float("nan"), {"x": object()}], "row 7, column 'payload': cannot render value of type object"),
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 4, 1000])
+def test_bad_nested_values_name_row_and_column(tmp_path, make, message, chunk_size):
+    """A dict/list JSON cannot hold fails like every other bad value: UnrenderableValueError
+    (a TypeError) naming row and column, no file left; not a bare RecursionError/ValueError."""
+    import sys
+
+    from airflow_export.writers.values import UnrenderableValueError
+
+    path = tmp_path / "n.csv"
+    rows = [(i, {"ok": [i, None]}) for i in range(1, 7)] + [(7, make()), (8, [1])]
+    with pytest.raises(UnrenderableValueError) as info:
+        write_csv(rows, path, columns=["id", "payload"], chunk_size=chunk_size)
+    assert str(info.value) == message.format(limit=sys.getrecursionlimit())
+    assert isinstance(info.value, TypeError) and (info.value.row, info.value.column) == (7, "payload")
+    assert os.listdir(tmp_path) == []
+
+
+def test_nested_non_finite_floats_are_valid_json_strings(tmp_path):
+    """Top level NaN/inf are written NaN/inf/-inf; nested in a dict/list they are the same
+    texts as JSON strings, so every JSON cell parses with a strict JSON parser."""
+    import json
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
+
+    path = tmp_path / "j.csv"
+    nan, inf = float("nan"), float("inf")
+    rows = [
+        (nan, [nan, inf, -inf, 1.5]),
+        (inf, {"a": nan, "b": [{"c": -inf}], nan: 1, inf: 2, 0.5: 3}),
+        (-inf, [1, (2.0, nan)]),  # a nested tuple is a JSON array
+        (1.0, [Decimal("NaN"), Decimal("-Infinity"), 0.1]),
+    ]
+    write_csv(rows, path, columns=["x", "payload"], quoting="all")
+    back = read_csv(path)
+    assert back[0] == ["x", "payload"]
+    assert [r[0] for r in back[1:]] == ["NaN", "inf", "-inf", "1.0"]
+    assert [r[1] for r in back[1:]] == [
+        '["NaN","inf","-inf",1.5]',
+        '{"a":"NaN","b":[{"c":"-inf"}],"NaN":1,"inf":2,"0.5":3}',
+        '[1,[2.0,"NaN"]]',
+        '["NaN","-inf",0.1]',
+    ]
+    assert [strict(r[1]) for r in back[1:]] == [
+        ["NaN", "inf", "-inf", 1.5],
+        {"a": "NaN", "b": [{"c": "-inf"}], "NaN": 1, "inf": 2, "0.5": 3},
+        [1, [2.0, "NaN"]],
+        ["NaN", "-inf", 0.1],
+    ]
+
+
 def test_wrong_field_count_names_row_and_leaves_no_file(tmp_path):
     path = tmp_path / "w.csv"
     rows = [(i, i) for i in range(2500)] + [(1, 2, 3)]
@@ -324,8 +447,16 @@ def test_latin1(tmp_path):
     [
         ("utf-8", True, codecs.BOM_UTF8, "utf-8-sig"),
         ("utf-8", False, b"", "utf-8"),
-        ("utf-8-sig", False, codecs.BOM_UTF8, "utf-8-sig"),
-        ("utf-16", False, codecs.BOM_UTF16_LE, "utf-16"),
+        ("utf-8", None, b"", "utf-8"),
+        ("utf-8-sig", None, codecs.BOM_UTF8, "utf-8-sig"),
+        ("utf-8-sig", True, codecs.BOM_UTF8, "utf-8-sig"),
+        ("utf-16", None, codecs.BOM_UTF16_LE, "utf-16"),
+        ("utf-16", True, codecs.BOM_UTF16_LE, "utf-16"),
+        ("utf-32", None, codecs.BOM_UTF32_LE, "utf-32"),
+        ("utf-16-le", False, b"", "utf-16-le"),
+        ("utf-16-le", None, b"", "utf-16-le"),
+        ("utf-16-be", False, b"", "utf-16-be"),
+        ("utf-32-le", False, b"", "utf-32-le"),
         ("utf-16-le", True, codecs.BOM_UTF16_LE, "utf-16"),
         ("utf-16-be", True, codecs.BOM_UTF16_BE, "utf-16"),
     ],
@@ -338,8 +469,30 @@ def test_encodings_and_bom_once(tmp_path, encoding, bom, prefix, decode):
     if prefix:
         assert data.count(prefix) == 1
     else:
-        assert codecs.BOM_UTF8 not in data
+        assert "\ufeff".encode(decode) not in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     assert read_csv(path, encoding=decode) == [["city", "n"], ["東京", "1"], ["東京", "1"], ["東京", "1"]]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "instead"), [("utf-16", "utf-16-le"), ("UTF16", "utf-16-le"), ("utf-32", "utf-32-le"), ("utf-8-sig", "utf-8")]
+)
+def test_bom_false_with_an_encoding_that_always_writes_one_is_an_error(tmp_path, encoding, instead):
+    """Python's utf-16/utf-32/utf-8-sig codecs always start with a BOM: bom=False would be
+    silently ignored, so it is refused before any row is read, naming the BOM-less codec."""
+    rows = Tracked([("a",)])
+    with pytest.raises(ValueError) as info:
+        write_csv(rows, tmp_path / "x.csv", columns=["a"], encoding=encoding, bom=False)
+    assert str(info.value) == (
+        f"bom=False contradicts encoding {encoding!r}, which starts every file with a byte order mark; "
+        f"for no BOM name the byte order, e.g. encoding={instead!r}"
+    )
+    assert rows.taken == 0 and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", False), ("utf-8", True), ("utf-16", True), ("latin-1", False)])
+def test_bom_option_is_stored_resolved(encoding, bom):
+    assert CsvOptions(encoding=encoding).bom is (encoding == "utf-16")
+    assert CsvOptions(encoding=encoding, bom=bom).bom is bom
 
 
 def test_bom_once_per_file_when_rolling(tmp_path):
@@ -604,7 +757,7 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
         ({"quoting": True}, ValueError, "quoting must be one of"),
         ({"lineterminator": ";"}, ValueError, "lineterminator must be one of ('\\r\\n', '\\n', '\\r'), got ';'"),
         ({"header": "yes"}, ValueError, "header must be True or False, got 'yes'"),
-        ({"bom": 1}, ValueError, "bom must be True or False, got 1"),
+        ({"bom": 1}, ValueError, "bom must be True, False or None, got 1"),
         ({"formula_guard": None}, ValueError, "formula_guard must be True or False, got None"),
         ({"overwrite": 0}, ValueError, "overwrite must be True or False, got 0"),
         ({"encoding": "klingon"}, ValueError, "encoding 'klingon' is not a known Python codec"),
@@ -734,9 +887,10 @@ def parse_copy_csv(data, *, delimiter=",", quotechar='"', lineterminator="\r\n",
         ([(None, "", 1.5), ("", None, None)], {"quoting": "nonnumeric"},
          b'"a","b","c"\r\n,"",1.5\r\n"",,\r\n'),
         ([(None, "", 2)], {"quoting": "nonnumeric", "null_marker": "NULL"}, b'"a","b","c"\r\nNULL,"",2\r\n'),
-        # "none" cannot quote: "" is an empty field like None, a marker-equal text is the marker.
-        ([(None, "", "x"), ("", None, None)], {"quoting": "none"}, b"a,b,c\r\n,,x\r\n,,\r\n"),
-        ([(None, "", "NULL")], {"quoting": "none", "null_marker": "NULL"}, b"a,b,c\r\nNULL,,NULL\r\n"),
+        # "none" cannot quote: "" is an empty field, so a null needs a non-empty marker (else an
+        # option error) and a marker-equal text is an error (tests above).
+        ([(None, "", "x"), ("", None, None)], {"quoting": "none", "null_marker": "NULL"},
+         b"a,b,c\r\nNULL,,x\r\n,NULL,NULL\r\n"),
         # No header.
         ([(None, "", "x")], {"header": False}, b',"",x\r\n'),
         ([(None, None, None)], {"header": False}, b",,\r\n"),
@@ -762,7 +916,7 @@ def test_null_versus_empty_string_exact_bytes(tmp_path, rows, options, expected)
         ({"lineterminator": "\n"}, b'a\n\n""\nx\n\n'),
         ({"quoting": "all"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
         ({"quoting": "nonnumeric"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
-        ({"quoting": "none"}, b"a\r\n\r\n\r\nx\r\n\r\n"),  # csv alone refuses a record of one empty field
+        ({"quoting": "none", "null_marker": "NULL"}, b"a\r\nNULL\r\n\r\nx\r\nNULL\r\n"),  # csv alone refuses a record of one empty field
         ({"null_marker": "NULL"}, b'a\r\nNULL\r\n""\r\nx\r\nNULL\r\n'),
         ({"null_marker": "NULL", "quoting": "all"}, b'"a"\r\nNULL\r\n""\r\n"x"\r\nNULL\r\n'),
         ({"empty_string": "empty"}, b'a\r\n""\r\n""\r\nx\r\n""\r\n'),  # Python's csv: both ""
@@ -777,8 +931,10 @@ def test_single_column_null_and_empty_string(tmp_path, options, expected, chunk_
 
 def test_single_column_quoting_none_marker_equal_text(tmp_path):
     path = tmp_path / "one.csv"
-    write_csv([(None,), ("NULL",)], path, columns=["a"], quoting="none", null_marker="NULL")
-    assert read_bytes(path) == b"a\r\nNULL\r\nNULL\r\n"  # documented: "none" cannot tell them apart
+    with pytest.raises(ValueError, match=r"^row 2, column 'a': text 'NULL' equals the null marker and cannot be told "
+                                         r"from a null with quoting='none'"):
+        write_csv([(None,), ("NULL",)], path, columns=["a"], quoting="none", null_marker="NULL")
+    assert os.listdir(tmp_path) == []
 
 
 def test_empty_string_empty_with_quoting_none_single_column_is_an_error(tmp_path):
@@ -993,7 +1149,11 @@ def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quot
     import airflow_export.writers.csv_writer as csv_writer_module
 
     rng = random.Random(f"{quoting}{null_marker}{width}{rolling}")
-    rows = [tuple(rng.choice(PLAIN_POOL) for _ in range(width)) for _ in range(120)]
+    pool = PLAIN_POOL
+    if quoting == "none":  # needs a marker; a text equal to it is an error there
+        null_marker = null_marker or r"\N"
+        pool = [v for v in PLAIN_POOL if not (type(v) is str and v == null_marker)]
+    rows = [tuple(rng.choice(pool) for _ in range(width)) for _ in range(120)]
     columns = [f"c{i}" for i in range(width)]
     options = dict(columns=columns, quoting=quoting, null_marker=null_marker, chunk_size=16, **rolling)
     joined = write_csv(rows, tmp_path / "join" / "x.csv", **options)

@@ -485,6 +485,21 @@ def test_unrenderable_value_mid_export_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("first", [True, False])  # in the first page (column widths) or later
+def test_circular_dict_names_row_and_column(tmp_path, first):
+    from airflow_export.writers.values import UnrenderableValueError
+
+    bad = {"k": 1}
+    bad["self"] = bad
+    at = 3 if first else 75
+    rows = [(i, {"ok": i}) for i in range(1, 200)]
+    rows[at - 1] = (at, bad)
+    with pytest.raises(UnrenderableValueError) as info:
+        write_pdf(iter(rows), tmp_path / "x.pdf", columns=["a", "b"], rows_per_page=50)
+    assert str(info.value) == f"row {at}, column 'b': cannot render value of type dict (it contains itself: a circular reference)"
+    assert os.listdir(tmp_path) == []
+
+
 def test_error_after_rolling_leaves_no_part(tmp_path):
     rows = [(i,) for i in range(1, 30)] + [("a", "b")]
     with pytest.raises(ValueError, match="row 30: expected 1 fields, got 2"):

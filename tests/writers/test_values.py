@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import json
+import sys
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -22,6 +24,46 @@ from airflow_export.writers.values import (
     format_value,
     guard_formula,
 )
+
+
+def _cyclic():
+    value = {"a": [1]}
+    value["a"].append(value)
+    return value
+
+
+def _cyclic_with_nan():
+    value = [float("nan")]  # the strict encoder stops at the NaN; the NaN-replacing copy finds the cycle
+    value.append(value)
+    return value
+
+
+def _deep(depth, leaf=None):
+    top = current = []
+    for _ in range(depth):
+        current.append([])
+        current = current[0]
+    current.append(leaf)
+    return top
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ([float("nan"), float("inf"), -float("inf")], '["NaN","inf","-inf"]'),
+        ({"a": {"b": [1, float("nan")]}}, '{"a":{"b":[1,"NaN"]}}'),
+        ({float("nan"): 1, 1.5: 2, "x": None}, '{"NaN":1,"1.5":2,"x":null}'),
+        ([1.5, -0.0, 1e300, (2, float("inf"))], '[1.5,-0.0,1e+300,[2,"inf"]]'),
+        ([Decimal("NaN"), Decimal("Infinity")], '["NaN","inf"]'),  # the same texts as nested Decimals
+        ({"é": "東京", "n": [True, None]}, '{"é":"東京","n":[true,null]}'),
+    ],
+)
+def test_nested_non_finite_floats_are_json_strings(value, text):
+    """Nested NaN/inf are their top-level text as a JSON string: the cell is strict JSON."""
+    assert format_value(value) == text
+    assert format_column([value]) == [text]
+    assert csv_column([value, None]) == [text, None]
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"not JSON: {name}"))
 
 
 class Color(enum.IntEnum):
@@ -236,6 +278,21 @@ def test_quote_nonnumeric_leaves_numbers_unquoted():
         (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
         (lambda: format_column(["a", Opaque()], first_row=100, column="c"), "row 101, column 'c': cannot render value of type Opaque"),
         (lambda: format_column([{"x": {1}}], first_row=9, column="c"), "row 9, column 'c': cannot render value of type set"),
+        # dict/list that JSON cannot hold: the error of every other bad value, with the reason.
+        (lambda: format_value({(1, 2): 2}, row=4, column="j"),
+         "row 4, column 'j': cannot render value of type dict (JSON keys must be str, int, float, bool or None, not tuple)"),
+        (lambda: format_value(_cyclic(), row=5, column="j"),
+         "row 5, column 'j': cannot render value of type dict (it contains itself: a circular reference)"),
+        (lambda: format_value(_cyclic_with_nan(), row=5, column="j"),
+         "row 5, column 'j': cannot render value of type list (it contains itself: a circular reference)"),
+        (lambda: csv_column([None, "a", {"k": 1}, _cyclic()], first_row=10, column="j"),
+         "row 13, column 'j': cannot render value of type dict (it contains itself: a circular reference)"),
+        (lambda: format_column([[1], _deep(3000)], first_row=1, column="c"),
+         f"row 2, column 'c': cannot render value of type list (nested deeper than the recursion limit of "
+         f"{sys.getrecursionlimit()} levels)"),
+        (lambda: format_column([[1], [float("nan"), _deep(3000)]], first_row=1, column="c"),
+         f"row 2, column 'c': cannot render value of type list (nested deeper than the recursion limit of "
+         f"{sys.getrecursionlimit()} levels)"),
     ],
 )
 def test_unrenderable_values_name_row_and_column(call, message):
