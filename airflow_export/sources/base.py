@@ -7,7 +7,7 @@ tell a failing source (metric reason ``source_error``) from a failing writer (``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,20 @@ class RowSource:
     description: str
 
 
-def guarded(items: Iterable[Any], what: str, expected: tuple[type[BaseException], ...] = (Exception,)) -> Iterator[Any]:
+def guarded(
+    items: Iterable[Any],
+    what: str,
+    expected: tuple[type[BaseException], ...] = (Exception,),
+    redact: Callable[[str], str] | None = None,
+) -> Iterator[Any]:
     """Re-raise exceptions of ``expected`` types raised while iterating ``items`` as :class:`SourceError`.
 
     Meant for iterators of *batches* (the per-item cost is one Python frame switch), flattened
     afterwards with :func:`itertools.chain.from_iterable`.
 
     :param what: names the source in the message, e.g. ``"query on connection 'pg'"``.
+    :param redact: removes secrets from the message; when it changes the message, the original
+        exception is not chained (its own text would show the secret in tracebacks).
     """
     iterator = iter(items)
     while True:
@@ -51,5 +58,9 @@ def guarded(items: Iterable[Any], what: str, expected: tuple[type[BaseException]
         except SourceError:
             raise
         except expected as exc:
-            raise SourceError(f"{what} failed while reading rows: {type(exc).__name__}: {exc}") from exc
+            raw = f"{what} failed while reading rows: {type(exc).__name__}: {exc}"
+            message = redact(raw) if redact is not None else raw
+            if message != raw:
+                raise SourceError(message) from None
+            raise SourceError(message) from exc
         yield item

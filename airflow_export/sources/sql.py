@@ -106,12 +106,16 @@ def sql_rows(
             # psycopg 2 named cursors describe the result only after the first fetch.
             first = cursor.fetchmany(fetch_size)
         except Exception as exc:
-            raise SourceError(redact(f"{what} failed: {type(exc).__name__}: {exc}")) from exc
+            raw = f"{what} failed: {type(exc).__name__}: {exc}"
+            message = redact(raw)
+            if message != raw:  # the driver repeated the password: do not chain its exception
+                raise SourceError(message) from None
+            raise SourceError(message) from exc
         if cursor.description is None:
             raise SourceError(f"{what} returned no result set (is it a SELECT?)")
         columns = [d[0] for d in cursor.description]
         batches = _batches(cursor, first, fetch_size, exact=driver is not None)
-        rows = itertools.chain.from_iterable(guarded(batches, what))
+        rows = itertools.chain.from_iterable(guarded(batches, what, redact=redact))
         yield RowSource(columns=columns, rows=rows, description=what)
     finally:
         for closer in (cursor, conn):

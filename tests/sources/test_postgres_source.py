@@ -345,3 +345,42 @@ def test_a_driver_message_repeating_the_password_is_redacted():
         pass
     assert str(caught.value) == "cannot connect for query on connection 'leaky': RuntimeError: could not connect with password=*** to db"
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
+
+
+@pytest.mark.parametrize("fails_in", ["execute", "fetch"])
+def test_a_query_or_fetch_error_repeating_the_password_is_redacted_and_not_chained(fails_in):
+    class Cursor:
+        description = [("a",)]
+
+        def execute(self, *args):
+            if fails_in == "execute":
+                raise RuntimeError(f"driver says: auth with {PASSWORD} rejected")
+
+        def fetchmany(self, size):
+            self.calls = getattr(self, "calls", 0) + 1
+            if fails_in == "fetch" and self.calls > 1:
+                raise RuntimeError(f"driver says: auth with {PASSWORD} rejected")
+            return [(1,)] * size
+
+        def close(self):
+            pass
+
+    class Conn:
+        password = PASSWORD
+
+        def cursor(self):
+            return Cursor()
+
+        def close(self):
+            pass
+
+    class LeakyHook:
+        connection = Conn()
+
+        def get_conn(self):
+            return Conn()
+
+    with pytest.raises(SourceError) as caught, sql_rows(LeakyHook(), "SELECT 1", conn_id="leaky", fetch_size=2) as src:
+        list(src.rows)
+    assert "driver says: auth with *** rejected" in str(caught.value)
+    assert PASSWORD not in "".join(traceback.format_exception(caught.value))
