@@ -57,7 +57,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_export.paths import resolve_output_path
-from airflow_export.writers.output import OutputError, OutputExistsError, part_path
+from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, part_path
 from airflow_export.writers.result import ExportedFile, ExportResult
 
 __all__ = [
@@ -230,10 +230,14 @@ class StagedOutput:
         return bool(fs.exists(remote_path))
 
     def check_target(self) -> None:
-        """With ``overwrite=False``, fail if the target (or its first part) already exists.
+        """Fail before any work: a local file name too long for its temporary names; with
+        ``overwrite=False``, a target (or its first part) that already exists.
 
         :raises OutputExistsError: an object stands at ``NAME`` or ``NAME.part-00001.EXT``.
+        :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.output.check_name_length`).
         """
+        if not self.destination.is_remote:
+            check_name_length(self.destination.local_path)  # before the query, not after it
         if self.overwrite:
             return
         if not self.destination.is_remote:

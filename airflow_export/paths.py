@@ -46,10 +46,10 @@ def resolve_output_path(path: str | os.PathLike, root: str | os.PathLike | None)
     text = os.fspath(path)
     if not text or not text.strip():
         raise ValueError("output_path is empty")
-    if text.endswith(("/", os.sep)):
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
         raise ValueError(
-            f"output_path {text!r} ends with a separator, so it names a directory; give a file name, "
-            f"e.g. {text + 'export.csv'!r}"
+            f"output_path {text!r} ends with a separator (or . / ..), so it names a directory; give a file "
+            f"name, e.g. {os.path.join(text, 'export.csv')!r}"
         )
     if root is None:
         return os.path.realpath(os.path.abspath(text))

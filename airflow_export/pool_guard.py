@@ -72,13 +72,14 @@ class TaskPoolUse:
         """An export task: one of our operators or a subclass of them, or any task in ``export_pool``.
 
         The scheduler sees serialized tasks, not classes, so a subclass defined in a DAG file
-        (``class MyExport(ExportCsvOperator)``) is recognised by its template fields, which it
-        inherits from ``BaseExportOperator`` (``output_path``, ``rows``, ``source_path``).
+        (``class MyExport(ExportCsvOperator)``) is recognised by its template fields: an export
+        keeps ``output_path`` templated (any other task with a templated ``output_path`` counts
+        as an export too, which at worst fails a task that would otherwise wait forever).
         """
         return (
             self.task_type in EXPORT_OPERATORS
             or self.task_module.split(".")[0] == "airflow_export"
-            or EXPORT_TEMPLATE_FIELDS <= set(self.template_fields)
+            or "output_path" in self.template_fields
             or self.pool == DEFAULT_POOL
         )
 

@@ -32,7 +32,6 @@ import hashlib
 import os
 import re
 import secrets
-import shutil
 import socket
 from pathlib import Path
 from typing import BinaryIO
@@ -107,7 +106,10 @@ def _space_error(exc: OSError, pending: "PendingFile") -> OSError:
         written = 0
     directory = os.path.dirname(pending.final_path)
     try:
-        free = f"; {shutil.disk_usage(directory).free:,} bytes free there now"
+        stats = os.statvfs(directory)
+        free = f"; {stats.f_bavail * stats.f_frsize:,} bytes free there now"
+        if stats.f_files and not stats.f_favail:
+            free += ", and no free inodes (no new file can be created)"
     except OSError:
         free = ""
     return OutputSpaceError(
@@ -173,7 +175,7 @@ def _temp_owner(name: str, target_names: re.Pattern[str]) -> tuple[int, str] | N
 _TEMP_OVERHEAD = 1 + 1 + 7 + 1 + 8 + 1 + 8 + len(TEMP_SUFFIX)
 
 
-def _check_name_length(path: str) -> None:
+def check_name_length(path: str) -> None:
     """Refuse a target whose temporary (or part) file name would exceed the file system's limit.
 
     :raises OutputError: ``ENAMETOOLONG``, naming the limit and the longest usable name.
@@ -372,17 +374,24 @@ class AtomicOutput:
     """
 
     def __init__(self, path: str | os.PathLike, *, overwrite: bool = True, parts: bool = False) -> None:
-        self.path = os.path.abspath(os.fspath(path))
+        text = os.fspath(path)
+        if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
+            raise OutputError(errno.EISDIR, f"output path {text!r} names a directory; give a file name")
+        self.path = os.path.abspath(text)
         self.overwrite = overwrite
         self.parts = parts
         self._pending: list[PendingFile] = []
         first = part_path(self.path, 1) if parts else self.path
-        _check_name_length(self.path)
+        check_name_length(self.path)
         if not overwrite and os.path.exists(first):
             raise OutputExistsError(errno.EEXIST, f"output file {first} already exists and overwrite=False")
         if os.path.isdir(self.path):
             raise OutputError(errno.EISDIR, f"output path {self.path} is a directory, expected a file path")
         directory = os.path.dirname(self.path)
+        root = _ROOT.get()
+        if root is not None:
+            # Before creating missing parents: makedirs would follow a swapped-in symlink out.
+            self._refuse_outside(root, os.path.realpath(directory), directory)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
@@ -390,17 +399,22 @@ class AtomicOutput:
         if not os.access(directory, os.W_OK | os.X_OK):
             raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")
         self._dir_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        root = _ROOT.get()
         if root is not None:
-            real = _fd_path(self._dir_fd, directory)
-            if os.path.commonpath([real, root]) != root:
+            try:
+                self._refuse_outside(root, _fd_path(self._dir_fd, directory), directory)
+            except OutputOutsideRootError:
                 self._close_dir()
-                raise OutputOutsideRootError(
-                    errno.EACCES,
-                    f"output directory {directory} now resolves to {real}, outside the export root {root} "
-                    "(a directory was replaced by a symlink after the path was checked); nothing was written",
-                )
+                raise
         remove_stale_temporaries(self.path, self._dir_fd)
+
+    @staticmethod
+    def _refuse_outside(root: str, real: str, directory: str) -> None:
+        if os.path.commonpath([real, root]) != root:
+            raise OutputOutsideRootError(
+                errno.EACCES,
+                f"output directory {directory} now resolves to {real}, outside the export root {root} "
+                "(a directory was replaced by a symlink after the path was checked); nothing was written",
+            )
 
     def _close_dir(self) -> None:
         if self._dir_fd is not None:

@@ -938,9 +938,10 @@ def write_pdf(
         title = Path(path).name.split(".")[0] or Path(path).name
     elif not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
-    names, batches = iter_batches(rows, columns, batch_size=rows_per_page)
+    # The output first: overwrite=False and an unusable target fail before any row is read.
     outputs = _Outputs(os.fspath(path), overwrite=bool(overwrite))
     try:
+        names, batches = iter_batches(rows, columns, batch_size=rows_per_page)
         first_batch = next(batches, None)
         if first_batch is not None and not names:
             raise ValueError("row 1: a row has no fields; there is no column to print")

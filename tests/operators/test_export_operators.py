@@ -181,7 +181,7 @@ def test_overwrite_false_fails_before_the_query_runs(sqlite_conn, tmp_path, exis
 
 def test_output_path_ending_with_a_separator_is_refused(tmp_path):
     op = ExportCsvOperator(task_id="d", rows=[[1]], columns=["a"], output_path=str(tmp_path / "d2") + "/")
-    with pytest.raises(ValueError, match=r"ends with a separator, so it names a directory; give a file name, e\.g\. .*d2/export\.csv"):
+    with pytest.raises(ValueError, match=r"ends with a separator \(or \. / \.\.\), so it names a directory; give a file name, e\.g\. .*d2/export\.csv"):
         op.execute({})
     assert list(tmp_path.iterdir()) == []
 
@@ -295,3 +295,26 @@ def test_columns_rename_query_and_file_columns_and_a_wrong_count_fails(sqlite_co
     jsonl.write_text('{"a": 1, "b": "x", "secret": "s"}\n', encoding="utf-8")
     ExportCsvOperator(task_id="j", source_path=str(jsonl), columns=["b", "a"], output_path=str(tmp_path / "j.csv")).execute({})
     assert read_csv(tmp_path / "j.csv") == [["b", "a"], ["x", "1"]]
+
+
+def test_a_too_long_file_name_fails_before_the_query_runs(sqlite_conn, tmp_path):
+    from airflow_export.writers.output import OutputError
+
+    op = ExportCsvOperator(task_id="l", conn_id="test_db", sql="SELECT abs(-9223372036854775808) AS boom",
+                           output_path=str(tmp_path / ("b" * 220 + ".csv")))
+    with pytest.raises(OutputError, match="would exceed the file system's 255-byte limit"):
+        op.execute({})
+
+
+@pytest.mark.parametrize("suffix", ["/", "/.", "/.."])
+def test_directory_like_output_paths_are_refused_by_operator_and_writers(tmp_path, suffix):
+    from airflow_export import write_csv, write_pdf
+    from airflow_export.writers.output import OutputError
+
+    target = str(tmp_path / "out") + suffix
+    with pytest.raises(ValueError, match="names a directory; give a file"):
+        ExportCsvOperator(task_id="d", rows=[[1]], columns=["a"], output_path=target).execute({})
+    for writer in (write_csv, write_pdf):
+        with pytest.raises(OutputError, match="names a directory; give a file name"):
+            writer([[1]], target, columns=["a"])
+    assert list(tmp_path.iterdir()) == []

@@ -71,3 +71,18 @@ def test_swap_after_the_writer_started_cannot_redirect_the_file(layout, operator
     assert meta["records"] == 3000
     assert list(outside.iterdir()) == []  # nothing escaped
     assert [p.name for p in (root / "victim.moved").iterdir()] == [f"out.{operator.export_format}"]
+
+
+def test_missing_parents_are_not_created_through_a_swapped_symlink(layout):
+    root, outside = layout
+
+    class SwapDuringQuery(ExportCsvOperator):
+        @contextlib.contextmanager
+        def open_source(self):
+            with super().open_source() as source:
+                swap_for_symlink(root / "victim", outside)
+                yield source
+
+    with pytest.raises(OutputOutsideRootError):
+        SwapDuringQuery(task_id="t", rows=[[1]], columns=["a"], output_path="victim/sub/deeper/x.csv").execute({})
+    assert list(outside.iterdir()) == []  # no "sub/deeper" created outside

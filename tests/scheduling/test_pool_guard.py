@@ -51,6 +51,8 @@ def test_subclasses_in_dag_files_are_recognised_by_their_template_fields():
         sub = TaskPoolUse("mine", "nope", 1, "MyExport", "unusual_prefix_dagfile", tuple(cls.template_fields))
         assert ids(find_pool_problems([sub], POOLS)) == [("mine", None)]
         assert sub.export_format == ("pdf" if cls is MyExport else "csv")
+    narrowed = TaskPoolUse("narrow", "nope", 1, "MyCsvFields", "dagfile", ("output_path",))
+    assert ids(find_pool_problems([narrowed], POOLS)) == [("narrow", None)]
     lookalike = TaskPoolUse("sql", "nope", 1, "SQLExecuteQueryOperator", "airflow.providers.common.sql", ("sql", "parameters"))
     assert find_pool_problems([lookalike], POOLS) == []
 

@@ -1193,3 +1193,17 @@ def test_font_cache_ignores_bad_files(tmp_path, monkeypatch):
     assert pdf_fonts._font_from_cache("X", path, cache_file) is None
     monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, "off")
     assert pdf_fonts.font_cache_dir() is None and pdf_fonts._face_cache_file(path, 0) is None
+
+
+def test_overwrite_false_fails_before_any_row_is_read(tmp_path):
+    from airflow_export.writers.output import OutputExistsError
+
+    (tmp_path / "w.pdf").write_text("old")
+
+    def rows():
+        raise RuntimeError("a row was read")
+        yield
+
+    with pytest.raises(OutputExistsError):
+        write_pdf(rows(), tmp_path / "w.pdf", overwrite=False)
+    assert (tmp_path / "w.pdf").read_text() == "old"
