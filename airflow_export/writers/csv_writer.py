@@ -83,6 +83,7 @@ import difflib
 import gzip
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import compress, count
@@ -806,6 +807,21 @@ def _describe_encode_error(parts: list[str], names: list[str], first_row: int, c
     return ValueError(str(error))
 
 
+def _render_huge_ints(chunks: "_ChunkWriter", batch: Sequence[Any], first_row: int, rolling: bool) -> Any:
+    """Render a batch holding an int of more than ``sys.get_int_max_str_digits()`` digits.
+
+    Python refuses such conversions by default (a guard against quadratic-time parsing of
+    untrusted text: CVE-2020-10735, Python 3.11's ``sys.set_int_max_str_digits``); an integer from a database is data, so the
+    batch is rendered again with the limit lifted, and the limit restored at once.
+    """
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        return chunks.render(batch, first_row, per_row=rolling)
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def write_csv(
     rows: Iterable[Sequence[Any]] | Iterable[Mapping[Any, Any]],
     path: str | os.PathLike[str],
@@ -907,7 +923,12 @@ def write_csv(
         try:
             for batch in batches:
                 first_row = total + 1
-                texts = chunks.render(batch, first_row, per_row=rolling)
+                try:
+                    texts = chunks.render(batch, first_row, per_row=rolling)
+                except ValueError as exc:
+                    if "integer string conversion" not in str(exc):
+                        raise
+                    texts = _render_huge_ints(chunks, batch, first_row, rolling)
                 try:
                     if rolling:
                         files.write_rows(texts)

@@ -551,7 +551,23 @@ def format_value(
         text = convert(value)
     except UnrenderableValueError as exc:  # nested in a dict/list
         raise exc.located(row, column) from None
+    except ValueError as exc:
+        text = _huge_int_text(value, exc)
     return null_marker if text is None else text
+
+
+def _huge_int_text(value: Any, error: ValueError) -> str:
+    """All digits of an int longer than ``sys.get_int_max_str_digits()`` (default 4,300).
+
+    Python refuses ``str()`` of such ints (CVE-2020-10735: a guard against quadratic-time
+    conversions of untrusted text); an integer from a database is data, so it is written in
+    full, through :class:`decimal.Decimal` (which has no such limit).
+
+    :raises ValueError: ``error`` again when ``value`` is not an int (it was something else).
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise error
+    return str(Decimal(value))
 
 
 # ---------------------------------------------------------------- whole columns
@@ -1018,6 +1034,8 @@ def format_column(
             out.append(converters[type(value)](value))
         except UnrenderableValueError as exc:
             raise exc.located(first_row + index, column) from None
+        except ValueError as exc:
+            out.append(_huge_int_text(value, exc))
     if not _NULLABLE_TYPES.isdisjoint(types):
         out = [null_marker if text is None else text for text in out]
     return out

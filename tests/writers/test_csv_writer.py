@@ -1255,3 +1255,16 @@ def test_join_path_formats_like_str(tmp_path, delimiter, chunk_size):
         ["3", "2.5", "", "x", "y"],
         ["true", "-1e+300", "%(x)s", "é", "0"],
     ]
+
+
+def test_integers_longer_than_pythons_str_limit_are_written_in_full(tmp_path):
+    import sys
+
+    big, negative = 10**5000 + 7, -(10**6000)
+    limit = sys.get_int_max_str_digits()
+    path = tmp_path / "big.csv"
+    write_csv([(1, big), (negative, [big])], path, columns=["a", "b"])
+    rows = read_csv(path)
+    assert rows[1] == ["1", str(Decimal(big))] and rows[1][1].endswith("0007") and len(rows[1][1]) == 5001
+    assert rows[2][0] == "-1" + "0" * 6000 and rows[2][1] == "[" + str(Decimal(big)) + "]"
+    assert sys.get_int_max_str_digits() == limit  # restored

@@ -1207,3 +1207,8 @@ def test_overwrite_false_fails_before_any_row_is_read(tmp_path):
     with pytest.raises(OutputExistsError):
         write_pdf(rows(), tmp_path / "w.pdf", overwrite=False)
     assert (tmp_path / "w.pdf").read_text() == "old"
+
+
+def test_integers_longer_than_pythons_str_limit_render(tmp_path):
+    result = write_pdf([(10**5000,)], tmp_path / "big.pdf", columns=["n"])
+    assert result.records == 1
