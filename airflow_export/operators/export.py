@@ -267,8 +267,8 @@ class BaseExportOperator(BaseOperator):
         if source.columns is not None and len(columns) != len(source.columns):
             raise ValueError(
                 f"columns has {len(columns)} names {columns} but {source.description} has "
-                f"{len(source.columns)} columns {source.columns}; columns renames them one by one "
-                "(to leave some out, select them in the query)"
+                f"{len(source.columns)} columns {source.columns}; columns renames them one by one"
+                + (" (to leave some out, select them in the query)" if self.sql is not None else "")
             )
         return RowSource(columns, source.rows, source.description)
 

@@ -9,8 +9,8 @@ mark at the start of the file (what Excel writes) is skipped, so it never become
 the first column name or of the first JSON line.
 
 Every failure while reading is a :class:`~airflow_export.sources.base.SourceError` naming
-the file and the line: a malformed CSV record (e.g. a quote character inside an unquoted
-field, or text after a closing quote), a quoted field still open at the end of the file
+the file and the line: a malformed CSV record (e.g. text after a closing quote; a quote
+character inside an unquoted field, ``1,x"y``, is kept as data, as Python's csv module does), a quoted field still open at the end of the file
 (an unterminated quote, named by the line where the field starts), bytes that are not
 valid in the encoding, invalid JSON, and a ``.gz`` file that is not gzip, is truncated or
 corrupt (the line is the last one read before the damage).

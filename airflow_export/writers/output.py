@@ -395,6 +395,10 @@ class AtomicOutput:
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
+            if exc.errno in _SPACE_ERRNOS:
+                raise OutputSpaceError(
+                    exc.errno, f"{_SPACE_ERRNOS[exc.errno]}: cannot create output directory {directory}"
+                ) from exc
             raise OutputNotWritableError(exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}") from exc
         if not os.access(directory, os.W_OK | os.X_OK):
             raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")

@@ -111,3 +111,18 @@ def test_no_free_inodes(tmp_path):
         assert sorted(p.name for p in mount.iterdir()) == ["taken"]
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_no_inode_for_a_missing_directory(tmp_path):
+    mount = tmp_path / "inodes"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=2", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs (needs root, as CI has): {proc.stderr.strip()}")
+    try:
+        (mount / "taken").write_text("uses the last inode")
+        with pytest.raises(OutputSpaceError, match=rf"no space left on device: cannot create output directory {mount / 'sub'}"):
+            write_csv([[1]], mount / "sub" / "x.csv", columns=["a"])
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
