@@ -10,11 +10,17 @@ works)::
 
     bridge listening statsd=udp://127.0.0.1:9125 metrics=http://127.0.0.1:9102/metrics
 
-Series budgets: ``--max-mapped-series`` (default 10000) caps the series created by samples a
-mapping rule matched, ``--max-unmapped-series`` (default 1000) those created under
-statsd_exporter's default naming (no rule matched). Each budget fills on its own, so a flood of
-unique junk names cannot keep a mapped metric from being exposed; drops are counted in
-``statsd_bridge_series_dropped_total{kind="mapped"|"unmapped"}``.
+Series budgets: ``--max-unmapped-series`` (default 1000) caps the series created under
+statsd_exporter's default naming (no rule matched); ``--max-mapped-series`` (default 10000) those
+created by samples a mapping rule matched, all rules together; ``--max-series-per-rule`` (default
+500) those created by any one mapping rule. A flood of unique junk names fills only the unmapped
+budget, and a flood of junk label values through one rule fills only that rule's 500, so neither
+keeps another rule's metric from being exposed. Junk through ``k`` rules at once holds
+``min(k * 500, 10000)`` mapped series: it fills the mapped budget (starving every rule still below
+its cap) once ``k >= 20``; with N rules that map and ``N * per-rule <= mapped`` (the deploy mapping:
+``16 * 500 = 8000``) it never can. Drops are counted in
+``statsd_bridge_series_dropped_total{kind="rule"|"mapped"|"unmapped"}`` and, per rule, in
+``statsd_bridge_rule_series_dropped_total{rule,metric,kind}``.
 
 It stops cleanly on SIGTERM or SIGINT (exit status 0). ``--check-config`` only validates the
 mapping file (like statsd_exporter's ``--check-config``). Exit status 1: bad mapping file,
@@ -75,9 +81,21 @@ def build_arg_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=10000,
         metavar="N",
-        help="most series created by samples a mapping rule matched; samples for new ones beyond it are "
-        'dropped and counted in statsd_bridge_series_dropped_total{kind="mapped"} '
+        help="most series created by samples a mapping rule matched, all rules together; samples for new ones "
+        'beyond it are dropped and counted in statsd_bridge_series_dropped_total{kind="mapped"} '
         "(--max-series is a deprecated alias; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-series-per-rule",
+        type=_non_negative_int,
+        default=500,
+        metavar="N",
+        help="most series one mapping rule may create (within --max-mapped-series); samples for new ones beyond "
+        'it are dropped and counted in statsd_bridge_series_dropped_total{kind="rule"} and '
+        "statsd_bridge_rule_series_dropped_total{rule,metric}, so junk label values through one rule cannot "
+        "starve another. Junk through K rules at once holds min(K x this, --max-mapped-series) series: keep "
+        "(rules that map) x this <= --max-mapped-series and no rule can be starved by another "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--max-unmapped-series",
@@ -150,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mapping=config,
         max_mapped_series=args.max_mapped_series,
         max_unmapped_series=args.max_unmapped_series,
+        max_series_per_rule=args.max_series_per_rule,
         route_cache_size=args.route_cache_size,
         max_key_length=args.max_key_length,
         read_buffer_bytes=args.read_buffer,

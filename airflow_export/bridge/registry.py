@@ -14,7 +14,14 @@ family that would reuse a name owned by another family of a different type is a 
 Series budgets: a series created by a sample that a mapping rule matched is *mapped*, one created
 under statsd_exporter's default naming (no rule matched) is *unmapped*. Each kind has its own cap
 (``max_mapped`` and ``max_unmapped``), so a flood of junk or unmapped names can fill only the
-unmapped budget and never keeps a mapped series from being created. Names in ``protected_names``
+unmapped budget and never keeps a mapped series from being created. Within the mapped budget, each
+mapping rule may create at most ``max_per_rule`` series (the *rule* budget; a series is charged to
+the rule whose sample created it, and updating an existing series costs nothing), so a flood of
+label values through one rule (``airflow.pool.open_slots.junk1``, ``junk2``, ...) fills only that
+rule's share and never keeps another rule's series from being created. What remains possible: a
+flood spread over ``k`` rules at once holds ``min(k * max_per_rule, max_mapped)`` mapped series, so
+it can fill the mapped budget (and starve the other rules) once ``k >= ceil(max_mapped /
+max_per_rule)``; with ``(rules that map) * max_per_rule <= max_mapped`` it never can. Names in ``protected_names``
 (the bridge passes the literal ``name:`` of every mapping rule plus its derived names) are for
 mapped samples only: an unmapped sample using one is a conflict, so junk cannot squat a mapped
 family with another type or pollute its values.
@@ -37,6 +44,7 @@ from airflow_export.bridge.mapping_config import DEFAULT_BUCKETS, SummaryOptions
 
 __all__ = [
     "MAPPED",
+    "RULE",
     "UNMAPPED",
     "CounterSeries",
     "Family",
@@ -60,15 +68,17 @@ HIGH_WATER_SUFFIX = "_high_water"
 #: Budget names, also the ``kind`` label of the series self-metrics.
 MAPPED = "mapped"
 UNMAPPED = "unmapped"
+#: The per-mapping-rule budget (``kind="rule"`` of ``statsd_bridge_series_dropped_total``).
+RULE = "rule"
 
 _FAMILY_KINDS = ("counter", "gauge", "histogram", "summary")
 _RESERVED_LABELS = {"histogram": "le", "summary": "quantile"}
 
 
 class SeriesLimitExceeded(Exception):
-    """A new series was refused because its budget (mapped or unmapped) is full.
+    """A new series was refused because its budget (mapped, unmapped or its rule's) is full.
 
-    :ivar budget: :data:`MAPPED` or :data:`UNMAPPED`.
+    :ivar budget: :data:`MAPPED`, :data:`UNMAPPED` or :data:`RULE`.
     """
 
     def __init__(self, budget: str, limit: int) -> None:
@@ -236,15 +246,18 @@ def derived_names(name: str) -> tuple[str, ...]:
 
 
 class SeriesRegistry:
-    """All bridged series, in two capped budgets; not thread-safe (the bridge locks around it).
+    """All bridged series, in capped budgets; not thread-safe (the bridge locks around it).
 
-    :param max_mapped: the most series created by samples a mapping rule matched.
+    :param max_mapped: the most series created by samples a mapping rule matched (all rules together).
     :param max_unmapped: the most series created by samples no rule matched (default naming).
         A sample for a new series beyond its budget raises :class:`SeriesLimitExceeded` (the
         bridge drops and counts it, per budget); the other budget is unaffected.
     :param reserved_names: exact names no bridged family may use (e.g. ``process_*``).
     :param reserved_prefixes: name prefixes no bridged family may use (e.g. ``statsd_bridge_``).
     :param protected_names: exact names only mapped samples may use (see :func:`derived_names`).
+    :param max_per_rule: the most series one mapping rule may create (``None``: no per-rule cap, only
+        ``max_mapped``). Checked before ``max_mapped``: a new series of a rule at its cap is refused
+        with budget :data:`RULE` even when the mapped budget is full too.
     """
 
     def __init__(
@@ -254,12 +267,16 @@ class SeriesRegistry:
         reserved_names: Iterable[str] = (),
         reserved_prefixes: Iterable[str] = (),
         protected_names: Iterable[str] = (),
+        max_per_rule: int | None = None,
     ) -> None:
-        for label, value in (("max_mapped", max_mapped), ("max_unmapped", max_unmapped)):
-            if value < 0:
+        for label, value in (("max_mapped", max_mapped), ("max_unmapped", max_unmapped), ("max_per_rule", max_per_rule)):
+            if value is not None and value < 0:
                 raise ValueError(f"{label} must be >= 0, got {value}")
         self.limits = {MAPPED: max_mapped, UNMAPPED: max_unmapped}
         self.counts = {MAPPED: 0, UNMAPPED: 0}
+        self.max_per_rule = max_per_rule
+        #: series created per mapping rule (by :attr:`MetricMapping.index`); rules appear once they create one
+        self.rule_counts: dict[int, int] = {}
         self.families: dict[str, Family] = {}
         self._owner: dict[str, str] = {name: "" for name in reserved_names}
         self._reserved_prefixes = tuple(reserved_prefixes)
@@ -279,6 +296,7 @@ class SeriesRegistry:
         buckets: tuple[float, ...] | None = None,
         summary: SummaryOptions | None = None,
         mapped: bool = True,
+        rule: int | None = None,
     ) -> object:
         """The series for ``(name, labels)``, created if new.
 
@@ -290,10 +308,12 @@ class SeriesRegistry:
         :param summary: summary options for a new family (the first one wins).
         :param mapped: the sample matched a mapping rule (charged to the mapped budget) or not
             (unmapped budget; refused on a protected name).
+        :param rule: the index of the mapping rule that matched, charged a new series against
+            ``max_per_rule`` (``None``: no rule budget applies).
         :returns: a :class:`CounterSeries`, :class:`GaugeSeries`, :class:`HistogramSeries` or :class:`SummarySeries`.
         :raises MetricConflict: the name belongs to a family of another type.
         :raises InvalidLabels: a reserved label name.
-        :raises SeriesLimitExceeded: a new series while its budget is full.
+        :raises SeriesLimitExceeded: a new series while its rule's or its kind's budget is full.
         """
         base = name[:-6] if kind == "counter" and name.endswith("_total") and len(name) > 6 else name
         budget = MAPPED if mapped else UNMAPPED
@@ -309,8 +329,7 @@ class SeriesRegistry:
             if series is not None:
                 return series
         else:
-            if self.counts[budget] >= self.limits[budget]:
-                raise SeriesLimitExceeded(budget, self.limits[budget])
+            self._check_budgets(budget, rule)
             owned = _owned_names(kind, base)
             for owned_name in owned:
                 if owned_name in self._owner or owned_name.startswith(self._reserved_prefixes):
@@ -320,8 +339,7 @@ class SeriesRegistry:
         for label_name, _ in labels:
             if label_name.startswith("__") or label_name == reserved_label:
                 raise InvalidLabels(f"label {label_name!r} is reserved for a {kind}")
-        if self.counts[budget] >= self.limits[budget]:
-            raise SeriesLimitExceeded(budget, self.limits[budget])
+        self._check_budgets(budget, rule)
         if family is None:
             family = Family(kind, base, help_text, buckets or DEFAULT_BUCKETS, summary)
             self.families[base] = family
@@ -337,7 +355,16 @@ class SeriesRegistry:
             series = SummarySeries(min(family.summary.buf_cap, SUMMARY_WINDOW_LIMIT))
         family.series[labels] = series
         self.counts[budget] += 1
+        if rule is not None:
+            self.rule_counts[rule] = self.rule_counts.get(rule, 0) + 1
         return series
+
+    def _check_budgets(self, budget: str, rule: int | None) -> None:
+        limit = self.max_per_rule
+        if rule is not None and limit is not None and self.rule_counts.get(rule, 0) >= limit:
+            raise SeriesLimitExceeded(RULE, limit)
+        if self.counts[budget] >= self.limits[budget]:
+            raise SeriesLimitExceeded(budget, self.limits[budget])
 
     def collect(self, now: float) -> list[Metric]:
         """The exposition of every family, sorted by name.

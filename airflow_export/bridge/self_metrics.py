@@ -3,11 +3,17 @@
 From statsd_exporter: ``udp_packets_total``, ``lines_total``, ``samples_total``,
 ``sample_errors_total{reason}``, ``tags_total``, ``tag_errors_total``, ``events_total{type}``,
 ``events_unmapped_total``, ``events_actions_total{action}``, ``events_conflict_total{type}``,
-``events_error_total{reason}``, ``loaded_mappings``. Ours: ``line_errors_total``, and per series
-budget ``series{kind}``, ``series_limit{kind}`` and ``series_dropped_total{kind}`` with
-``kind="mapped"`` (series of samples a mapping rule matched; ``--max-mapped-series``) or
-``kind="unmapped"`` (statsd_exporter's default naming; ``--max-unmapped-series``), then
-``internal_errors_total``,
+``events_error_total{reason}``, ``loaded_mappings``. Ours: ``line_errors_total``;
+``series{kind}`` and ``series_limit{kind}`` with ``kind="mapped"`` (series of samples a mapping
+rule matched, all rules together; ``--max-mapped-series``) or ``kind="unmapped"``
+(statsd_exporter's default naming; ``--max-unmapped-series``); ``series_dropped_total{kind}``
+with those two kinds plus ``kind="rule"`` (the sample's mapping rule already holds
+``--max-series-per-rule`` series; checked first, so each drop is counted under exactly one kind);
+per mapping rule that maps, ``rule_series{rule,metric}`` and
+``rule_series_dropped_total{rule,metric,kind}`` (``kind`` ``rule`` or ``mapped``; summed over rules
+they equal ``series_dropped_total`` of that kind) and the unlabelled ``rule_series_limit``. ``rule``
+is the rule's 0-based position in the mapping file, ``metric`` its ``name:`` as written (e.g.
+``airflow_pool_${1}``), so their number is fixed by the mapping file. Then ``internal_errors_total``,
 ``udp_receive_buffer_bytes`` and, on Linux, ``udp_kernel_drops_total`` and
 ``udp_receive_queue_bytes`` (from ``/proc/net/udp``).
 """
@@ -90,11 +96,27 @@ def self_metrics(bridge: Bridge, kernel: tuple[int, int] | None) -> list[Metric]
     counter_vec("events_error", "Samples refused after parsing, by reason.", "reason", bridge.events_error)
     counter_vec(
         "series_dropped",
-        "Samples dropped because they would create a series beyond its budget, by budget "
-        "(mapped: a mapping rule matched; unmapped: default naming).",
+        "Samples dropped because they would create a series beyond a budget, by budget "
+        "(rule: their mapping rule holds --max-series-per-rule series; mapped: all rules together hold "
+        "--max-mapped-series; unmapped: default naming, --max-unmapped-series).",
         "kind",
         bridge.series_dropped,
     )
+    rule_series = Metric(SELF_PREFIX + "rule_series", "Bridged series created by each mapping rule.", "gauge")
+    rule_dropped = Metric(
+        SELF_PREFIX + "rule_series_dropped",
+        "Samples of each mapping rule dropped because they would create a series beyond a budget "
+        "(rule: the rule's own --max-series-per-rule; mapped: --max-mapped-series).",
+        "counter",
+    )
+    rule_counts = bridge.series.rule_counts
+    for index, rule in bridge.map_rules.items():
+        labels = {"rule": str(index), "metric": rule.name}
+        rule_series.add_sample(SELF_PREFIX + "rule_series", labels, rule_counts.get(index, 0))
+        for kind, value in bridge.rule_series_dropped[index].items():
+            rule_dropped.add_sample(SELF_PREFIX + "rule_series_dropped_total", {**labels, "kind": kind}, value)
+    out.append(rule_series)
+    out.append(rule_dropped)
     counter("internal_errors", "Packets whose handling raised an unexpected error.", bridge.internal_errors)
     gauge_vec("series", "Bridged series currently held, by budget (mapped, unmapped).", "kind", bridge.series.counts)
     gauge_vec(
@@ -103,6 +125,9 @@ def self_metrics(bridge: Bridge, kernel: tuple[int, int] | None) -> list[Metric]
         "kind",
         bridge.series.limits,
     )
+    per_rule = bridge.series.max_per_rule
+    if per_rule is not None:
+        gauge("rule_series_limit", "Most bridged series one mapping rule may create (--max-series-per-rule).", per_rule)
     gauge("loaded_mappings", "Mappings loaded from the mapping file.", len(bridge.config.mappings))
     gauge("udp_receive_buffer_bytes", "SO_RCVBUF of the StatsD socket as reported by the kernel.", bridge.receive_buffer_bytes)
     if kernel is not None:

@@ -13,12 +13,23 @@ Behaviour worth knowing:
 * Every gauge series has a companion ``<name>_high_water`` series with the same labels: the
   highest value the gauge has held since the bridge started. With the real statsd_exporter the
   equivalent is the PromQL ``max_over_time(<name>[<range>])``.
-* Series have two budgets: at most ``max_mapped_series`` (default 10000) created by samples a
-  mapping rule matched, and at most ``max_unmapped_series`` (default 1000) created under
+* Series have budgets: at most ``max_unmapped_series`` (default 1000) created under
   statsd_exporter's default naming (no rule matched; exposed, as statsd_exporter does, but
-  bounded). A sample for a new series beyond its budget is dropped and counted in
-  ``statsd_bridge_series_dropped_total{kind="mapped"|"unmapped"}``, so a flood of junk or unmapped
-  names fills only the unmapped budget and can never starve the mapped metrics. The literal
+  bounded); at most ``max_mapped_series`` (default 10000) created by samples a mapping rule
+  matched, all rules together; and at most ``max_series_per_rule`` (default 500) created by any
+  one mapping rule. A sample for a new series beyond a budget is dropped and counted in
+  ``statsd_bridge_series_dropped_total{kind="rule"|"mapped"|"unmapped"}`` (``rule`` when its rule
+  is at its cap, else ``mapped``/``unmapped`` when that budget is full) and, for mapped samples,
+  in ``statsd_bridge_rule_series_dropped_total{rule,metric,kind}`` (``rule``: the rule's 0-based
+  position in the mapping file; ``metric``: its ``name:`` as written). So a flood of junk or
+  unmapped names fills only the unmapped budget, and a flood of junk label values through one
+  rule (``airflow.pool.open_slots.junk<N>``) fills only that rule's 500 and cannot starve another
+  rule. Not excluded: junk spread over ``k`` rules at once holds ``min(k * 500, 10000)`` mapped
+  series, so it fills the mapped budget once ``k >= 20`` (``ceil(max_mapped / per_rule)``) and
+  then starves every rule still below its cap. The deploy mapping has 16 rules that map
+  (``16 * 500 = 8000 <= 10000``), so with the defaults its rules can never fill the mapped budget;
+  the start-up log says which case holds. Legitimate series of a flooded rule that existed before
+  the flood keep updating, but new legitimate label values of that same rule are dropped. The literal
   ``name:`` of every mapping rule (and its ``_total``/``_bucket``/``_sum``/``_count``/``_high_water``
   forms) is for mapped samples only: an unmapped sample using one is refused and counted in
   ``statsd_bridge_events_conflict_total{type}``. Routing results are cached per raw
@@ -62,6 +73,7 @@ from airflow_export.bridge.log_limiter import (
 from airflow_export.bridge.mapping import Mapper, MappingConfig
 from airflow_export.bridge.registry import (
     MAPPED,
+    RULE,
     UNMAPPED,
     InvalidLabels,
     MetricConflict,
@@ -113,6 +125,8 @@ class Bridge:
     :param max_unmapped_series: the most series created by samples no rule matched, named by
         statsd_exporter's default escaping (default 1000).
     :param max_series: deprecated alias of ``max_mapped_series`` (wins when given).
+    :param max_series_per_rule: the most series one mapping rule may create (default 500), within
+        ``max_mapped_series``; keeps a flood of label values through one rule from starving the others.
     :param route_cache_size: routing cache entries before it is cleared (default 20000); the
         mapper's own cache has the same size.
     :param max_key_length: longest StatsD name plus tag keys and values (characters) accepted;
@@ -139,6 +153,7 @@ class Bridge:
         max_mapped_series: int = 10000,
         max_unmapped_series: int = 1000,
         max_series: int | None = None,
+        max_series_per_rule: int = 500,
         route_cache_size: int = 20000,
         max_key_length: int = 1024,
         read_buffer_bytes: int = 32 * 1024 * 1024,
@@ -196,7 +211,10 @@ class Bridge:
             reserved_names=process_names,
             reserved_prefixes=(SELF_PREFIX,),
             protected_names=protected,
+            max_per_rule=max_series_per_rule,
         )
+        #: the rules that can create series (``action: drop`` rules never do), by file position
+        self.map_rules = {rule.index: rule for rule in config.mappings if rule.action != "drop"}
         self._routes: dict[tuple, tuple] = {}
         self._lock = threading.Lock()
 
@@ -208,7 +226,9 @@ class Bridge:
         self.events_actions = {"map": 0, "drop": 0}
         self.events_conflict = dict.fromkeys(_EVENT_TYPES, 0)
         self.events_error = dict.fromkeys(_EVENT_ERROR_REASONS, 0)
-        self.series_dropped = {MAPPED: 0, UNMAPPED: 0}
+        self.series_dropped = {RULE: 0, MAPPED: 0, UNMAPPED: 0}
+        #: per rule (file position): drops by its own cap (``rule``) and by the full mapped budget (``mapped``)
+        self.rule_series_dropped = {index: {RULE: 0, MAPPED: 0} for index in self.map_rules}
         self.internal_errors = 0
 
         self.registry = CollectorRegistry(auto_describe=False)
@@ -244,14 +264,26 @@ class Bridge:
         self._threads = [udp_thread, http_thread]
         udp_thread.start()
         http_thread.start()
+        per_rule = self._series.max_per_rule or 0
+        mapped_limit = self._series.limits[MAPPED]
         log.info(
-            "%s (mappings=%d, max series: mapped=%d unmapped=%d, receive buffer=%d bytes)",
+            "%s (mappings=%d, max series: mapped=%d unmapped=%d per rule=%d, receive buffer=%d bytes)",
             self.listening_line,
             len(self.config.mappings),
-            self._series.limits[MAPPED],
+            mapped_limit,
             self._series.limits[UNMAPPED],
+            per_rule,
             self._receive_buffer,
         )
+        if len(self.map_rules) * per_rule > mapped_limit:
+            log.info(
+                "%d mapping rules x %d series per rule > %d mapped series: junk through %d rules at once "
+                "can fill the mapped budget",
+                len(self.map_rules),
+                per_rule,
+                mapped_limit,
+                -(-mapped_limit // per_rule),
+            )
         return self
 
     def stop(self) -> None:
@@ -438,7 +470,10 @@ class Bridge:
                             target.observe(value, count, now)
                             events["observer"] += count
                         elif code == _LIMIT:
-                            self.series_dropped[target] += 1
+                            budget, rule_index = target
+                            self.series_dropped[budget] += 1
+                            if rule_index is not None:
+                                self.rule_series_dropped[rule_index][budget] += 1
                         elif code == _CONFLICT:
                             self.events_conflict[target] += 1
                         else:
@@ -509,11 +544,12 @@ class Bridge:
                 family_kind, code = "summary", _SUMMARY
                 summary = (mapping.summary if mapping is not None else None) or defaults.summary
         try:
+            rule_index = mapping.index if mapping is not None else None
             series = self._series.get_series(
-                family_kind, metric_name, label_tuple, help_text, buckets, summary, mapped=mapped
+                family_kind, metric_name, label_tuple, help_text, buckets, summary, mapped=mapped, rule=rule_index
             )
         except SeriesLimitExceeded as exc:
-            return (_LIMIT, exc.budget, scale, mapped)
+            return (_LIMIT, (exc.budget, rule_index), scale, mapped)
         except MetricConflict as exc:
             self._bad_line_log.warning("metric %r (StatsD %r): conflict: %s", metric_name, name, exc)
             return (_CONFLICT, kind, scale, mapped)

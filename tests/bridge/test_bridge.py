@@ -229,6 +229,50 @@ mappings:
     assert result.value("statsd_bridge_series_limit", kind="mapped") == 2
 
 
+def test_each_mapping_rule_has_its_own_budget_checked_before_the_mapped_one() -> None:
+    config = MappingConfig.from_yaml(
+        """
+mappings:
+  - match: "a.*"
+    name: "rule_a"
+    labels: {val: "$1"}
+  - match: "skip.*"
+    name: "skipped"
+    action: drop
+  - match: "b.*"
+    name: "rule_b"
+    labels: {val: "$1"}
+  - match: "c.*"
+    name: "rule_c"
+    labels: {val: "$1"}
+"""
+    )
+    capped = Bridge(statsd_port=0, metrics_port=0, mapping=config, max_mapped_series=5, max_series_per_rule=2)
+    # a: 2 kept, 2 dropped by its rule; b: 2 kept, 1 dropped by its rule; c: 1 kept, then the mapped budget is full
+    result = apply(capped, b"a.1:1|c\na.2:1|c\na.3:1|c\na.4:1|c\nb.1:1|c\nb.2:1|c\nb.3:1|c\nc.1:1|c\nc.2:1|c\na.1:1|c")
+    assert result.value("rule_a_total", val="1") == 2 and result.get("rule_a_total", val="3") is None
+    assert result.value("rule_c_total", val="1") == 1 and result.get("rule_c_total", val="2") is None
+    assert result.value("statsd_bridge_series", kind="mapped") == 5
+    assert result.value("statsd_bridge_series_dropped_total", kind="rule") == 3
+    assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == 1
+    assert result.value("statsd_bridge_rule_series_limit") == 2
+    rules = {"a": ("0", "rule_a"), "b": ("2", "rule_b"), "c": ("3", "rule_c")}
+    expected = {"a": (2, 2, 0), "b": (2, 1, 0), "c": (1, 0, 1)}
+    for key, (index, metric) in rules.items():
+        series = result.value("statsd_bridge_rule_series", rule=index, metric=metric)
+        by_rule = result.value("statsd_bridge_rule_series_dropped_total", rule=index, metric=metric, kind="rule")
+        by_mapped = result.value("statsd_bridge_rule_series_dropped_total", rule=index, metric=metric, kind="mapped")
+        assert (series, by_rule, by_mapped) == expected[key], key
+    # the drop rule creates no series and is not reported
+    assert result.get("statsd_bridge_rule_series", rule="1", metric="skipped") is None
+    # a rule at its cap is counted as kind="rule" even when the mapped budget is full too
+    result = apply(capped, b"a.5:1|c\nc.3:1|c")
+    assert result.value("statsd_bridge_series_dropped_total", kind="rule") == 4
+    assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == 2
+    with pytest.raises(ValueError, match="max_per_rule"):
+        Bridge(statsd_port=0, metrics_port=0, max_series_per_rule=-1)
+
+
 def test_unmapped_samples_cannot_use_literal_mapping_names() -> None:
     with Bridge(statsd_port=0, metrics_port=0, mapping=MAPPING_FILE) as bridge:
         # junk squatting the names of mapped families: other type, derived name, or same type and name

@@ -19,7 +19,7 @@ from tests.bridge.support import (
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_cli_bridges_udp_to_http_and_stops_cleanly(stop_signal: signal.Signals) -> None:
-    bridge = BridgeProcess("--mapping", str(MAPPING_FILE), "--max-series", "500")
+    bridge = BridgeProcess("--mapping", str(MAPPING_FILE), "--max-series", "500", "--max-series-per-rule", "50")
     try:
         assert bridge.first_line.startswith("bridge listening statsd=udp://127.0.0.1:")
         assert bridge.statsd_port > 0
@@ -44,6 +44,8 @@ def test_cli_bridges_udp_to_http_and_stops_cleanly(stop_signal: signal.Signals) 
         assert result.value("influx_total", env="prod") == 2
         assert result.value("statsd_bridge_series_limit", kind="mapped") == 500  # --max-series: deprecated alias
         assert result.value("statsd_bridge_series_limit", kind="unmapped") == 1000
+        assert result.value("statsd_bridge_rule_series_limit") == 50
+        assert result.value("statsd_bridge_rule_series", rule="1", metric="airflow_export_duration_seconds") == 1
         bridge.process.send_signal(stop_signal)
         status, stderr = bridge.stop()
     finally:
