@@ -444,6 +444,30 @@ class AtomicOutput:
         self._pending.append(pending)
         return pending
 
+    def roll_to_parts(self) -> PendingFile:
+        """Switch a single-file output to part naming, keeping its directory descriptor.
+
+        The one file written so far (still a temporary file) becomes part 1 and the output
+        continues with :meth:`new_file` giving parts 2, 3 ... Nothing is renamed into place.
+
+        :returns: the pending part 1 (the records count carried over).
+        :raises RuntimeError: already in parts mode, or not exactly one file so far.
+        :raises OutputExistsError: ``overwrite=False`` and part 1 exists.
+        """
+        if self.parts or len(self._pending) != 1:
+            raise RuntimeError("roll_to_parts needs a single-file output with exactly one file")
+        first = self._pending[0]
+        final = part_path(self.path, 1)
+        if not self.overwrite and self._exists(os.path.basename(final)):
+            raise OutputExistsError(errno.EEXIST, f"output file {final} already exists and overwrite=False")
+        first.close()
+        part = PendingFile(final, self._dir_fd)
+        first.move_to(part)
+        part.records = first.records
+        self.parts = True
+        self._pending = [part]
+        return part
+
     def commit(self) -> list[ExportedFile]:
         """fsync and rename every temporary file to its target; return them in order.
 

@@ -692,40 +692,34 @@ class _Outputs:
     """The file(s) of one export: ``path`` while it fits in one file, parts once it rolls over.
 
     The first file is written as ``path``; when row ``max_rows_per_file + 1`` arrives it is
-    moved (still a temporary file) to part 1 and parts 2, 3 ... follow. Nothing is renamed
-    into place before :meth:`commit`.
+    renamed (still a temporary file) to part 1 and parts 2, 3 ... follow, all through the one
+    directory descriptor the output opened. Nothing is renamed into place before :meth:`commit`.
     """
 
     def __init__(self, path: str, overwrite: bool) -> None:
         self.path = path
         self.overwrite = overwrite
         self.single = AtomicOutput(path, overwrite=overwrite, parts=False)
-        self.parts: AtomicOutput | None = None
         self.first: PendingFile | None = None
+        self.rolled = False
 
     def new_file(self) -> PendingFile:
         if self.first is None:
             self.first = self.single.new_file()
             return self.first
-        if self.parts is None:
-            self.parts = AtomicOutput(self.path, overwrite=self.overwrite, parts=True)
-            moved = self.parts.new_file()
-            self.first.close()
-            self.first.move_to(moved)
-            moved.records = self.first.records
-            self.single.abort()
-        return self.parts.new_file()
+        if not self.rolled:
+            self.single.roll_to_parts()
+            self.rolled = True
+        return self.single.new_file()
 
     def commit(self) -> list[ExportedFile]:
         """Rename the file(s) into place; with ``overwrite`` the other naming's leftovers of an
         earlier run (parts, or the single file) are removed by
         :meth:`~airflow_export.writers.output.AtomicOutput.commit`."""
-        return (self.parts if self.parts is not None else self.single).commit()
+        return self.single.commit()
 
     def abort(self) -> None:
         self.single.abort()
-        if self.parts is not None:
-            self.parts.abort()
 
 
 class _Export:

@@ -86,3 +86,26 @@ def test_missing_parents_are_not_created_through_a_swapped_symlink(layout):
     with pytest.raises(OutputOutsideRootError):
         SwapDuringQuery(task_id="t", rows=[[1]], columns=["a"], output_path="victim/sub/deeper/x.csv").execute({})
     assert list(outside.iterdir()) == []  # no "sub/deeper" created outside
+
+
+@pytest.mark.parametrize("writer, ext", [("csv", "csv"), ("pdf", "pdf")])
+def test_rolling_parts_stay_in_the_directory_first_opened(tmp_path, writer, ext):
+    """A rolling export (parts) keeps writing where it started, even across the roll-over."""
+    from airflow_export import write_csv, write_pdf
+
+    base, elsewhere = tmp_path / "sub", tmp_path / "elsewhere"
+    base.mkdir()
+    elsewhere.mkdir()
+
+    def rows():
+        for i in range(8):
+            if i == 2:
+                os.rename(base, tmp_path / "sub.moved")
+                os.symlink(elsewhere, base)
+            yield {"i": i}
+
+    write = write_csv if writer == "csv" else write_pdf
+    result = write(rows(), base / f"r.{ext}", max_rows_per_file=3)
+    assert result.records == 8 and len(result.files) == 3
+    assert list(elsewhere.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "sub.moved").iterdir()) == [f"r.part-0000{i}.{ext}" for i in (1, 2, 3)]
