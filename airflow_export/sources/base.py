@@ -46,8 +46,9 @@ def guarded(
     afterwards with :func:`itertools.chain.from_iterable`.
 
     :param what: names the source in the message, e.g. ``"query on connection 'pg'"``.
-    :param redact: removes secrets from the message; when it changes the message, the original
-        exception is not chained (its own text would show the secret in tracebacks).
+    :param redact: removes secrets from the message; if it has a ``chain_leaks(exc)`` method
+        saying the original exception (or one it chains) shows a secret, the original is not
+        chained (its text would show the secret in tracebacks).
     """
     iterator = iter(items)
     while True:
@@ -60,7 +61,8 @@ def guarded(
         except expected as exc:
             raw = f"{what} failed while reading rows: {type(exc).__name__}: {exc}"
             message = redact(raw) if redact is not None else raw
-            if message != raw:
+            leaks = getattr(redact, "chain_leaks", None)
+            if message != raw or (leaks is not None and leaks(exc)):
                 raise SourceError(message) from None
             raise SourceError(message) from exc
         yield item

@@ -44,14 +44,40 @@ def _password_of(hook: Any) -> str | None:
 
 
 class _Redactor:
-    """Replaces the connection's password in a message (looked up only when an error happens)."""
+    """Replaces the connection's password in a message (looked up only when an error happens).
+
+    Also the forms a driver may print it in: ``repr`` escaping (quotes, backslashes) and URL
+    percent-encoding (a DSN or URI).
+    """
 
     def __init__(self, hook: Any) -> None:
         self.hook = hook
 
-    def __call__(self, message: str) -> str:
+    def forms(self) -> list[str]:
+        """The password's textual forms, longest first (empty when there is no password)."""
         password = _password_of(self.hook)
-        return message.replace(password, REDACTED) if password else message
+        if not password:
+            return []
+        from urllib.parse import quote, quote_plus
+
+        forms = {password, repr(password)[1:-1], password.encode("unicode_escape").decode("ascii"),
+                 quote(password, safe=""), quote_plus(password)}
+        return sorted((f for f in forms if f), key=len, reverse=True)
+
+    def __call__(self, message: str) -> str:
+        for form in self.forms():
+            message = message.replace(form, REDACTED)
+        return message
+
+    def chain_leaks(self, exc: BaseException) -> bool:
+        """True when the exception or any exception it chains (cause or context) shows the password."""
+        import traceback
+
+        forms = self.forms()
+        if not forms:
+            return False
+        text = "".join(traceback.format_exception(exc))
+        return any(form in text for form in forms)
 
 
 @contextmanager
@@ -106,9 +132,8 @@ def sql_rows(
             # psycopg 2 named cursors describe the result only after the first fetch.
             first = cursor.fetchmany(fetch_size)
         except Exception as exc:
-            raw = f"{what} failed: {type(exc).__name__}: {exc}"
-            message = redact(raw)
-            if message != raw:  # the driver repeated the password: do not chain its exception
+            message = redact(f"{what} failed: {type(exc).__name__}: {exc}")
+            if redact.chain_leaks(exc):  # the driver (or an exception it chains) shows the password
                 raise SourceError(message) from None
             raise SourceError(message) from exc
         if cursor.description is None:

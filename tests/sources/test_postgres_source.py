@@ -384,3 +384,54 @@ def test_a_query_or_fetch_error_repeating_the_password_is_redacted_and_not_chain
         list(src.rows)
     assert "driver says: auth with *** rejected" in str(caught.value)
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
+
+
+def test_a_chained_driver_exception_showing_the_password_is_not_chained():
+    class Cursor:
+        description = [("a",)]
+
+        def execute(self, *args):
+            try:
+                raise ValueError(f"libpq: password={PASSWORD} rejected")
+            except ValueError as inner:
+                raise RuntimeError("OperationalError: server closed the connection") from inner
+
+        def close(self):
+            pass
+
+    class Conn:
+        password = PASSWORD
+
+        def cursor(self):
+            return Cursor()
+
+        def close(self):
+            pass
+
+    class Hook:
+        connection = Conn()
+
+        def get_conn(self):
+            return Conn()
+
+    with pytest.raises(SourceError) as caught, sql_rows(Hook(), "SELECT 1", conn_id="pg"):
+        pass
+    assert str(caught.value) == "query on connection 'pg' failed: RuntimeError: OperationalError: server closed the connection"
+    assert PASSWORD not in "".join(traceback.format_exception(caught.value))
+
+
+def test_the_password_is_redacted_in_its_repr_and_url_forms():
+    from airflow_export.sources.sql import _Redactor
+
+    password = "pa'ss\\wo rd/é"
+
+    class Hook:
+        class connection:  # noqa: N801 - mimics Airflow's attribute
+            pass
+
+    Hook.connection.password = password
+    redact = _Redactor(Hook())
+    from urllib.parse import quote
+
+    for shown in (password, repr(password), str({"password": password}), f"postgresql://u:{quote(password, safe='')}@h/db"):
+        assert "pa'ss" not in redact(shown) and "ss\\\\wo" not in redact(shown) and "pa%27ss" not in redact(shown), redact(shown)
