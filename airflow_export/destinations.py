@@ -57,7 +57,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_export.paths import resolve_output_path
-from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, part_path
+from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, existing_outputs, part_path
 from airflow_export.writers.result import ExportedFile, ExportResult
 
 __all__ = [
@@ -233,20 +233,22 @@ class StagedOutput:
         """Fail before any work: a local file name too long for its temporary names; with
         ``overwrite=False``, a target (or its first part) that already exists.
 
-        :raises OutputExistsError: an object stands at ``NAME`` or ``NAME.part-00001.EXT``.
+        :raises OutputExistsError: a file stands at ``NAME`` or any ``NAME.part-NNNNN.EXT`` (local),
+            or an object at ``NAME`` or ``NAME.part-00001.EXT`` (remote).
         :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.output.check_name_length`).
         """
         if not self.destination.is_remote:
-            check_name_length(self.destination.local_path)  # before the query, not after it
+            # Before the query, not after it: the writer would find these only once rows arrive.
+            local = self.destination.local_path
+            check_name_length(local)
+            if os.path.isdir(local):
+                raise OutputError(errno.EISDIR, f"output path {local} is a directory, expected a file path")
         if self.overwrite:
             return
         if not self.destination.is_remote:
-            # The writer checks again (and links atomically at the end); checking here fails
-            # before the source is opened, so no query runs and no row is read.
-            local = self.destination.local_path
-            for candidate in (local, part_path(local, 1)):
-                if os.path.lexists(candidate):
-                    raise OutputExistsError(errno.EEXIST, f"output file {candidate} already exists and overwrite=False")
+            # The writer checks again (and links atomically at the end).
+            if existing := existing_outputs(local):
+                raise OutputExistsError(errno.EEXIST, f"output file {existing[0]} already exists and overwrite=False")
             return
         target = self.destination.remote_path
         for candidate in (target, part_path(target, 1)):

@@ -56,7 +56,9 @@ def resolve_output_path(path: str | os.PathLike, root: str | os.PathLike | None)
     real_root = os.path.realpath(os.fspath(root))
     candidate = text if os.path.isabs(text) else os.path.join(real_root, text)
     real = os.path.realpath(candidate)
-    if os.path.commonpath([real, real_root]) != real_root or real == real_root:
+    if real == real_root:
+        raise ExportPathError(f"output_path {text!r} resolves to the export root {real_root} itself; give a file name")
+    if os.path.commonpath([real, real_root]) != real_root:
         raise ExportPathError(
             f"output_path {text!r} resolves to {real}, outside the export root {real_root}; "
             "exports may only write inside the export root"

@@ -196,6 +196,29 @@ def check_name_length(path: str) -> None:
         )
 
 
+def _output_names(target: Path) -> re.Pattern[str]:
+    """The names of ``target`` and of its part files (``flights.csv``, ``flights.part-NNNNN.csv``)."""
+    first_part = Path(part_path(target, 1)).name
+    head, _, tail = first_part.partition(".part-00001")
+    return re.compile(f"{re.escape(target.name)}|{re.escape(head)}\\.part-\\d{{5}}{re.escape(tail)}")
+
+
+def existing_outputs(target: str | os.PathLike) -> list[str]:
+    """The files already standing at ``target`` or at any of its part names, sorted.
+
+    What ``overwrite=False`` refuses: an earlier export of the same target, single or rolled.
+
+    :returns: paths (empty when the directory does not exist).
+    """
+    target = Path(target)
+    names = _output_names(target)
+    try:
+        with os.scandir(target.parent) as entries:
+            return sorted(str(target.parent / e.name) for e in entries if names.fullmatch(e.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def remove_stale_temporaries(target: str | os.PathLike, dir_fd: int | None = None) -> list[str]:
     """Remove temporary files left for ``target`` (or its parts) by dead processes of this host.
 
@@ -211,9 +234,7 @@ def remove_stale_temporaries(target: str | os.PathLike, dir_fd: int | None = Non
     directory = target.parent
     if dir_fd is None and not directory.is_dir():
         return []
-    first_part = Path(part_path(target, 1)).name
-    head, _, tail = first_part.partition(".part-00001")
-    names = re.compile(f"{re.escape(target.name)}|{re.escape(head)}\\.part-\\d{{5}}{re.escape(tail)}")
+    names = _output_names(target)
     removed = []
     with os.scandir(dir_fd if dir_fd is not None else directory) as entries:
         for entry in list(entries):
@@ -377,14 +398,19 @@ class AtomicOutput:
         text = os.fspath(path)
         if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
             raise OutputError(errno.EISDIR, f"output path {text!r} names a directory; give a file name")
+        if "://" in text:
+            raise OutputError(
+                errno.EINVAL,
+                f"output path {text!r} is a URI; the writers take local paths (the operators also accept "
+                "file:// and object storage URIs)",
+            )
         self.path = os.path.abspath(text)
         self.overwrite = overwrite
         self.parts = parts
         self._pending: list[PendingFile] = []
-        first = part_path(self.path, 1) if parts else self.path
         check_name_length(self.path)
-        if not overwrite and os.path.exists(first):
-            raise OutputExistsError(errno.EEXIST, f"output file {first} already exists and overwrite=False")
+        if not overwrite and (existing := existing_outputs(self.path)):
+            raise OutputExistsError(errno.EEXIST, f"output file {existing[0]} already exists and overwrite=False")
         if os.path.isdir(self.path):
             raise OutputError(errno.EISDIR, f"output path {self.path} is a directory, expected a file path")
         directory = os.path.dirname(self.path)

@@ -318,3 +318,38 @@ def test_directory_like_output_paths_are_refused_by_operator_and_writers(tmp_pat
         with pytest.raises(OutputError, match="names a directory; give a file name"):
             writer([[1]], target, columns=["a"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_false_sees_any_part_file_before_the_query(sqlite_conn, tmp_path):
+    (tmp_path / "p.part-00002.csv").write_text("an earlier rolled export")
+    op = ExportCsvOperator(task_id="p", conn_id="test_db", sql="SELECT abs(-9223372036854775808) AS boom",
+                           output_path=str(tmp_path / "p.csv"), overwrite=False)
+    with pytest.raises(FileExistsError, match=r"p\.part-00002\.csv already exists and overwrite=False"):
+        op.execute({})
+
+
+def test_an_existing_directory_as_output_path_fails_before_the_query(sqlite_conn, tmp_path):
+    (tmp_path / "adir.csv").mkdir()
+    op = ExportCsvOperator(task_id="d", conn_id="test_db", sql="SELECT abs(-9223372036854775808) AS boom",
+                           output_path=str(tmp_path / "adir.csv"))
+    with pytest.raises(OSError, match=r"adir\.csv is a directory, expected a file path"):
+        op.execute({})
+
+
+def test_writers_refuse_uris_and_later_parts_with_overwrite_false(tmp_path):
+    from airflow_export import write_csv, write_pdf
+    from airflow_export.writers.output import OutputError, OutputExistsError
+
+    for writer in (write_csv, write_pdf):
+        with pytest.raises(OutputError, match="is a URI; the writers take local paths"):
+            writer([[1]], f"file://{tmp_path}/x.csv", columns=["a"])
+    (tmp_path / "r.part-00002.pdf").write_text("old")
+    read = []
+
+    def rows():
+        read.append(1)
+        yield [1]
+
+    with pytest.raises(OutputExistsError, match=r"r\.part-00002\.pdf already exists"):
+        write_pdf(rows(), tmp_path / "r.pdf", overwrite=False)
+    assert read == [] and not any(p.name.startswith("file:") for p in tmp_path.iterdir())

@@ -123,10 +123,14 @@ def test_overwrite_false_fails_at_construction(tmp_path):
         AtomicOutput(target, overwrite=False)
 
 
-def test_overwrite_false_checks_each_new_part(tmp_path):
+def test_overwrite_false_refuses_any_existing_part_up_front_and_checks_each_new_part(tmp_path):
     (tmp_path / "o.part-00002.csv").write_bytes(b"x")
+    with pytest.raises(OutputError, match="o.part-00002.csv already exists and overwrite=False"):
+        AtomicOutput(tmp_path / "o.csv", overwrite=False, parts=True)  # before any work
+    (tmp_path / "o.part-00002.csv").unlink()
     output = AtomicOutput(tmp_path / "o.csv", overwrite=False, parts=True)
     output.new_file()
+    (tmp_path / "o.part-00002.csv").write_bytes(b"appeared meanwhile")
     with pytest.raises(OutputError, match="o.part-00002.csv already exists and overwrite=False"):
         output.new_file()
     output.abort()
