@@ -26,7 +26,8 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager, ExitStack
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
 from typing import Any
 
 from airflow_export.sources.base import RowSource, SourceError
@@ -126,9 +127,20 @@ def _jsonl_rows(text: io.TextIOBase, name: str) -> Iterator[dict]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SourceError(f"{name}: line {number}: invalid JSON: {exc.msg} at column {exc.colno}") from exc
+        except ValueError as exc:  # an integer beyond Python's 4,300-digit limit (CVE-2020-10735)
+            if "integer string conversion" not in str(exc):
+                raise SourceError(f"{name}: line {number}: {exc}") from exc
+            # Decimal parses digits in linear time, so the limit's reason does not apply; the
+            # writers print an integral Decimal with all its digits.
+            value = json.loads(line, parse_int=_parse_json_int)
         if not isinstance(value, dict):
             raise SourceError(f"{name}: line {number}: expected a JSON object, got {type(value).__name__}")
         yield value
+
+
+def _parse_json_int(text: str) -> int | Decimal:
+    """A JSON integer: an ``int``, or a :class:`~decimal.Decimal` beyond ``int``'s digit limit."""
+    return int(text) if len(text) <= 4000 else Decimal(text)
 
 
 @contextmanager

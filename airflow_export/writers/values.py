@@ -443,6 +443,13 @@ def format_json(value: dict | list) -> str:
     except RecursionError:
         reason = f"nested deeper than the recursion limit of {sys.getrecursionlimit()} levels"
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # an int beyond Python's 4,300-digit str() limit
+            limit = sys.get_int_max_str_digits()
+            sys.set_int_max_str_digits(0)
+            try:
+                return format_json(value)
+            finally:
+                sys.set_int_max_str_digits(limit)
         if "ircular" not in str(exc):  # pragma: no cover - json raises no other ValueError here
             raise
         reason = "it contains itself: a circular reference"

@@ -6,6 +6,7 @@ call :func:`file_rows` directly.)
 
 from __future__ import annotations
 
+import csv
 import gzip
 import random
 
@@ -149,3 +150,24 @@ def test_invalid_utf8_is_a_source_error_naming_the_file(tmp_path):
     with pytest.raises(SourceError) as info:
         read(path)
     assert str(info.value) == f"{path}: before line 1 was complete: bytes not valid in utf-8: b'\\xff' (invalid start byte)"
+
+
+def test_jsonl_integers_beyond_pythons_digit_limit_are_exported_in_full(tmp_path):
+    from airflow_export import write_csv
+    from airflow_export.sources.files import file_rows
+
+    digits = "9" * 5000
+    src = tmp_path / "huge.jsonl"
+    src.write_bytes(b'{"a": ' + digits.encode() + b', "b": [-' + digits.encode() + b']}\n{"a": 1, "b": []}\n')
+    with file_rows(str(src)) as source:
+        write_csv(source.rows, tmp_path / "out.csv", columns=source.columns)
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    # Nested, the big integer is a Decimal, which JSON writes as a string (the value table).
+    assert rows == [["a", "b"], [digits, f"[\"-{digits}\"]"], ["1", "[]"]]
+
+
+def test_huge_int_nested_in_a_pdf_cell(tmp_path):
+    from airflow_export import write_pdf
+
+    assert write_pdf([{"v": {"k": 10**5000}}], tmp_path / "n.pdf").records == 1
