@@ -25,17 +25,17 @@ def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
     :raises TypeError: the value has another shape (the message names the type found).
     """
     if value is None:
-        return RowSource(list(columns) if columns else None, [], "rows from XCom")
+        return RowSource(list(columns) if columns is not None else None, [], "rows from XCom")
     if isinstance(value, Mapping):
         if "rows" not in value:
             raise TypeError(
                 "rows from XCom: a mapping must look like {'columns': [...], 'rows': [...]}; "
                 f"got keys {sorted(map(str, value))[:10]}"
             )
-        cols = list(columns) if columns else (list(value["columns"]) if value.get("columns") else None)
+        cols = list(columns) if columns is not None else (list(value["columns"]) if value.get("columns") else None)
         return RowSource(cols, value["rows"], "rows from XCom")
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
             f"rows from XCom must be a list of rows or a {{'columns', 'rows'}} mapping, got {type(value).__name__}"
         )
-    return RowSource(list(columns) if columns else None, value, "rows from XCom")
+    return RowSource(list(columns) if columns is not None else None, value, "rows from XCom")

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         text = read_exposition(args.url, args.file, args.timeout)
-    except (OSError, urllib.error.URLError) as exc:
+    except (OSError, urllib.error.URLError, ValueError) as exc:  # ValueError: bad URL, undecodable bytes
         print(f"error: cannot read {args.url or args.file}: {exc}", file=sys.stderr)
         return 2
     try:

@@ -26,6 +26,7 @@ lazily; at most one batch is held at a time.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, islice
 from operator import itemgetter
@@ -194,12 +195,18 @@ def iter_batches(
 
     if isinstance(first, Mapping):
         keys = columns if columns is not None else list(first)
+        if not keys:
+            raise ValueError("row 1: no column to write: the first mapping has no keys and columns is empty or not given")
         return [str(k) for k in keys], _mapping_batches(first, it, keys, batch_size, extra_keys)
 
     _check_sequence_type(type(first), 1)
     width = len(first)
+    if not width:
+        raise ValueError("row 1: a row has no fields; there is no column to write")
     if columns is None:
-        names = [f"col_{i}" for i in range(1, width + 1)]
+        # sqlite3.Row (row_factory) is a sequence that knows its column names.
+        keys = getattr(first, "keys", None) if type(first) is sqlite3.Row else None
+        names = [str(k) for k in keys()] if keys is not None else [f"col_{i}" for i in range(1, width + 1)]
     else:
         names = [str(c) for c in columns]
         if len(names) != width:

@@ -75,6 +75,15 @@ def test_unreadable_source_exits_2(args, message, capsys):
     assert capsys.readouterr().err.startswith(message)
 
 
+def test_undecodable_file_and_bad_url_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.prom"
+    bad.write_bytes(b"\xff\xfe bad")
+    assert main(["--file", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot read {bad}: 'utf-8' codec can't decode byte 0xff")
+    assert main(["--url", "notaurl"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot read notaurl: unknown url type: 'notaurl'")
+
+
 def test_url_404_exits_2(metrics_url, capsys):
     assert main(["--url", metrics_url + "/nope"]) == 2
     assert "HTTP Error 404" in capsys.readouterr().err

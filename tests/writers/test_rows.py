@@ -26,7 +26,6 @@ def collect(rows, columns=None, batch_size=1000, **kw):
         ([], None, 5, [], []),
         ([], ["a", "b"], 5, ["a", "b"], []),
         (iter([]), ("a",), 5, ["a"], []),
-        ([()], None, 5, [], [[()]]),
         ([{"a": 1, "b": 2}, {"a": 3, "b": 4}], None, 10, ["a", "b"], [[(1, 2), (3, 4)]]),
         ([{"b": 1, "a": 2}], None, 10, ["b", "a"], [[(1, 2)]]),
         ([{"a": 1, "b": 2}], ["b", "a"], 10, ["b", "a"], [[(2, 1)]]),
@@ -164,3 +163,24 @@ def test_string_instead_of_rows_or_columns():
 def test_iter_rows_flattens():
     _, batches = iter_batches([(i,) for i in range(5)], batch_size=2)
     assert list(iter_rows(batches)) == [(0,), (1,), (2,), (3,), (4,)]
+
+
+@pytest.mark.parametrize(("rows", "columns", "message"), [
+    ([(), ()], None, "row 1: a row has no fields; there is no column to write"),
+    ([{}, {"a": 1}], None, "row 1: no column to write: the first mapping has no keys and columns is empty or not given"),
+    ([{"a": 1}], [], "row 1: no column to write: the first mapping has no keys and columns is empty or not given"),
+])
+def test_rows_without_any_column_are_refused(rows, columns, message):
+    with pytest.raises(ValueError, match=message):
+        iter_batches(rows, columns, 10)
+
+
+def test_sqlite_rows_name_their_columns():
+    import sqlite3
+
+    con = sqlite3.connect(":memory:")
+    con.row_factory = sqlite3.Row
+    con.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+    con.execute("INSERT INTO t VALUES (1, 'a')")
+    names, batches = iter_batches(con.execute("SELECT id, name AS label FROM t"), None, 10)
+    assert names == ["id", "label"] and [tuple(r) for b in batches for r in b] == [(1, "a")]
