@@ -56,8 +56,9 @@ def export_asset(output_path: str, export_root: str | None = None) -> Asset:
     against the export root exactly as the operator does.
 
     :raises ValueError: ``output_path`` is templated or remote (declare an ``Asset`` yourself).
+    :raises ExportPathError: ``output_path`` resolves outside the export root (the operator's message).
     """
-    asset = BaseExportOperator.default_asset(output_path, export_root)
+    asset = BaseExportOperator.default_asset(output_path, export_root, strict=True)
     if asset is None:
         raise ValueError(f"output_path {output_path!r} is templated or remote: declare the Asset explicitly")
     return asset
@@ -207,15 +208,24 @@ class BaseExportOperator(BaseOperator):
     # -- wiring ---------------------------------------------------------------------------
 
     @staticmethod
-    def default_asset(output_path: Any, export_root: str | None) -> Asset | None:
-        """``Asset("file://<path>")`` for a static local ``output_path``; None when it is templated or remote."""
-        if not isinstance(output_path, str) or "{{" in output_path or "{%" in output_path or "://" in output_path:
+    def default_asset(output_path: Any, export_root: str | None, *, strict: bool = False) -> Asset | None:
+        """``Asset("file://<path>")`` for a static local ``output_path`` (a path or a ``file://``
+        URI); None when it is templated or remote.
+
+        :param strict: raise instead of returning None when the path cannot be resolved.
+        :raises ExportPathError, ValueError: with ``strict``, the path leaves the export root or is invalid.
+        """
+        if not isinstance(output_path, str) or "{{" in output_path or "{%" in output_path:
+            return None
+        if "://" in output_path and not output_path.startswith("file://"):
             return None
         try:
-            path = resolve_output_path(output_path, export_root or configured_export_root())
+            destination = resolve_destination(output_path, export_root=export_root or configured_export_root())
         except (OSError, ValueError):
+            if strict:
+                raise
             return None
-        return Asset(uri=f"file://{path}")
+        return Asset(uri=destination.uri) if not destination.is_remote else None
 
     def get_db_hook(self) -> Any:
         """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does).

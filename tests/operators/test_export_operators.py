@@ -353,3 +353,16 @@ def test_writers_refuse_uris_and_later_parts_with_overwrite_false(tmp_path):
     with pytest.raises(OutputExistsError, match=r"r\.part-00002\.pdf already exists"):
         write_pdf(rows(), tmp_path / "r.pdf", overwrite=False)
     assert read == [] and not any(p.name.startswith("file:") for p in tmp_path.iterdir())
+
+
+def test_export_asset_for_file_uris_and_paths_outside_the_root(tmp_path):
+    from airflow_export import export_asset
+
+    root = str(tmp_path)
+    assert export_asset(f"file://{tmp_path}/y.csv", root).uri == f"file://{tmp_path}/y.csv"
+    op = ExportCsvOperator(task_id="i", rows=[[1]], output_path=f"file://{tmp_path}/o/i.csv", export_root=root)
+    assert [a.uri for a in op.outlets] == [f"file://{tmp_path}/o/i.csv"]
+    with pytest.raises(ExportPathError, match=r"outside the export root"):
+        export_asset("../x.csv", root)
+    with pytest.raises(ValueError, match="is templated or remote"):
+        export_asset("s3://bucket/x.csv", root)
