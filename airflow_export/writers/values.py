@@ -22,9 +22,10 @@ Python value                           text                                     
                                        ``format_float_scientific(unique=True)``),  ``0.10000000149011612``);
                                        laid out like ``repr`` of a float;          ``numpy.float32(2**24)`` ->
                                        NaN -> ``NaN``, ``inf`` / ``-inf``          ``16777216.0``
-``decimal.Decimal``                    fixed-point, never exponent notation,       ``Decimal("1E-7")`` ->
-                                       trailing zeros kept; NaN -> ``NaN``,        ``0.0000001``;
-                                       infinities -> ``inf`` / ``-inf``            ``Decimal("1E+3")`` -> ``1000``
+``decimal.Decimal``                    fixed-point, trailing zeros kept            ``Decimal("1E-7")`` ->
+                                       (exponent notation only past 1,000          ``0.0000001``;
+                                       padding zeros); NaN -> ``NaN``,             ``Decimal("1E+3")`` -> ``1000``
+                                       infinities -> ``inf`` / ``-inf``
 ``datetime``, ``date``, ``time``       ISO 8601, ``v.isoformat()``; an aware       ``2024-01-02T03:04:05+02:00``
 (and ``pandas.Timestamp``)             value keeps its UTC offset, a naive one
                                        has none
@@ -205,17 +206,28 @@ def format_float(value: float) -> str:
     return "NaN" if value != value else float.__repr__(value)
 
 
+#: Fixed-point text may pad a Decimal with at most this many zeros; beyond, exponent notation.
+DECIMAL_MAX_PADDING = 1000
+
+
 def format_decimal(value: Decimal) -> str:
-    """Fixed-point text of a Decimal, never exponent notation, trailing zeros kept.
+    """Fixed-point text of a Decimal, trailing zeros kept, no exponent notation unless the
+    exponent is absurd.
 
     ``Decimal("1E-7")`` -> ``0.0000001``; ``Decimal("1E+3")`` -> ``1000``;
     ``Decimal("1.50")`` -> ``1.50``; NaN (quiet or signalling) -> ``NaN``; infinities ->
-    ``inf``/``-inf`` (as for floats).
+    ``inf``/``-inf`` (as for floats). When fixed-point would add more than
+    :data:`DECIMAL_MAX_PADDING` zeros to the digits (``Decimal("1E-1000000")`` would be a
+    million-character field, ``1E+999999999`` a gigabyte), the value is written in Python's
+    exponent notation, ``str(value)`` (``1E-1000000``), which reads back to the same Decimal.
     """
     if value.is_nan():
         return "NaN"
     if value.is_infinite():
         return "-inf" if value.is_signed() else "inf"
+    exponent = value.as_tuple().exponent
+    if exponent > DECIMAL_MAX_PADDING or -exponent - len(value.as_tuple().digits) > DECIMAL_MAX_PADDING:
+        return str(value)
     return format(value, "f")
 
 

@@ -1268,3 +1268,13 @@ def test_integers_longer_than_pythons_str_limit_are_written_in_full(tmp_path):
     assert rows[1] == ["1", str(Decimal(big))] and rows[1][1].endswith("0007") and len(rows[1][1]) == 5001
     assert rows[2][0] == "-1" + "0" * 6000 and rows[2][1] == "[" + str(Decimal(big)) + "]"
     assert sys.get_int_max_str_digits() == limit  # restored
+
+
+def test_decimals_with_absurd_exponents_use_exponent_notation(tmp_path):
+    path = tmp_path / "d.csv"
+    values = [Decimal("1E-7"), Decimal("1E-1000000"), Decimal("-1E+999999999"), Decimal("1E-999")]
+    write_csv([(v,) for v in values], path, columns=["d"])
+    cells = [r[0] for r in read_csv(path)[1:]]
+    assert cells[:3] == ["0.0000001", "1E-1000000", "-1E+999999999"]
+    assert cells[3] == "0." + "0" * 998 + "1"  # 998 padding zeros: still fixed-point
+    assert [Decimal(c) for c in cells] == values
