@@ -13,6 +13,7 @@ temporary file is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import subprocess
 import sys
@@ -31,18 +32,32 @@ def rows(n: int = ROWS):
     return ([i, f"name {i}, with text to fill the disk", i * 1.5, None] for i in range(n))
 
 
-@pytest.fixture()
-def small_disk(tmp_path):
-    """A 256 KiB tmpfs, unmounted afterwards."""
-    mount = tmp_path / "disk"
+@contextlib.contextmanager
+def tmpfs(mount, options: str):
+    """A tmpfs mounted at ``mount`` with ``options`` (e.g. ``size=256k``), unmounted afterwards."""
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.fail(f"cannot mount a tmpfs for the full-disk test (needs root, as CI has): {proc.stderr.strip()}")
     try:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs."""
+    with tmpfs(tmp_path / "disk", "size=256k") as mount:
+        yield mount
+
+
+@pytest.fixture()
+def no_inodes(tmp_path):
+    """A tmpfs whose last free inode is taken by the file ``taken``."""
+    with tmpfs(tmp_path / "inodes", "size=1m,nr_inodes=2") as mount:
+        (mount / "taken").write_text("uses the last inode")
+        yield mount
 
 
 @pytest.mark.parametrize("writer, name", [(write_csv, "out.csv"), (write_pdf, "out.pdf")])
@@ -96,33 +111,13 @@ def test_file_size_limit(tmp_path, fmt):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_no_free_inodes(tmp_path):
+def test_no_free_inodes(no_inodes):
     """Creating the temporary file itself fails (ENOSPC on create): the same clear error."""
-    mount = tmp_path / "inodes"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=2", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs (needs root, as CI has): {proc.stderr.strip()}")
-    try:
-        (mount / "taken").write_text("uses the last inode")
-        with pytest.raises(OutputSpaceError, match=rf"no space left on device while writing {mount / 'x.csv'}"):
-            write_csv([[1]], mount / "x.csv", columns=["a"])
-        assert sorted(p.name for p in mount.iterdir()) == ["taken"]
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
+    with pytest.raises(OutputSpaceError, match=rf"no space left on device while writing {no_inodes / 'x.csv'}"):
+        write_csv([[1]], no_inodes / "x.csv", columns=["a"])
+    assert sorted(p.name for p in no_inodes.iterdir()) == ["taken"]
 
 
-def test_no_inode_for_a_missing_directory(tmp_path):
-    mount = tmp_path / "inodes"
-    mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=2", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot mount a tmpfs (needs root, as CI has): {proc.stderr.strip()}")
-    try:
-        (mount / "taken").write_text("uses the last inode")
-        with pytest.raises(OutputSpaceError, match=rf"no space left on device: cannot create output directory {mount / 'sub'}"):
-            write_csv([[1]], mount / "sub" / "x.csv", columns=["a"])
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
+def test_no_inode_for_a_missing_directory(no_inodes):
+    with pytest.raises(OutputSpaceError, match=rf"no space left on device: cannot create output directory {no_inodes / 'sub'}"):
+        write_csv([[1]], no_inodes / "sub" / "x.csv", columns=["a"])

@@ -347,6 +347,27 @@ def test_a_driver_message_repeating_the_password_is_redacted():
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
 
 
+def fake_hook(cursor_class: type) -> object:
+    """A DbApiHook stand-in whose connection has :data:`PASSWORD` and whose cursors are ``cursor_class``."""
+
+    class Conn:
+        password = PASSWORD
+
+        def cursor(self):
+            return cursor_class()
+
+        def close(self):
+            pass
+
+    class Hook:
+        connection = Conn()
+
+        def get_conn(self):
+            return Conn()
+
+    return Hook()
+
+
 @pytest.mark.parametrize("fails_in", ["execute", "fetch"])
 def test_a_query_or_fetch_error_repeating_the_password_is_redacted_and_not_chained(fails_in):
     class Cursor:
@@ -365,22 +386,7 @@ def test_a_query_or_fetch_error_repeating_the_password_is_redacted_and_not_chain
         def close(self):
             pass
 
-    class Conn:
-        password = PASSWORD
-
-        def cursor(self):
-            return Cursor()
-
-        def close(self):
-            pass
-
-    class LeakyHook:
-        connection = Conn()
-
-        def get_conn(self):
-            return Conn()
-
-    with pytest.raises(SourceError) as caught, sql_rows(LeakyHook(), "SELECT 1", conn_id="leaky", fetch_size=2) as src:
+    with pytest.raises(SourceError) as caught, sql_rows(fake_hook(Cursor), "SELECT 1", conn_id="leaky", fetch_size=2) as src:
         list(src.rows)
     assert "driver says: auth with *** rejected" in str(caught.value)
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
@@ -399,22 +405,7 @@ def test_a_chained_driver_exception_showing_the_password_is_not_chained():
         def close(self):
             pass
 
-    class Conn:
-        password = PASSWORD
-
-        def cursor(self):
-            return Cursor()
-
-        def close(self):
-            pass
-
-    class Hook:
-        connection = Conn()
-
-        def get_conn(self):
-            return Conn()
-
-    with pytest.raises(SourceError) as caught, sql_rows(Hook(), "SELECT 1", conn_id="pg"):
+    with pytest.raises(SourceError) as caught, sql_rows(fake_hook(Cursor), "SELECT 1", conn_id="pg"):
         pass
     assert str(caught.value) == "query on connection 'pg' failed: RuntimeError: OperationalError: server closed the connection"
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
