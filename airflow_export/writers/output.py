@@ -429,13 +429,13 @@ class AtomicOutput:
         if not os.access(directory, os.W_OK | os.X_OK):
             raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")
         self._dir_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        if root is not None:
-            try:
+        try:
+            if root is not None:
                 self._refuse_outside(root, _fd_path(self._dir_fd, directory), directory)
-            except OutputOutsideRootError:
-                self._close_dir()
-                raise
-        remove_stale_temporaries(self.path, self._dir_fd)
+            remove_stale_temporaries(self.path, self._dir_fd)
+        except BaseException:
+            self._close_dir()
+            raise
 
     @staticmethod
     def _refuse_outside(root: str, real: str, directory: str) -> None:
