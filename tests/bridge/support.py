@@ -103,6 +103,12 @@ class BridgeProcess:
         self.statsd_port = int(match.group("sport"))
         self.url = match.group("url")
 
+    def kill(self) -> None:
+        """SIGKILL the bridge if it still runs (for ``finally:`` after a failed test)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self, timeout: float = 10.0) -> tuple[int, str]:
         """SIGTERM, wait, and return ``(exit status, stderr)``."""
         if self.process.poll() is None:

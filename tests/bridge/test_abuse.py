@@ -236,9 +236,7 @@ def test_one_million_lines_with_garbage_all_good_lines_applied() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        if bridge.process.poll() is None:
-            bridge.process.kill()
-            bridge.process.wait()
+        bridge.kill()
 
 
 @pytest.mark.slow
@@ -269,6 +267,4 @@ def test_series_cap_holds_for_200000_distinct_names() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        if bridge.process.poll() is None:
-            bridge.process.kill()
-            bridge.process.wait()
+        bridge.kill()

@@ -112,19 +112,11 @@ def test_unmapped_flood_cannot_starve_mapped_export_metrics() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        if bridge.process.poll() is None:
-            bridge.process.kill()
-            bridge.process.wait()
+        bridge.kill()
 
 
 def _run(*args: str) -> BridgeProcess:
     return BridgeProcess("--mapping", str(MAPPING_FILE), "--log-level", "error", *args)
-
-
-def _stop(bridge: BridgeProcess) -> None:
-    if bridge.process.poll() is None:
-        bridge.process.kill()
-        bridge.process.wait()
 
 
 def _send_and_wait(bridge: BridgeProcess, before: Scrape, *packets: bytes) -> Scrape:
@@ -213,7 +205,7 @@ def test_junk_through_one_rule_cannot_starve_another_rule() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        _stop(bridge)
+        bridge.kill()
 
 
 def test_junk_through_every_rule_cannot_fill_the_default_mapped_budget() -> None:
@@ -254,7 +246,7 @@ def test_junk_through_every_rule_cannot_fill_the_default_mapped_budget() -> None
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        _stop(bridge)
+        bridge.kill()
 
 
 def test_junk_spread_over_enough_rules_still_fills_the_mapped_budget() -> None:
@@ -294,7 +286,7 @@ def test_junk_spread_over_enough_rules_still_fills_the_mapped_budget() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        _stop(bridge)
+        bridge.kill()
 
 
 def test_flood_of_mapped_label_values_is_capped_by_the_mapped_budget() -> None:
@@ -345,6 +337,4 @@ def test_flood_of_mapped_label_values_is_capped_by_the_mapped_budget() -> None:
         status, _ = bridge.stop()
         assert status == 0
     finally:
-        if bridge.process.poll() is None:
-            bridge.process.kill()
-            bridge.process.wait()
+        bridge.kill()

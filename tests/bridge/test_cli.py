@@ -49,8 +49,7 @@ def test_cli_bridges_udp_to_http_and_stops_cleanly(stop_signal: signal.Signals) 
         bridge.process.send_signal(stop_signal)
         status, stderr = bridge.stop()
     finally:
-        if bridge.process.poll() is None:
-            bridge.process.kill()
+        bridge.kill()
     assert status == 0
     assert f"received {stop_signal.name}, stopping" in stderr
     assert "bad StatsD line (malformed_line): 'bad'" in stderr
