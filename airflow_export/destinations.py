@@ -56,7 +56,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_export.paths import resolve_output_path
+from airflow_export.paths import ExportRoot, resolve_output_path
 from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, existing_outputs, part_path
 from airflow_export.writers.result import ExportedFile, ExportResult
 
@@ -119,7 +119,7 @@ class Destination:
         return f"{self.protocol}://{remote_path.lstrip('/')}"
 
 
-def _local(path: str | os.PathLike, export_root: str | os.PathLike | None) -> Destination:
+def _local(path: str | os.PathLike, export_root: ExportRoot | str | os.PathLike | None) -> Destination:
     real = resolve_output_path(path, export_root)
     return Destination(uri=f"file://{real}", protocol="file", local_path=real)
 
@@ -136,14 +136,14 @@ def _file_uri_path(uri: str) -> str:
 
 
 def resolve_destination(
-    output_path: Any, *, export_root: str | os.PathLike | None = None, conn_id: str | None = None
+    output_path: Any, *, export_root: ExportRoot | str | os.PathLike | None = None, conn_id: str | None = None
 ) -> Destination:
     """Classify and check ``output_path`` without touching any storage.
 
     :param output_path: local path (str or ``os.PathLike``), ``file://`` URI, remote URI
         (``s3://bucket/key``, ``s3://CONN_ID@bucket/key``), or ``ObjectStoragePath``.
     :param export_root: the export root for local targets (see :mod:`airflow_export.paths`);
-        ignored for remote targets.
+        None means the root in force (never "anywhere"); ignored for remote targets.
     :param conn_id: Airflow connection for a remote target given as a plain URI; an
         ``ObjectStoragePath`` (or ``CONN_ID@`` in the URI) carries its own.
     :returns: the :class:`Destination`.

@@ -36,7 +36,7 @@ with DAG(
     def validate(params: dict | None = None, run_id: str | None = None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_export.paths import configured_export_root
+        from airflow_export.paths import export_root
         from airflow_export.validation import format_table, run_assertions
         from airflow_export.validation.cli import read_exposition
         from airflow_export.validation.evidence import list_exports, write_evidence
@@ -44,7 +44,7 @@ with DAG(
         url = os.environ.get("AIRFLOW_EXPORT_METRICS_URL", METRICS_URL_DEFAULT)
         exposition = read_exposition(url=url)
         results = run_assertions(exposition)
-        root = configured_export_root()
+        root = export_root().path
         folder = os.path.join(root, params["export_folder"]) if root and params.get("export_folder") else root
         evidence = write_evidence(
             os.path.join(os.environ["AIRFLOW_HOME"], "evidence", run_id), exposition, results, list_exports(folder)

@@ -31,6 +31,17 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "dags"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _export_root_around_tmp_paths(tmp_path_factory: pytest.TempPathFactory):
+    """Tests write to their ``tmp_path``: make pytest's base temporary folder the export root.
+
+    Tests of the default root (none configured) remove the variable with ``monkeypatch``.
+    """
+    os.environ["AIRFLOW_EXPORT_ROOT"] = str(tmp_path_factory.getbasetemp())
+    yield
+    os.environ.pop("AIRFLOW_EXPORT_ROOT", None)
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated SQLite metadata DB in the session's Airflow home."""

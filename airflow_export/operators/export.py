@@ -32,7 +32,7 @@ from airflow_export import metrics
 from airflow_export.destinations import Destination, resolve_destination, staged_output
 from airflow_export.operators.lineage import asset_extra, output_dataset, sql_input_datasets
 from airflow_export.operators.progress import ProgressLogger
-from airflow_export.paths import configured_export_root, resolve_output_path
+from airflow_export.paths import export_root as export_root_in_force
 from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
@@ -71,8 +71,8 @@ class ExportCancelled(BaseException):
 class BaseExportOperator(BaseOperator):
     """Common part of the export operators; use :class:`ExportCsvOperator` or :class:`ExportPdfOperator`.
 
-    :param output_path: target file (templated): a local path, relative to the export root when
-        one is set (see :mod:`airflow_export.paths`; missing parent directories are created), a
+    :param output_path: target file (templated): a local path, relative to the export root
+        (see :mod:`airflow_export.paths`; missing parent directories are created), a
         ``file://`` URI, or a remote ``ObjectStoragePath`` / URI such as
         ``ObjectStoragePath("s3://bucket/key.csv", conn_id="aws")`` or ``s3://CONN@bucket/key.csv``.
         Remote exports are written locally, then uploaded to a temporary key and copied into
@@ -90,7 +90,8 @@ class BaseExportOperator(BaseOperator):
     :param overwrite: replace an existing file (default True, so a re-run is idempotent);
         with False an existing target fails the task before any row is read.
     :param export_root: directory outside of which nothing is written; defaults to
-        ``AIRFLOW_EXPORT_ROOT`` or ``[export] root``.
+        ``AIRFLOW_EXPORT_ROOT``, else ``[export] root``, else ``$AIRFLOW_HOME/exports``
+        (there is always a root: see :mod:`airflow_export.paths`).
     :param format_options: extra writer options (see :func:`airflow_export.write_csv` /
         :func:`airflow_export.write_pdf`), validated by the writer.
     :param progress_every_rows: log progress every this many rows (default 50,000) ...
@@ -220,7 +221,7 @@ class BaseExportOperator(BaseOperator):
         if "://" in output_path and not output_path.startswith("file://"):
             return None
         try:
-            destination = resolve_destination(output_path, export_root=export_root or configured_export_root())
+            destination = resolve_destination(output_path, export_root=export_root_in_force(export_root))
         except (OSError, ValueError):
             if strict:
                 raise
@@ -284,7 +285,7 @@ class BaseExportOperator(BaseOperator):
 
     def destination(self) -> Destination:
         """Where the export goes: a local path checked against the export root, or a remote URI."""
-        return resolve_destination(self.output_path, export_root=self.export_root or configured_export_root())
+        return resolve_destination(self.output_path, export_root=export_root_in_force(self.export_root))
 
     def resolve_output_path(self) -> str:
         """The real local path to write (checked against the export root), or the remote URI."""
@@ -302,7 +303,13 @@ class BaseExportOperator(BaseOperator):
         metrics.export_started(self.export_format)
         self._exporting = True
         try:
-            destination = self.destination()
+            root = export_root_in_force(self.export_root)
+            destination = resolve_destination(self.output_path, export_root=root)
+            if root.is_default and not destination.is_remote:
+                self.log.info(
+                    "No export root is configured (AIRFLOW_EXPORT_ROOT or [export] root): exports are confined to "
+                    "the default %s", root.path,
+                )
             target = destination.local_path or destination.uri
             with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
                 self.log.info("Exporting %s to %s (%s)", source.description, target, self.export_format)
@@ -311,8 +318,7 @@ class BaseExportOperator(BaseOperator):
                 )
                 # The writer re-checks the export root on the directory it opens (a symlink swapped
                 # in while the query ran is caught) and then writes through that directory's descriptor.
-                root = None if destination.is_remote else (self.export_root or configured_export_root())
-                with confined_to(root):
+                with confined_to(None if destination.is_remote else root.path):
                     written = self.write(source, stage.local_path, progress)
                 result = stage.commit(written)
         except BaseException as exc:
