@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo up test test-fast bench lock clean
+.PHONY: setup demo up test test-fast lint bench lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,11 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+
+# ruff (style, imports, complexity) and mypy (types) over the tree; CI runs it before the tests.
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 # BENCH_ARGS: e.g. --quick (smoke run), --csv-10m, --airflow, --only pdf (see bench/README.md).
 bench: setup

@@ -28,8 +28,9 @@ import datetime as dt
 import resource
 import sys
 
-FAILURE_REASONS = ("source_error", "write_error", "invalid_input", "timeout", "cancelled")
-STATUSES = ("success", "failed")
+from airflow_export.names import FAILURE_REASONS, STATUSES
+
+__all__ = ["FAILURE_REASONS", "STATUSES"]
 
 
 def _stats():

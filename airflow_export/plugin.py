@@ -27,11 +27,12 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
+from airflow_export.names import EXPORT_OPERATORS as _OPERATOR_FORMATS
+from airflow_export.names import EXPORT_POOL, METRICS_URL_DEFAULT, METRICS_URL_ENV
 from airflow_export.pool_guard import pool_guard_listener
 
-EXPORT_OPERATORS = ("ExportCsvOperator", "ExportPdfOperator")
-DEFAULT_POOL = "export_pool"
-METRICS_URL_DEFAULT = "http://127.0.0.1:9102/metrics"
+EXPORT_OPERATORS = tuple(_OPERATOR_FORMATS)
+DEFAULT_POOL = EXPORT_POOL
 
 app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
 
@@ -110,7 +111,7 @@ def status(pool: str = Query(DEFAULT_POOL), last: int = Query(20, ge=1, le=500))
     dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
 )
 def metrics() -> PlainTextResponse:
-    url = os.environ.get("AIRFLOW_EXPORT_METRICS_URL", METRICS_URL_DEFAULT)
+    url = os.environ.get(METRICS_URL_ENV, METRICS_URL_DEFAULT)
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
             body = resp.read()

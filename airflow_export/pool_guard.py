@@ -37,10 +37,11 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
+from airflow_export.names import EXPORT_OPERATORS, EXPORT_POOL
+
 log = logging.getLogger(__name__)
 
-EXPORT_OPERATORS = {"ExportCsvOperator": "csv", "ExportPdfOperator": "pdf"}
-DEFAULT_POOL = "export_pool"
+DEFAULT_POOL = EXPORT_POOL
 SCOPES = ("exports", "all", "off")
 #: Template fields every export operator (and subclass) has.
 EXPORT_TEMPLATE_FIELDS = frozenset({"output_path", "rows", "source_path"})

@@ -15,7 +15,8 @@ import os
 import pendulum
 from airflow.sdk import DAG, Param, task
 
-METRICS_URL_DEFAULT = "http://127.0.0.1:9102/metrics"
+from airflow_export.names import METRICS_URL_DEFAULT, METRICS_URL_ENV
+
 
 with DAG(
     dag_id="export_validation",
@@ -41,7 +42,7 @@ with DAG(
         from airflow_export.validation.cli import read_exposition
         from airflow_export.validation.evidence import list_exports, write_evidence
 
-        url = os.environ.get("AIRFLOW_EXPORT_METRICS_URL", METRICS_URL_DEFAULT)
+        url = os.environ.get(METRICS_URL_ENV, METRICS_URL_DEFAULT)
         exposition = read_exposition(url=url)
         results = run_assertions(exposition)
         root = export_root().path

@@ -33,10 +33,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_export.names import EXPORT_POOL, EXPORT_POOL_SLOTS
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-POOL = "export_pool"
-POOL_SLOTS = 5
+POOL = EXPORT_POOL
+POOL_SLOTS = EXPORT_POOL_SLOTS
 DEMO_CONN = "export_demo_db"
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "admin"

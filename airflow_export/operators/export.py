@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import Asset, AssetAlias, BaseHook, BaseOperator
 
 from airflow_export import metrics
+from airflow_export.names import EXPORT_POOL
 from airflow_export.destinations import Destination, resolve_destination, staged_output
 from airflow_export.operators.lineage import asset_extra, output_dataset, sql_input_datasets
 from airflow_export.operators.progress import ProgressLogger
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from airflow_export.writers.result import ExportResult
 
-DEFAULT_POOL = "export_pool"
+DEFAULT_POOL = EXPORT_POOL
 #: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
 RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_export.names import EXPORT_POOL
+
 __all__ = [
     "CONTRACT_METRICS",
     "DEFAULT_POOL",
@@ -23,7 +25,7 @@ __all__ = [
 ]
 
 HIGH_WATER_SUFFIX = "_high_water"
-DEFAULT_POOL = "export_pool"
+DEFAULT_POOL = EXPORT_POOL
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
