@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable
@@ -14,11 +15,18 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from airflow_export.bridge.mapping import MappingConfig
+
 REPO = Path(__file__).resolve().parents[2]
 MAPPING_FILE = REPO / "deploy" / "statsd" / "mapping.yml"
 #: the console script installed by ``pip install -e .`` (pyproject ``[project.scripts]``)
 BRIDGE_COMMAND = Path(sys.executable).parent / "airflow-export-bridge"
 LISTENING_RE = re.compile(r"^bridge listening statsd=udp://(?P<shost>[^ ]+):(?P<sport>\d+) metrics=(?P<url>http://\S+/metrics)$")
+
+
+def load_mapping(text: str) -> MappingConfig:
+    """A mapping configuration from indented YAML text (dedented; messages name ``test.yml``)."""
+    return MappingConfig.from_yaml(textwrap.dedent(text), source="test.yml")
 
 
 class Scrape:

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from airflow_export.bridge import Bridge, MappingConfig
-from airflow_export.bridge.registry import SummarySeries
+from airflow_export.bridge.series import SummarySeries
 from airflow_export.bridge.log_limiter import RateLimitedLog
 from tests.bridge.support import (
     MAPPING_FILE,
@@ -170,7 +170,7 @@ def test_port_in_use_raises_and_leaves_nothing_open() -> None:
         bridge = Bridge(statsd_port=taken.getsockname()[1], metrics_port=0)
         with pytest.raises(OSError):
             bridge.start()
-        assert bridge._udp_socket is None and bridge._http is None
+        assert not bridge._listener.bound and bridge._http is None
 
 
 # -- semantics checked without sockets ------------------------------------------------------------
@@ -411,7 +411,7 @@ def test_overlong_names_are_refused_before_any_cache(plain: Bridge) -> None:
     assert result.value("n" * 1024 + "_total") == 1
     assert result.value("statsd_bridge_events_error_total", reason="too_long") == 2
     assert result.value("statsd_bridge_series", kind="unmapped") == 1
-    assert len(plain._routes) == 1
+    assert plain.exporter.route_count == 1
 
 
 def test_summary_quantiles_come_from_a_bounded_window(plain: Bridge) -> None:

@@ -10,7 +10,7 @@ table tests ``pkg/line/line_test.go``. A line is ``<name>:<value>|<type>[|@<rate
   observed ``int(1/r)`` times (reported here as ``Sample.count``); gauges ignore it.
 * tags: DogStatsD ``|#k:v,k2:v2`` (a leading ``#`` on every tag is tolerated), InfluxDB
   ``name,k=v,k2=v2:...``, Librato ``name#k=v,k2=v2:...`` and SignalFx ``name.[k=v,k2=v2]rest``.
-  Tag keys are escaped with :func:`~airflow_export.bridge.escape.escape_metric_name`; mixing the
+  Tag keys are escaped with :func:`~airflow_export.bridge.mapping.escape.escape_metric_name`; mixing the
   DogStatsD style with a name style rejects the line (``mixed_tagging_styles``).
 * several samples per line: ``a:1|c:2|c`` (not with DogStatsD tags), and DogStatsD "extended
   aggregation" ``t:1:2:3|ms`` (only for ``ms``/``h``/``d``).
@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from airflow_export.bridge.escape import escape_metric_name
+from airflow_export.bridge.mapping.escape import escape_metric_name
 
 __all__ = [
     "COUNTER",
