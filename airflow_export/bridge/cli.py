@@ -66,7 +66,10 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--metrics-host", default="127.0.0.1", help="HTTP address for /metrics (default: %(default)s)")
     parser.add_argument(
-        "--metrics-port", type=_port, default=METRICS_PORT_DEFAULT, help="HTTP port, 0 = any free (default: %(default)s)"
+        "--metrics-port",
+        type=_port,
+        default=METRICS_PORT_DEFAULT,
+        help="HTTP port, 0 = any free (default: %(default)s)",
     )
     parser.add_argument("--mapping", metavar="FILE", help="mapping YAML in statsd_exporter's format")
     parser.add_argument(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from typing import cast
 
 from airflow_export.bridge.line import COUNTER, GAUGE, LineParser
 from airflow_export.bridge.log_limiter import RateLimitedLog
@@ -151,7 +152,7 @@ class Exporter:
                         if line is None:  # not valid UTF-8
                             self.parser.reject_line("malformed_line", invalid.pop())
                         continue
-                    for name, kind, value, relative, labels, count in parse(line):
+                    for name, kind, value, relative, labels, times in parse(line):
                         route = routes.get((name, kind, labels))
                         if route is None:
                             route = self._new_route(name, kind, value, labels)
@@ -177,8 +178,8 @@ class Exporter:
                             target.set(value, relative)  # type: ignore[attr-defined]
                             events["gauge"] += 1
                         elif code == _OBSERVER:
-                            target.observe(value, count, now)  # type: ignore[attr-defined]
-                            events["observer"] += count
+                            target.observe(value, times, now)  # type: ignore[attr-defined]
+                            events["observer"] += times
                         else:
                             self._count_refused(code, target)
             finally:  # keep the counts right even if a line raised
@@ -204,14 +205,14 @@ class Exporter:
     def _count_refused(self, code: int, target: object) -> None:
         """Count a sample whose route refuses it (budget full, conflict, error)."""
         if code == _LIMIT:
-            budget, rule_index = target  # type: ignore[misc]
+            budget, rule_index = cast(tuple[str, int | None], target)
             self.series_dropped[budget] += 1
             if rule_index is not None:
                 self.rule_series_dropped[rule_index][budget] += 1
         elif code == _CONFLICT:
-            self.events_conflict[target] += 1  # type: ignore[index]
+            self.events_conflict[cast(str, target)] += 1
         else:
-            self.events_error[target] += 1  # type: ignore[index]
+            self.events_error[cast(str, target)] += 1
 
     def _refuse_negative_counter(self, name: str, kind: str, value: float) -> bool:
         """A new counter route with a negative value: count it like statsd_exporter, create nothing.

@@ -85,7 +85,9 @@ def self_metrics(
         out.append(metric)
 
     counter("udp_packets", "UDP packets received.", exporter.udp_packets)
-    counter("lines", "StatsD lines received (every newline-separated part of a packet, empty ones too).", exporter.lines)
+    counter(
+        "lines", "StatsD lines received (every newline-separated part of a packet, empty ones too).", exporter.lines
+    )
     counter("samples", "StatsD samples received (a line may hold several).", parser.samples)
     counter_vec(
         "sample_errors",

@@ -25,7 +25,6 @@ A file that loads here loads there:
   instead) and ``summary_options.age_buckets`` (see :class:`SummaryOptions`).
 """
 
-
 from __future__ import annotations
 
 import os
@@ -102,6 +101,7 @@ _SUMMARY_OPTION_KEYS = frozenset(("quantiles", "max_age", "age_buckets", "buf_ca
 _LEGACY_KEYS = ("timer_type", "buckets", "quantiles")
 _OBSERVER_TYPES = ("", "histogram", "summary")
 _METRIC_TYPES = {"counter": "counter", "gauge": "gauge", "observer": "observer", "timer": "observer"}
+
 
 def _summary_options(value: Any, where: str, base: SummaryOptions) -> tuple[SummaryOptions, bool]:
     """``summary_options`` over ``base``; returns (options, quantiles_were_given)."""

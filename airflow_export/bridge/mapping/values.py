@@ -205,4 +205,3 @@ def as_match_type(value: Any, where: str) -> str:
     if text == "regex":
         return "regex"
     raise MappingError(f"{where}: invalid match type {text!r} (allowed: 'glob', 'regex')")
-

@@ -14,37 +14,75 @@ from airflow_export.bridge.mapping import (
 )
 from tests.bridge.support import load_mapping as load
 
-
 # -- loading errors -----------------------------------------------------------------------------
+#: the start of a mapping file with one valid mapping, to which a case adds one bad key
+AB = "mappings:\n- match: a.b\n  name: x\n"
+A_STAR = "mappings:\n- match: a.*\n  name: x\n"
 BAD_CONFIGS = [
     ("unknown top-level key", "foo: 1\n", "top level: field 'foo' not found"),
-    ("unknown mapping key (typo)", "mappings:\n- match: a.b\n  nmae: x\n", "mappings[0] (match 'a.b'): field 'nmae' not found"),
+    (
+        "unknown mapping key (typo)",
+        "mappings:\n- match: a.b\n  nmae: x\n",
+        "mappings[0] (match 'a.b'): field 'nmae' not found",
+    ),
     ("unknown defaults key", "defaults:\n  bucket: [1]\n", "defaults: field 'bucket' not found"),
-    ("unknown histogram_options key", "mappings:\n- match: a.b\n  name: x\n  histogram_options: {native: 1}\n", "histogram_options: field 'native' not found"),
-    ("unknown summary_options key", "mappings:\n- match: a.b\n  name: x\n  summary_options: {max_summary_age: 1m}\n", "summary_options: field 'max_summary_age' not found"),
-    ("unknown quantile key", "mappings:\n- match: a.b\n  name: x\n  summary_options: {quantiles: [{q: 0.5}]}\n", "quantiles[0]: field 'q' not found"),
-    ("duplicate key", "mappings:\n- match: a.b\n  name: x\n  name: y\n", "line 4: duplicate key 'name'"),
+    (
+        "unknown histogram_options key",
+        AB + "  histogram_options: {native: 1}\n",
+        "histogram_options: field 'native' not found",
+    ),
+    (
+        "unknown summary_options key",
+        AB + "  summary_options: {max_summary_age: 1m}\n",
+        "summary_options: field 'max_summary_age' not found",
+    ),
+    ("unknown quantile key", AB + "  summary_options: {quantiles: [{q: 0.5}]}\n", "quantiles[0]: field 'q' not found"),
+    ("duplicate key", AB + "  name: y\n", "line 4: duplicate key 'name'"),
     ("missing name", "mappings:\n- match: a.b\n", "metric mapping didn't set a metric name"),
     ("name with dash", "mappings:\n- match: a.b\n  name: a-b\n", "metric name 'a-b' doesn't match regex"),
-    ("one-letter label key", "mappings:\n- match: a.*\n  name: x\n  labels: {a: $1}\n", "invalid label key: 'a'"),
-    ("label key starting with digit", "mappings:\n- match: a.*\n  name: x\n  labels: {1a: $1}\n", "invalid label key: '1a'"),
+    ("one-letter label key", A_STAR + "  labels: {a: $1}\n", "invalid label key: 'a'"),
+    ("label key starting with digit", A_STAR + "  labels: {1a: $1}\n", "invalid label key: '1a'"),
     ("glob with one component", "mappings:\n- match: foo\n  name: x\n", "invalid match: 'foo'"),
     ("glob with empty component", "mappings:\n- match: a..b\n  name: x\n", "invalid match: 'a..b'"),
     ("glob with partial star", "mappings:\n- match: a.b*\n  name: x\n", "invalid match: 'a.b*'"),
     ("bad regex", "mappings:\n- match: '('\n  match_type: regex\n  name: x\n", "invalid regex '(' in mapping"),
-    ("unknown action", "mappings:\n- match: a.b\n  name: x\n  action: keep\n", "invalid action 'keep'"),
-    ("fsm match type", "mappings:\n- match: a.b\n  name: x\n  match_type: fsm\n", "invalid match type 'fsm'"),
-    ("unknown observer type", "mappings:\n- match: a.b\n  name: x\n  observer_type: gauge\n", "observer_type: invalid value 'gauge'"),
-    ("unknown metric type", "mappings:\n- match: a.b\n  name: x\n  match_metric_type: set\n", "invalid metric type 'set'"),
-    ("buckets not increasing", "mappings:\n- match: a.b\n  name: x\n  observer_type: histogram\n  histogram_options: {buckets: [1, 0.5]}\n", "histogram buckets must be in increasing order: 1.0 >= 0.5"),
-    ("bucket not a number", "mappings:\n- match: a.b\n  name: x\n  histogram_options: {buckets: [fast]}\n", "buckets[0]: expected a number, got 'fast'"),
-    ("histogram with summary options", "mappings:\n- match: a.b\n  name: x\n  observer_type: histogram\n  summary_options: {max_age: 1m}\n", "cannot use histogram observer and summary options"),
-    ("summary with histogram options", "mappings:\n- match: a.b\n  name: x\n  observer_type: summary\n  histogram_options: {buckets: [1]}\n", "cannot use summary observer and histogram options"),
-    ("buckets twice", "mappings:\n- match: a.b\n  name: x\n  buckets: [1]\n  histogram_options: {buckets: [2]}\n", "cannot use buckets in both the top level and histogram options"),
-    ("quantile out of range", "mappings:\n- match: a.b\n  name: x\n  summary_options: {quantiles: [{quantile: 1.5, error: 0.1}]}\n", "must be between 0 and 1"),
-    ("bad duration", "mappings:\n- match: a.b\n  name: x\n  ttl: 5 minutes\n", "invalid duration '5 minutes'"),
+    ("unknown action", AB + "  action: keep\n", "invalid action 'keep'"),
+    ("fsm match type", AB + "  match_type: fsm\n", "invalid match type 'fsm'"),
+    ("unknown observer type", AB + "  observer_type: gauge\n", "observer_type: invalid value 'gauge'"),
+    ("unknown metric type", AB + "  match_metric_type: set\n", "invalid metric type 'set'"),
+    (
+        "buckets not increasing",
+        AB + "  observer_type: histogram\n  histogram_options: {buckets: [1, 0.5]}\n",
+        "histogram buckets must be in increasing order: 1.0 >= 0.5",
+    ),
+    (
+        "bucket not a number",
+        AB + "  histogram_options: {buckets: [fast]}\n",
+        "buckets[0]: expected a number, got 'fast'",
+    ),
+    (
+        "histogram with summary options",
+        AB + "  observer_type: histogram\n  summary_options: {max_age: 1m}\n",
+        "cannot use histogram observer and summary options",
+    ),
+    (
+        "summary with histogram options",
+        AB + "  observer_type: summary\n  histogram_options: {buckets: [1]}\n",
+        "cannot use summary observer and histogram options",
+    ),
+    (
+        "buckets twice",
+        AB + "  buckets: [1]\n  histogram_options: {buckets: [2]}\n",
+        "cannot use buckets in both the top level and histogram options",
+    ),
+    (
+        "quantile out of range",
+        AB + "  summary_options: {quantiles: [{quantile: 1.5, error: 0.1}]}\n",
+        "must be between 0 and 1",
+    ),
+    ("bad duration", AB + "  ttl: 5 minutes\n", "invalid duration '5 minutes'"),
     ("mappings not a list", "mappings: {match: a.b}\n", "mappings: expected a list, got dict"),
-    ("label value is a list", "mappings:\n- match: a.b\n  name: x\n  labels: {job: [1]}\n", "labels.job: expected a string, got list"),
+    ("label value is a list", AB + "  labels: {job: [1]}\n", "labels.job: expected a string, got list"),
     ("invalid YAML", "mappings: [\n", "invalid YAML"),
 ]
 
@@ -95,13 +133,22 @@ def test_defaults_apply_to_mappings_without_their_own() -> None:
 @pytest.mark.parametrize(
     ("mapping_yaml", "expected_buckets"),
     [
-        ("histogram_options: {buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]}", (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)),
+        (
+            "histogram_options: {buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]}",
+            (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+        ),
         ("buckets: [1, 2, 3]", (1.0, 2.0, 3.0)),
         ("histogram_options: {buckets: [1, 2, .inf]}", (1.0, 2.0)),
         ("histogram_options: {buckets: [1e-3, 1e3]}", (0.001, 1000.0)),
         ("", None),
     ],
-    ids=["histogram_options", "legacy buckets", "trailing +Inf dropped", "1e3 read as a number like yaml.v2", "none: defaults"],
+    ids=[
+        "histogram_options",
+        "legacy buckets",
+        "trailing +Inf dropped",
+        "1e3 read as a number like yaml.v2",
+        "none: defaults",
+    ],
 )
 def test_histogram_buckets(mapping_yaml: str, expected_buckets: tuple[float, ...] | None) -> None:
     extra = f"  {mapping_yaml}\n" if mapping_yaml else ""
@@ -150,7 +197,15 @@ def test_legacy_keys_still_load_but_warn() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("0", 0.0), ("10m", 600.0), ("1m30s", 90.0), ("500ms", 0.5), ("1.5h", 5400.0), ("2us", 2e-6), (1_000_000_000, 1.0)],
+    [
+        ("0", 0.0),
+        ("10m", 600.0),
+        ("1m30s", 90.0),
+        ("500ms", 0.5),
+        ("1.5h", 5400.0),
+        ("2us", 2e-6),
+        (1_000_000_000, 1.0),
+    ],
 )
 def test_parse_go_duration(value: str | int, seconds: float) -> None:
     assert parse_go_duration(value, "ttl") == pytest.approx(seconds)

@@ -32,7 +32,9 @@ from tests.bridge.support import load_mapping as load
         ("plain", (), "plain"),
     ],
 )
-def test_glob_template_like_statsd_exporter_fsm_formatter(template: str, captures: tuple[str, ...], expected: str) -> None:
+def test_glob_template_like_statsd_exporter_fsm_formatter(
+    template: str, captures: tuple[str, ...], expected: str
+) -> None:
     assert expand_glob_template(template, captures) == expected
 
 
@@ -95,9 +97,24 @@ mappings:
 """
 
 LOOKUPS = [
-    ("test.dispatcher.FooProcessor.send.success", "counter", "dispatcher_events_total", {"processor": "FooProcessor", "action": "send", "outcome": "success", "job": "test_dispatcher"}),
-    ("foo_product.signup.facebook.failure", "counter", "signup_events_total", {"provider": "facebook", "outcome": "failure", "job": "foo_product_server"}),
-    ("test.dispatcher..send.success", "counter", "dispatcher_events_total", {"processor": "", "action": "send", "outcome": "success", "job": "test_dispatcher"}),
+    (
+        "test.dispatcher.FooProcessor.send.success",
+        "counter",
+        "dispatcher_events_total",
+        {"processor": "FooProcessor", "action": "send", "outcome": "success", "job": "test_dispatcher"},
+    ),
+    (
+        "foo_product.signup.facebook.failure",
+        "counter",
+        "signup_events_total",
+        {"provider": "facebook", "outcome": "failure", "job": "foo_product_server"},
+    ),
+    (
+        "test.dispatcher..send.success",
+        "counter",
+        "dispatcher_events_total",
+        {"processor": "", "action": "send", "outcome": "success", "job": "test_dispatcher"},
+    ),
     ("a.b.c", "counter", "ab_c", {}),
     ("typed.x", "gauge", "typed_gauge", {}),
     ("typed.x", "counter", "typed_other", {}),
@@ -110,7 +127,9 @@ LOOKUPS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "kind", "expected_name", "expected_labels"), LOOKUPS, ids=[f"{n}/{k}" for n, k, _, _ in LOOKUPS])
+@pytest.mark.parametrize(
+    ("name", "kind", "expected_name", "expected_labels"), LOOKUPS, ids=[f"{n}/{k}" for n, k, _, _ in LOOKUPS]
+)
 def test_lookup(name: str, kind: str, expected_name: str, expected_labels: dict[str, str]) -> None:
     found = Mapper(load(MATCHING_CONFIG)).lookup(name, kind)
     assert found is not None
@@ -154,8 +173,18 @@ def test_lookup_cache_is_bounded() -> None:
 
 # -- the deploy mapping file -------------------------------------------------------------------------------
 DEPLOY_CASES = [
-    ("airflow.export.requests.csv.success", "counter", "airflow_export_requests_total", {"format": "csv", "status": "success"}),
-    ("airflow.export.requests.pdf.failed", "counter", "airflow_export_requests_total", {"format": "pdf", "status": "failed"}),
+    (
+        "airflow.export.requests.csv.success",
+        "counter",
+        "airflow_export_requests_total",
+        {"format": "csv", "status": "success"},
+    ),
+    (
+        "airflow.export.requests.pdf.failed",
+        "counter",
+        "airflow_export_requests_total",
+        {"format": "pdf", "status": "failed"},
+    ),
     ("airflow.export.duration.csv", "observer", "airflow_export_duration_seconds", {"format": "csv"}),
     ("airflow.export.records.pdf", "counter", "airflow_export_records_total", {"format": "pdf"}),
     ("airflow.export.bytes.csv", "counter", "airflow_export_bytes_total", {"format": "csv"}),
@@ -170,11 +199,18 @@ DEPLOY_CASES = [
     ("airflow.pool.deferred_slots.export_pool", "gauge", "airflow_pool_deferred_slots", {"pool": "export_pool"}),
     ("airflow.pool.starving_tasks.export_pool", "gauge", "airflow_pool_starving_tasks", {"pool": "export_pool"}),
     ("airflow.pool.open_slots.team.pool", "gauge", "airflow_pool_open_slots", {"pool": "team.pool"}),
-    ("airflow.ti.finish.my_dag.group.task.success", "counter", "airflow_ti_finish_total", {"dag_id": "my_dag", "task_id": "group.task", "state": "success"}),
+    (
+        "airflow.ti.finish.my_dag.group.task.success",
+        "counter",
+        "airflow_ti_finish_total",
+        {"dag_id": "my_dag", "task_id": "group.task", "state": "success"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "kind", "expected_name", "expected_labels"), DEPLOY_CASES, ids=[c[0] for c in DEPLOY_CASES])
+@pytest.mark.parametrize(
+    ("name", "kind", "expected_name", "expected_labels"), DEPLOY_CASES, ids=[c[0] for c in DEPLOY_CASES]
+)
 def test_deploy_mapping(name: str, kind: str, expected_name: str, expected_labels: dict[str, str]) -> None:
     found = Mapper(MappingConfig.from_file(MAPPING_FILE)).lookup(name, kind)
     assert found is not None and found.mapping.action == "map"
