@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from airflow_export.bridge import Bridge, MappingConfig
@@ -228,3 +230,59 @@ def test_summary_quantiles_come_from_a_bounded_window(plain: Bridge) -> None:
     # sum and count cover every observation, quantiles the last 200 (801..1000)
     assert (result.value("win_sum"), result.value("win_count")) == (500500, 1000)
     assert [result.value("win", quantile=q) for q in ("0.5", "0.9", "0.99")] == [900, 980, 998]
+
+
+def _rules(count: int) -> MappingConfig:
+    return MappingConfig.from_yaml(
+        "mappings:\n"
+        + "".join(f"- match: r{i}.*\n  name: r{i}_${{1}}\n" for i in range(count))
+        # a drop rule never creates series, so it does not count
+        + "- match: dropped.*\n  name: dropped\n  action: drop\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rules", "per_rule", "mapped", "note"),
+    [
+        (16, 500, 10000, None),
+        (20, 500, 10000, None),
+        (
+            21,
+            500,
+            10000,
+            "21 mapping rules x 500 series per rule > 10000 mapped series: "
+            "junk through 20 rules at once can fill the mapped budget",
+        ),
+        (
+            3,
+            4,
+            10,
+            "3 mapping rules x 4 series per rule > 10 mapped series: "
+            "junk through 3 rules at once can fill the mapped budget",
+        ),
+        (0, 500, 10000, None),
+    ],
+)
+def test_budget_note_says_when_junk_through_enough_rules_fills_the_mapped_budget(
+    rules: int, per_rule: int, mapped: int, note: str | None
+) -> None:
+    bridge = Bridge(mapping=_rules(rules), max_series_per_rule=per_rule, max_mapped_series=mapped)
+    assert len(bridge.exporter.map_rules) == rules
+    assert bridge.exporter.budget_note() == note
+
+
+def test_start_logs_the_budgets_and_the_note(caplog: pytest.LogCaptureFixture) -> None:
+    config = _rules(3)
+    with (
+        caplog.at_level(logging.INFO, logger="airflow_export.bridge"),
+        Bridge(statsd_port=0, metrics_port=0, mapping=config, max_series_per_rule=4, max_mapped_series=10),
+    ):
+        pass
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("(mappings=4, max series: mapped=10 unmapped=1000 per rule=4, receive buffer=" in m for m in messages)
+    assert (
+        messages.count(
+            "3 mapping rules x 4 series per rule > 10 mapped series: junk through 3 rules at once can fill the mapped budget"
+        )
+        == 1
+    )
