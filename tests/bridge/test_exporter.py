@@ -282,7 +282,8 @@ def test_start_logs_the_budgets_and_the_note(caplog: pytest.LogCaptureFixture) -
     assert any("(mappings=4, max series: mapped=10 unmapped=1000 per rule=4, receive buffer=" in m for m in messages)
     assert (
         messages.count(
-            "3 mapping rules x 4 series per rule > 10 mapped series: junk through 3 rules at once can fill the mapped budget"
+            "3 mapping rules x 4 series per rule > 10 mapped series: "
+            "junk through 3 rules at once can fill the mapped budget"
         )
         == 1
     )
