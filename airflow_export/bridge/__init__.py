@@ -3,7 +3,7 @@
 No Airflow import anywhere in this package: it runs next to Airflow, receives the StatsD lines
 Airflow sends (``[metrics] statsd_host/statsd_port``) and serves them on ``/metrics``.
 
-* :mod:`.line` - the StatsD line protocol (statsd_exporter ``pkg/line``).
+* :mod:`.line` - the StatsD line protocol (statsd_exporter ``pkg/line``); :mod:`.go_numbers` - Go number syntax.
 * :mod:`.mapping` - statsd_exporter's mapping file: loading, validating, matching, name escaping
   (``pkg/mapper``).
 * :mod:`.listener` - the UDP socket (``pkg/listener``).

@@ -17,10 +17,9 @@ table tests ``pkg/line/line_test.go``. A line is ``<name>:<value>|<type>[|@<rate
 * DogStatsD ``|c:<container id>`` becomes the label ``container_id``; ``|T<unix ts>`` is checked
   and ignored.
 
-Deliberate difference from statsd_exporter: values and sample rates that are not finite
-(``NaN``, ``Inf``, or overflowing like ``1e400``) are rejected as ``malformed_value`` /
-``invalid_sample_factor``; statsd_exporter accepts ``NaN`` and ``Inf`` (Go's ``ParseFloat``)
-and a single ``NaN`` then poisons a counter for ever.
+Unlike statsd_exporter, values and sample rates that are not finite (``NaN``, ``Inf``,
+``1e400``) are rejected as ``malformed_value`` / ``invalid_sample_factor`` (why:
+``docs/adr/0011-own-bridge-statsd-exporter-format.md``).
 
 Error reasons are the ``reason`` label values of statsd_exporter's
 ``statsd_exporter_sample_errors_total``: ``malformed_line``, ``mixed_tagging_styles``,
@@ -34,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from airflow_export.bridge.go_numbers import is_go_int, parse_go_float
 from airflow_export.bridge.mapping.escape import escape_metric_name
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "SAMPLE_ERROR_REASONS",
     "LineParser",
     "Sample",
-    "parse_go_float",
 ]
 
 #: Metric kinds of a parsed sample, named as statsd_exporter's ``match_metric_type`` values.
@@ -88,42 +87,6 @@ class Sample(NamedTuple):
     relative: bool
     labels: tuple[tuple[str, str], ...]
     times: int
-
-
-def parse_go_float(text: str) -> float | None:
-    """Parse a StatsD number like Go's ``strconv.ParseFloat(text, 64)``, finite values only.
-
-    Accepts ``12``, ``-1.5``, ``+3``, ``.5``, ``1e3``, ``0x1p-2`` (Go hex float); rejects
-    whitespace, ``_`` separators, non-ASCII digits, the empty string, and (unlike Go) ``NaN``,
-    ``Inf`` and values overflowing to infinity.
-
-    :param text: the value text.
-    :returns: the float, or ``None`` if it is not a finite number in Go syntax.
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        lowered = text.lower()
-        if "p" not in lowered or not lowered.lstrip("+-").startswith("0x") or "_" in text:
-            return None
-        try:
-            value = float.fromhex(text)
-        except (ValueError, OverflowError):
-            return None
-    # float() is more lenient than Go: it strips whitespace and accepts "1_0" and Unicode digits
-    if not text.isascii() or "_" in text or text[0] <= " " or text[-1] <= " ":
-        return None
-    if value - value != 0.0:  # NaN or +-Inf
-        return None
-    return value
-
-
-def _parse_go_int(text: str) -> bool:
-    """Whether ``text`` is a base-10 int64 for Go's ``strconv.ParseInt`` (optional sign, digits)."""
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        return False
-    return -(2**63) <= int(text) <= 2**63 - 1
 
 
 class LineParser:
@@ -375,7 +338,7 @@ class LineParser:
                     return None
                 labels["container_id"] = extra[2:]
             elif first == "T":
-                if len(extra) < 2 or not _parse_go_int(extra[1:]):
+                if len(extra) < 2 or not is_go_int(extra[1:]):
                     self.error("malformed_timestamp", line)
                     return None
             else:

@@ -17,7 +17,7 @@ name                    value                                                   
 
 Missing data never passes: the value is NaN and ``detail`` says what is missing.
 Concurrency and queue depth are judged on the ``_high_water`` series (maximum since the
-bridge started): the current gauges read after a batch are back to 0 and prove nothing.
+bridge started; why: ``docs/adr/0011-own-bridge-statsd-exporter-format.md``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from airflow_export.bridge.line import (
     OBSERVER,
     LineParser,
     Sample,
-    parse_go_float,
 )
 
 C, G, OB = COUNTER, GAUGE, OBSERVER
@@ -199,33 +198,3 @@ def test_error_hook_receives_reason_and_line() -> None:
 )
 def test_tag_styles_can_be_disabled(options: dict, line: str, expected: list[Sample]) -> None:
     assert list(LineParser(**options).parse(line)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("12", 12.0),
-        ("-1.5", -1.5),
-        ("+3", 3.0),
-        (".5", 0.5),
-        ("5.", 5.0),
-        ("1e3", 1000.0),
-        ("1E-2", 0.01),
-        ("0x1p-2", 0.25),
-        ("-0X1.8P1", -3.0),
-        ("1e-400", 0.0),
-        ("", None),
-        ("abc", None),
-        ("NaN", None),
-        ("-inf", None),
-        ("infinity", None),
-        ("1e400", None),
-        (" 1", None),
-        ("1 ", None),
-        ("1_000", None),
-        ("0x10", None),
-        ("١٢", None),
-    ],
-)
-def test_parse_go_float(text: str, expected: float | None) -> None:
-    assert parse_go_float(text) == expected
