@@ -3,20 +3,21 @@
 No Airflow import anywhere in this package: it runs next to Airflow, receives the StatsD lines
 Airflow sends (``[metrics] statsd_host/statsd_port``) and serves them on ``/metrics``.
 
-* :mod:`.line_parser` - the StatsD line protocol (DogStatsD, InfluxDB, Librato, SignalFx tags).
-* :mod:`.escape` - Prometheus name escaping (statsd_exporter's ``EscapeMetricName``).
-* :mod:`.mapping_config` - loading and validating statsd_exporter's mapping YAML.
-* :mod:`.mapping` - matching names against it (glob/regex, ``$n`` templates, drop).
-* :mod:`.registry` - series storage in two capped budgets (mapped, unmapped) and the Prometheus
-  exposition (with ``_high_water``).
-* :mod:`.server` - :class:`Bridge`: UDP listener, routing, self-metrics (:mod:`.self_metrics`),
-  HTTP ``/metrics`` (:mod:`.http_endpoint`), rate-limited warnings (:mod:`.log_limiter`).
-* :mod:`.cli` - the ``airflow-export-bridge`` command.
+* :mod:`.line` - the StatsD line protocol (statsd_exporter ``pkg/line``); :mod:`.go_numbers` - Go number syntax.
+* :mod:`.mapping` - statsd_exporter's mapping file: loading, validating, matching, name escaping
+  (``pkg/mapper``).
+* :mod:`.listener` - the UDP socket (``pkg/listener``).
+* :mod:`.exporter` - samples to series: routing, budgets, event counters (``pkg/exporter``).
+* :mod:`.registry`, :mod:`.series` - the bounded series storage and its exposition (``pkg/registry``).
+* :mod:`.http` - ``/metrics``; :mod:`.self_metrics` - ``statsd_bridge_*``; :mod:`.log_limiter`.
+* :mod:`.server` - :class:`Bridge`, the parts wired together; :mod:`.cli` - the command.
+
+Design decisions: ``docs/adr/0010-bridge-series-budgets.md``, ``docs/adr/0011-own-bridge-statsd-exporter-format.md``.
 """
 
 from __future__ import annotations
 
-from airflow_export.bridge.line_parser import LineParser, Sample
+from airflow_export.bridge.line import LineParser, Sample
 from airflow_export.bridge.mapping import Mapper, MappingConfig, MappingError
 from airflow_export.bridge.server import Bridge
 

@@ -10,17 +10,7 @@ works)::
 
     bridge listening statsd=udp://127.0.0.1:9125 metrics=http://127.0.0.1:9102/metrics
 
-Series budgets: ``--max-unmapped-series`` (default 1000) caps the series created under
-statsd_exporter's default naming (no rule matched); ``--max-mapped-series`` (default 10000) those
-created by samples a mapping rule matched, all rules together; ``--max-series-per-rule`` (default
-500) those created by any one mapping rule. A flood of unique junk names fills only the unmapped
-budget, and a flood of junk label values through one rule fills only that rule's 500, so neither
-keeps another rule's metric from being exposed. Junk through ``k`` rules at once holds
-``min(k * 500, 10000)`` mapped series: it fills the mapped budget (starving every rule still below
-its cap) once ``k >= 20``; with N rules that map and ``N * per-rule <= mapped`` (the deploy mapping:
-``16 * 500 = 8000``) it never can. Drops are counted in
-``statsd_bridge_series_dropped_total{kind="rule"|"mapped"|"unmapped"}`` and, per rule, in
-``statsd_bridge_rule_series_dropped_total{rule,metric,kind}``.
+The series budgets (``--max-*-series``) and why: ``docs/adr/0010-bridge-series-budgets.md``.
 
 It stops cleanly on SIGTERM or SIGINT (exit status 0). ``--check-config`` only validates the
 mapping file (like statsd_exporter's ``--check-config``). Exit status 1: bad mapping file,
@@ -38,6 +28,7 @@ from collections.abc import Sequence
 
 from airflow_export.bridge.mapping import MappingConfig, MappingError
 from airflow_export.bridge.server import Bridge
+from airflow_export.names import METRICS_PORT_DEFAULT, STATSD_PORT_DEFAULT
 
 __all__ = ["build_arg_parser", "main"]
 
@@ -70,9 +61,16 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "(statsd_exporter-compatible line protocol and mapping file).",
     )
     parser.add_argument("--statsd-host", default="127.0.0.1", help="UDP address for StatsD (default: %(default)s)")
-    parser.add_argument("--statsd-port", type=_port, default=9125, help="UDP port, 0 = any free (default: %(default)s)")
+    parser.add_argument(
+        "--statsd-port", type=_port, default=STATSD_PORT_DEFAULT, help="UDP port, 0 = any free (default: %(default)s)"
+    )
     parser.add_argument("--metrics-host", default="127.0.0.1", help="HTTP address for /metrics (default: %(default)s)")
-    parser.add_argument("--metrics-port", type=_port, default=9102, help="HTTP port, 0 = any free (default: %(default)s)")
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=METRICS_PORT_DEFAULT,
+        help="HTTP port, 0 = any free (default: %(default)s)",
+    )
     parser.add_argument("--mapping", metavar="FILE", help="mapping YAML in statsd_exporter's format")
     parser.add_argument(
         "--max-mapped-series",
@@ -92,10 +90,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="most series one mapping rule may create (within --max-mapped-series); samples for new ones beyond "
         'it are dropped and counted in statsd_bridge_series_dropped_total{kind="rule"} and '
-        "statsd_bridge_rule_series_dropped_total{rule,metric}, so junk label values through one rule cannot "
-        "starve another. Junk through K rules at once holds min(K x this, --max-mapped-series) series: keep "
-        "(rules that map) x this <= --max-mapped-series and no rule can be starved by another "
-        "(default: %(default)s)",
+        "statsd_bridge_rule_series_dropped_total{rule,metric}. Keep (rules that map) x this <= "
+        "--max-mapped-series and no rule can be starved by another (default: %(default)s)",
     )
     parser.add_argument(
         "--max-unmapped-series",
@@ -103,8 +99,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         default=1000,
         metavar="N",
         help="most series created by samples no mapping rule matched (statsd_exporter's default naming); "
-        'beyond it they are dropped and counted in statsd_bridge_series_dropped_total{kind="unmapped"}, so '
-        "junk or unmapped names can never starve mapped metrics; 0 = expose no unmapped metrics (default: %(default)s)",
+        'beyond it they are dropped and counted in statsd_bridge_series_dropped_total{kind="unmapped"}; '
+        "0 = expose no unmapped metrics (default: %(default)s)",
     )
     parser.add_argument(
         "--route-cache-size",

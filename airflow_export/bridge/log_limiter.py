@@ -46,7 +46,9 @@ class RateLimitedLog:
         now = self._clock()
         if now - self._window_start >= self._window:
             if self._suppressed:
-                self._logger.warning("%d similar messages suppressed in the last %.0f s", self._suppressed, self._window)
+                self._logger.warning(
+                    "%d similar messages suppressed in the last %.0f s", self._suppressed, self._window
+                )
             self._window_start = now
             self._sent = 0
             self._suppressed = 0

@@ -1,67 +1,47 @@
 """Bounded storage of the bridged series and their Prometheus exposition.
 
-A *family* is one exposed metric name with one type; a *series* is one label set of a family
-(a histogram or summary label set counts as one series, and so does a gauge with its
-``_high_water`` companion). Label sets of different label *names* may share a family, as in
-statsd_exporter (its registry registers each label-name set as its own unchecked vector).
+A *family* is one exposed metric name with one type; a *series* is one label set of a family.
+Label sets of different label *names* may share a family, as in statsd_exporter.
 
 Names are reserved per family so the exposition stays valid: a counter ``x`` owns ``x`` and
 ``x_total``; a gauge ``g`` owns ``g`` and ``g_high_water``; a histogram ``h`` owns ``h``,
 ``h_bucket``, ``h_sum`` and ``h_count``; a summary ``s`` owns ``s``, ``s_sum`` and ``s_count``. A new
-family that would reuse a name owned by another family of a different type is a conflict
-(statsd_exporter counts these in ``statsd_exporter_events_conflict_total``), not a crash.
+family that would reuse a name owned by another family of a different type is a
+:class:`MetricConflict`. Counters follow prometheus-client's convention: ``foo`` and ``foo_total``
+are the family ``foo`` exposed as ``foo_total``.
 
-Series budgets: a series created by a sample that a mapping rule matched is *mapped*, one created
-under statsd_exporter's default naming (no rule matched) is *unmapped*. Each kind has its own cap
-(``max_mapped`` and ``max_unmapped``), so a flood of junk or unmapped names can fill only the
-unmapped budget and never keeps a mapped series from being created. Within the mapped budget, each
-mapping rule may create at most ``max_per_rule`` series (the *rule* budget; a series is charged to
-the rule whose sample created it, and updating an existing series costs nothing), so a flood of
-label values through one rule (``airflow.pool.open_slots.junk1``, ``junk2``, ...) fills only that
-rule's share and never keeps another rule's series from being created. What remains possible: a
-flood spread over ``k`` rules at once holds ``min(k * max_per_rule, max_mapped)`` mapped series, so
-it can fill the mapped budget (and starve the other rules) once ``k >= ceil(max_mapped /
-max_per_rule)``; with ``(rules that map) * max_per_rule <= max_mapped`` it never can. Names in ``protected_names``
-(the bridge passes the literal ``name:`` of every mapping rule plus its derived names) are for
-mapped samples only: an unmapped sample using one is a conflict, so junk cannot squat a mapped
-family with another type or pollute its values.
-
-Counters follow prometheus-client's convention: a counter named ``foo`` or ``foo_total`` is the
-family ``foo`` exposed as ``foo_total`` (statsd_exporter exposes an unmapped counter ``foo`` as
-``foo``; mapped names ending in ``_total`` are exposed identically by both).
+Series budgets (mapped, unmapped, per rule) and why: ``docs/adr/0010-bridge-series-budgets.md``.
 """
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
-from airflow_export.bridge.mapping_config import DEFAULT_BUCKETS, SummaryOptions
+from airflow_export.bridge.mapping import DEFAULT_BUCKETS, SummaryOptions
+from airflow_export.bridge.series import (
+    SUMMARY_WINDOW_LIMIT,
+    CounterSeries,
+    Family,
+    GaugeSeries,
+    HistogramSeries,
+    SummarySeries,
+)
 
 __all__ = [
+    "HIGH_WATER_SUFFIX",
     "MAPPED",
     "RULE",
     "UNMAPPED",
-    "CounterSeries",
-    "Family",
-    "GaugeSeries",
-    "HIGH_WATER_SUFFIX",
-    "HistogramSeries",
     "InvalidLabels",
     "MetricConflict",
     "SeriesLimitExceeded",
-    "SUMMARY_WINDOW_LIMIT",
     "SeriesRegistry",
-    "SummarySeries",
     "derived_names",
 ]
 
-#: Most observations a summary series keeps for its quantiles (``buf_cap`` is capped to this).
-SUMMARY_WINDOW_LIMIT = 200
 #: Suffix of the companion series holding a gauge's maximum since start (metric contract).
 HIGH_WATER_SUFFIX = "_high_water"
 
@@ -92,131 +72,6 @@ class MetricConflict(Exception):
 
 class InvalidLabels(Exception):
     """A label name Prometheus reserves (``__*``, ``le`` on a histogram, ``quantile`` on a summary)."""
-
-
-class CounterSeries:
-    """A counter's value (monotonic, starts at 0)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0.0
-
-
-class GaugeSeries:
-    """A gauge's value and its high-water mark (maximum value held since creation)."""
-
-    __slots__ = ("value", "high")
-
-    def __init__(self) -> None:
-        self.value = 0.0
-        self.high = float("-inf")
-
-
-class HistogramSeries:
-    """Per-bucket (non-cumulative) counts, sum and count of a histogram.
-
-    ``counts[i]`` counts observations ``v`` with ``bounds[i-1] < v <= bounds[i]``; the last
-    slot is the ``+Inf`` bucket. Observe with ``counts[bisect_left(bounds, v)] += n``.
-    """
-
-    __slots__ = ("bounds", "counts", "sum", "count")
-
-    def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
-        self.sum = 0.0
-        self.count = 0
-
-    def observe(self, value: float, times: int = 1) -> None:
-        """Add ``times`` observations of ``value``."""
-        self.counts[bisect_left(self.bounds, value)] += times
-        self.sum += value * times
-        self.count += times
-
-
-class SummarySeries:
-    """Sum, count and a ring of the most recent observations (monotonic time, value, weight).
-
-    The ring holds at most ``capacity`` observations in three ``array('d')`` (8 bytes per
-    observation each), so a summary series costs at most about ``24 * capacity`` bytes beyond its
-    fixed part.
-    """
-
-    __slots__ = ("sum", "count", "_times", "_values", "_weights", "_next", "_capacity")
-
-    def __init__(self, capacity: int) -> None:
-        self.sum = 0.0
-        self.count = 0
-        self._capacity = max(1, capacity)
-        self._times = array("d")
-        self._values = array("d")
-        self._weights = array("d")
-        self._next = 0
-
-    def observe(self, value: float, times: int = 1, now: float = 0.0) -> None:
-        """Add ``times`` observations of ``value`` made at monotonic time ``now``."""
-        self.sum += value * times
-        self.count += times
-        if len(self._values) < self._capacity:
-            self._times.append(now)
-            self._values.append(value)
-            self._weights.append(times)
-        else:
-            slot = self._next
-            self._times[slot] = now
-            self._values[slot] = value
-            self._weights[slot] = times
-            self._next = (slot + 1) % self._capacity
-
-    def quantile_values(self, quantiles: Iterable[float], now: float, max_age: float) -> list[float]:
-        """Exact weighted quantiles (nearest rank) of the ring's observations younger than ``max_age``.
-
-        :returns: one value per quantile; ``NaN`` when nothing recent is left (as client_golang).
-        """
-        cutoff = now - max_age
-        recent = sorted(
-            (value, weight)
-            for when, value, weight in zip(self._times, self._values, self._weights, strict=True)
-            if when >= cutoff
-        )
-        total = sum(weight for _, weight in recent)
-        out = []
-        for q in quantiles:
-            if not total:
-                out.append(float("nan"))
-                continue
-            rank = q * total
-            running = 0.0
-            chosen = recent[-1][0]
-            for value, weight in recent:
-                running += weight
-                if running >= rank:
-                    chosen = value
-                    break
-            out.append(chosen)
-        return out
-
-
-class Family:
-    """One exposed metric family: type, name, HELP, options and its series by label tuple."""
-
-    __slots__ = ("kind", "name", "help", "series", "buckets", "summary")
-
-    def __init__(
-        self,
-        kind: str,
-        name: str,
-        help_text: str,
-        buckets: tuple[float, ...] = DEFAULT_BUCKETS,
-        summary: SummaryOptions | None = None,
-    ) -> None:
-        self.kind = kind
-        self.name = name
-        self.help = help_text
-        self.series: dict[tuple[tuple[str, str], ...], object] = {}
-        self.buckets = buckets
-        self.summary = summary or SummaryOptions()
 
 
 def _owned_names(kind: str, name: str) -> tuple[str, ...]:
@@ -250,8 +105,7 @@ class SeriesRegistry:
 
     :param max_mapped: the most series created by samples a mapping rule matched (all rules together).
     :param max_unmapped: the most series created by samples no rule matched (default naming).
-        A sample for a new series beyond its budget raises :class:`SeriesLimitExceeded` (the
-        bridge drops and counts it, per budget); the other budget is unaffected.
+        A new series beyond its budget raises :class:`SeriesLimitExceeded`; the other budget is unaffected.
     :param reserved_names: exact names no bridged family may use (e.g. ``process_*``).
     :param reserved_prefixes: name prefixes no bridged family may use (e.g. ``statsd_bridge_``).
     :param protected_names: exact names only mapped samples may use (see :func:`derived_names`).
@@ -269,7 +123,8 @@ class SeriesRegistry:
         protected_names: Iterable[str] = (),
         max_per_rule: int | None = None,
     ) -> None:
-        for label, value in (("max_mapped", max_mapped), ("max_unmapped", max_unmapped), ("max_per_rule", max_per_rule)):
+        limits = (("max_mapped", max_mapped), ("max_unmapped", max_unmapped), ("max_per_rule", max_per_rule))
+        for label, value in limits:
             if value is not None and value < 0:
                 raise ValueError(f"{label} must be >= 0, got {value}")
         self.limits = {MAPPED: max_mapped, UNMAPPED: max_unmapped}
@@ -325,16 +180,12 @@ class SeriesRegistry:
         if family is not None:
             if family.kind != kind:
                 raise MetricConflict(f"{base} is a {family.kind}, not a {kind}")
-            series = family.series.get(labels)
-            if series is not None:
-                return series
+            existing = family.series.get(labels)
+            if existing is not None:
+                return existing
         else:
             self._check_budgets(budget, rule)
-            owned = _owned_names(kind, base)
-            for owned_name in owned:
-                if owned_name in self._owner or owned_name.startswith(self._reserved_prefixes):
-                    holder = self._owner.get(owned_name) or "reserved"
-                    raise MetricConflict(f"{owned_name} is already used by {holder}")
+            self._check_free(kind, base)
         reserved_label = _RESERVED_LABELS.get(kind)
         for label_name, _ in labels:
             if label_name.startswith("__") or label_name == reserved_label:
@@ -345,19 +196,19 @@ class SeriesRegistry:
             self.families[base] = family
             for owned_name in _owned_names(kind, base):
                 self._owner[owned_name] = base
-        if kind == "counter":
-            series: object = CounterSeries()
-        elif kind == "gauge":
-            series = GaugeSeries()
-        elif kind == "histogram":
-            series = HistogramSeries(family.buckets)
-        else:
-            series = SummarySeries(min(family.summary.buf_cap, SUMMARY_WINDOW_LIMIT))
+        series = _new_series(family)
         family.series[labels] = series
         self.counts[budget] += 1
         if rule is not None:
             self.rule_counts[rule] = self.rule_counts.get(rule, 0) + 1
         return series
+
+    def _check_free(self, kind: str, base: str) -> None:
+        """Refuse a new family whose names another family or a reserved name already holds."""
+        for owned_name in _owned_names(kind, base):
+            if owned_name in self._owner or owned_name.startswith(self._reserved_prefixes):
+                holder = self._owner.get(owned_name) or "reserved"
+                raise MetricConflict(f"{owned_name} is already used by {holder}")
 
     def _check_budgets(self, budget: str, rule: int | None) -> None:
         limit = self.max_per_rule
@@ -378,49 +229,76 @@ class SeriesRegistry:
         out: list[Metric] = []
         for base in sorted(self.families):
             family = self.families[base]
-            kind = family.kind
-            if kind == "counter":
-                metric = Metric(base, family.help, "counter")
-                sample_name = base + "_total"
-                for labels, series in family.series.items():
-                    metric.add_sample(sample_name, dict(labels), series.value)  # type: ignore[attr-defined]
-                out.append(metric)
-            elif kind == "gauge":
-                metric = Metric(base, family.help, "gauge")
-                high = Metric(
-                    base + HIGH_WATER_SUFFIX,
-                    f"Highest value of {base} since the bridge started (high-water mark).",
-                    "gauge",
-                )
-                for labels, series in family.series.items():
-                    label_dict = dict(labels)
-                    metric.add_sample(base, label_dict, series.value)  # type: ignore[attr-defined]
-                    high.add_sample(base + HIGH_WATER_SUFFIX, label_dict, series.high)  # type: ignore[attr-defined]
-                out.append(metric)
-                out.append(high)
-            elif kind == "histogram":
-                metric = Metric(base, family.help, "histogram")
-                bounds = [floatToGoString(bound) for bound in family.buckets] + ["+Inf"]
-                for labels, series in family.series.items():
-                    label_dict = dict(labels)
-                    cumulative = 0
-                    for bound, bucket_count in zip(bounds, series.counts, strict=True):  # type: ignore[attr-defined]
-                        cumulative += bucket_count
-                        metric.add_sample(base + "_bucket", {**label_dict, "le": bound}, cumulative)
-                    metric.add_sample(base + "_count", label_dict, series.count)  # type: ignore[attr-defined]
-                    metric.add_sample(base + "_sum", label_dict, series.sum)  # type: ignore[attr-defined]
-                out.append(metric)
-            else:
-                metric = Metric(base, family.help, "summary")
-                options = family.summary
-                quantiles = [q for q, _ in options.quantiles]
-                labels_q = [floatToGoString(q) for q in quantiles]
-                for labels, series in family.series.items():
-                    label_dict = dict(labels)
-                    values = series.quantile_values(quantiles, now, options.max_age)  # type: ignore[attr-defined]
-                    for q_label, value in zip(labels_q, values, strict=True):
-                        metric.add_sample(base, {**label_dict, "quantile": q_label}, value)
-                    metric.add_sample(base + "_sum", label_dict, series.sum)  # type: ignore[attr-defined]
-                    metric.add_sample(base + "_count", label_dict, series.count)  # type: ignore[attr-defined]
-                out.append(metric)
+            out.extend(_EXPOSE[family.kind](family, now))
         return out
+
+
+def _new_series(family: Family) -> object:
+    """An empty series of ``family``'s type."""
+    if family.kind == "counter":
+        return CounterSeries()
+    if family.kind == "gauge":
+        return GaugeSeries()
+    if family.kind == "histogram":
+        return HistogramSeries(family.buckets)
+    return SummarySeries(min(family.summary.buf_cap, SUMMARY_WINDOW_LIMIT))
+
+
+def _expose_counter(family: Family, now: float) -> list[Metric]:
+    metric = Metric(family.name, family.help, "counter")
+    sample_name = family.name + "_total"
+    for labels, series in family.series.items():
+        metric.add_sample(sample_name, dict(labels), series.value)  # type: ignore[attr-defined]
+    return [metric]
+
+
+def _expose_gauge(family: Family, now: float) -> list[Metric]:
+    base = family.name
+    metric = Metric(base, family.help, "gauge")
+    high = Metric(
+        base + HIGH_WATER_SUFFIX, f"Highest value of {base} since the bridge started (high-water mark).", "gauge"
+    )
+    for labels, series in family.series.items():
+        label_dict = dict(labels)
+        metric.add_sample(base, label_dict, series.value)  # type: ignore[attr-defined]
+        high.add_sample(base + HIGH_WATER_SUFFIX, label_dict, series.high)  # type: ignore[attr-defined]
+    return [metric, high]
+
+
+def _expose_histogram(family: Family, now: float) -> list[Metric]:
+    base = family.name
+    metric = Metric(base, family.help, "histogram")
+    bounds = [floatToGoString(bound) for bound in family.buckets] + ["+Inf"]
+    for labels, series in family.series.items():
+        label_dict = dict(labels)
+        cumulative = 0
+        for bound, bucket_count in zip(bounds, series.counts, strict=True):  # type: ignore[attr-defined]
+            cumulative += bucket_count
+            metric.add_sample(base + "_bucket", {**label_dict, "le": bound}, cumulative)
+        metric.add_sample(base + "_count", label_dict, series.count)  # type: ignore[attr-defined]
+        metric.add_sample(base + "_sum", label_dict, series.sum)  # type: ignore[attr-defined]
+    return [metric]
+
+
+def _expose_summary(family: Family, now: float) -> list[Metric]:
+    base = family.name
+    metric = Metric(base, family.help, "summary")
+    options = family.summary
+    quantiles = [q for q, _ in options.quantiles]
+    labels_q = [floatToGoString(q) for q in quantiles]
+    for labels, series in family.series.items():
+        label_dict = dict(labels)
+        values = series.quantile_values(quantiles, now, options.max_age)  # type: ignore[attr-defined]
+        for q_label, value in zip(labels_q, values, strict=True):
+            metric.add_sample(base, {**label_dict, "quantile": q_label}, value)
+        metric.add_sample(base + "_sum", label_dict, series.sum)  # type: ignore[attr-defined]
+        metric.add_sample(base + "_count", label_dict, series.count)  # type: ignore[attr-defined]
+    return [metric]
+
+
+_EXPOSE: dict[str, Callable[[Family, float], list[Metric]]] = {
+    "counter": _expose_counter,
+    "gauge": _expose_gauge,
+    "histogram": _expose_histogram,
+    "summary": _expose_summary,
+}

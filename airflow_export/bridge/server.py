@@ -1,55 +1,18 @@
-"""The bridge: StatsD over UDP in, Prometheus text exposition over HTTP out.
+"""The bridge: the StatsD listener, the exporter and the ``/metrics`` endpoint wired together.
 
-Modelled on prometheus/statsd_exporter (``pkg/listener``, ``pkg/exporter``, ``pkg/registry``):
-each UDP datagram is split on ``\\n``; every line is parsed (:mod:`.line_parser`), mapped
-(:mod:`.mapping`) and applied to a series (:mod:`.registry`); ``GET /metrics`` serves the
-Prometheus text format 0.0.4 (prometheus-client's ``generate_latest``).
-
-Behaviour worth knowing:
-
-* A bad line is counted (``statsd_bridge_sample_errors_total{reason}``, ``statsd_bridge_line_errors_total``)
-  and logged at WARNING, at most :data:`LOG_BURST` messages per :data:`LOG_WINDOW_SECONDS`;
-  the other lines of its packet are still applied.
-* Every gauge series has a companion ``<name>_high_water`` series with the same labels: the
-  highest value the gauge has held since the bridge started. With the real statsd_exporter the
-  equivalent is the PromQL ``max_over_time(<name>[<range>])``.
-* Series have budgets: at most ``max_unmapped_series`` (default 1000) created under
-  statsd_exporter's default naming (no rule matched; exposed, as statsd_exporter does, but
-  bounded); at most ``max_mapped_series`` (default 10000) created by samples a mapping rule
-  matched, all rules together; and at most ``max_series_per_rule`` (default 500) created by any
-  one mapping rule. A sample for a new series beyond a budget is dropped and counted in
-  ``statsd_bridge_series_dropped_total{kind="rule"|"mapped"|"unmapped"}`` (``rule`` when its rule
-  is at its cap, else ``mapped``/``unmapped`` when that budget is full) and, for mapped samples,
-  in ``statsd_bridge_rule_series_dropped_total{rule,metric,kind}`` (``rule``: the rule's 0-based
-  position in the mapping file; ``metric``: its ``name:`` as written). So a flood of junk or
-  unmapped names fills only the unmapped budget, and a flood of junk label values through one
-  rule (``airflow.pool.open_slots.junk<N>``) fills only that rule's 500 and cannot starve another
-  rule. Not excluded: junk spread over ``k`` rules at once holds ``min(k * 500, 10000)`` mapped
-  series, so it fills the mapped budget once ``k >= 20`` (``ceil(max_mapped / per_rule)``) and
-  then starves every rule still below its cap. The deploy mapping has 16 rules that map
-  (``16 * 500 = 8000 <= 10000``), so with the defaults its rules can never fill the mapped budget;
-  the start-up log says which case holds. Legitimate series of a flooded rule that existed before
-  the flood keep updating, but new legitimate label values of that same rule are dropped. The literal
-  ``name:`` of every mapping rule (and its ``_total``/``_bucket``/``_sum``/``_count``/``_high_water``
-  forms) is for mapped samples only: an unmapped sample using one is refused and counted in
-  ``statsd_bridge_events_conflict_total{type}``. Routing results are cached per raw
-  ``(name, type, tags)`` in a dict of at most ``route_cache_size`` entries (cleared when full);
-  a name plus tags longer than ``max_key_length`` characters is refused before any cache, so
-  memory stays bounded whatever arrives.
-* Counter samples below zero are refused (``statsd_bridge_events_error_total{reason="illegal_negative_counter"}``),
-  as statsd_exporter does.
-
-Self-metrics: see :mod:`.self_metrics`; HTTP: :mod:`.http_endpoint`.
+Each UDP datagram (:mod:`.listener`) is split into lines, which the exporter (:mod:`.exporter`)
+parses (:mod:`.line`), maps (:mod:`.mapping`) and applies to the series (:mod:`.registry`);
+``GET /metrics`` (:mod:`.http`) serves them with the self-metrics (:mod:`.self_metrics`) and
+prometheus-client's process metrics in the Prometheus text format 0.0.4.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import socket
 import threading
 import time
-from bisect import bisect_left
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -57,54 +20,29 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from airflow_export.bridge.escape import escape_metric_name
-from airflow_export.bridge.http_endpoint import (
-    MetricsHandler,
-    MetricsHTTPServer,
-    format_host,
-    format_listening_line,
-)
-from airflow_export.bridge.line_parser import COUNTER, GAUGE, LineParser
-from airflow_export.bridge.log_limiter import (
-    LOG_BURST,
-    LOG_WINDOW_SECONDS,
-    RateLimitedLog,
-)
-from airflow_export.bridge.mapping import Mapper, MappingConfig
-from airflow_export.bridge.registry import (
-    MAPPED,
-    RULE,
-    UNMAPPED,
-    InvalidLabels,
-    MetricConflict,
-    SeriesLimitExceeded,
-    SeriesRegistry,
-    derived_names,
-)
-from airflow_export.bridge.self_metrics import (
-    SELF_PREFIX,
-    kernel_udp_stats,
-    self_metrics,
-)
+from airflow_export.bridge.exporter import Exporter
+from airflow_export.bridge.http import MetricsHTTPServer, bind_metrics_server, format_host, format_listening_line
+from airflow_export.bridge.line import LineParser
+from airflow_export.bridge.listener import UDPListener, split_datagram
+from airflow_export.bridge.log_limiter import RateLimitedLog
+from airflow_export.bridge.mapping import MappingConfig
+from airflow_export.bridge.registry import MAPPED, UNMAPPED, SeriesRegistry
+from airflow_export.bridge.self_metrics import exposed_names, self_metrics
+from airflow_export.names import METRICS_PORT_DEFAULT, STATSD_PORT_DEFAULT
 
-__all__ = ["DEFAULT_HELP", "LOG_BURST", "LOG_WINDOW_SECONDS", "Bridge", "RateLimitedLog", "format_listening_line"]
+__all__ = ["Bridge"]
 
 log = logging.getLogger("airflow_export.bridge")
 
-DEFAULT_HELP = "Metric autogenerated by airflow-export-bridge from StatsD."
-_MAX_DATAGRAM = 65535
-
-# route codes (first item of a cached route)
-_COUNTER, _GAUGE, _HISTOGRAM, _SUMMARY, _DROP, _LIMIT, _CONFLICT, _ERROR = range(8)
-_EVENT_ERROR_REASONS = ("illegal_negative_counter", "empty_metric_name", "invalid_label", "too_long")
-_EVENT_TYPES = ("counter", "gauge", "observer")
+#: Longest line shown in a bad-line warning (characters).
+_SHOWN_LINE = 200
 
 
 class _Collector(Collector):
     def __init__(self, bridge: Bridge) -> None:
         self._bridge = bridge
 
-    def collect(self):  # noqa: D102 - prometheus-client protocol
+    def collect(self) -> list[Metric]:
         return self._bridge.collect()
 
 
@@ -121,19 +59,15 @@ class Bridge:
     :param metrics_host: HTTP address to listen on (default loopback).
     :param metrics_port: HTTP port, 0 for a free one.
     :param mapping: a :class:`MappingConfig`, a path to a mapping YAML file, or ``None`` (no mappings).
-    :param max_mapped_series: the most series created by samples a mapping rule matched (default 10000).
+    :param max_mapped_series: the most series created by samples a mapping rule matched, all rules together.
     :param max_unmapped_series: the most series created by samples no rule matched, named by
-        statsd_exporter's default escaping (default 1000).
+        statsd_exporter's default escaping.
     :param max_series: deprecated alias of ``max_mapped_series`` (wins when given).
-    :param max_series_per_rule: the most series one mapping rule may create (default 500), within
-        ``max_mapped_series``; keeps a flood of label values through one rule from starving the others.
-    :param route_cache_size: routing cache entries before it is cleared (default 20000); the
-        mapper's own cache has the same size.
+    :param max_series_per_rule: the most series one mapping rule may create, within ``max_mapped_series``.
+    :param route_cache_size: routing cache entries before it is cleared; the mapper's own cache has the same size.
     :param max_key_length: longest StatsD name plus tag keys and values (characters) accepted;
-        longer samples are refused (``statsd_bridge_events_error_total{reason="too_long"}``) so
-        the caches and series stay small (default 1024).
-    :param read_buffer_bytes: ``SO_RCVBUF`` asked for the UDP socket (default 32 MiB; the kernel may
-        cap it unless the process may use ``SO_RCVBUFFORCE``); 0 keeps the system default.
+        longer samples are refused (``statsd_bridge_events_error_total{reason="too_long"}``).
+    :param read_buffer_bytes: ``SO_RCVBUF`` asked for the UDP socket (bytes); 0 keeps the system default.
     :param dogstatsd_tags: parse DogStatsD ``|#k:v`` tags.
     :param influxdb_tags: parse InfluxDB ``name,k=v`` tags.
     :param librato_tags: parse Librato ``name#k=v`` tags.
@@ -146,9 +80,9 @@ class Bridge:
         self,
         *,
         statsd_host: str = "127.0.0.1",
-        statsd_port: int = 9125,
+        statsd_port: int = STATSD_PORT_DEFAULT,
         metrics_host: str = "127.0.0.1",
-        metrics_port: int = 9102,
+        metrics_port: int = METRICS_PORT_DEFAULT,
         mapping: MappingConfig | str | os.PathLike[str] | None = None,
         max_mapped_series: int = 10000,
         max_unmapped_series: int = 1000,
@@ -173,72 +107,35 @@ class Bridge:
         self.config = config
         self.statsd_host = statsd_host
         self.metrics_host = metrics_host
-        self._requested_statsd_port = statsd_port
         self._requested_metrics_port = metrics_port
-        self.statsd_port = statsd_port
         self.metrics_port = metrics_port
-        self.read_buffer_bytes = read_buffer_bytes
-        self.route_cache_size = max(1, route_cache_size)
-        self.max_key_length = max_key_length
 
         self._bad_line_log = RateLimitedLog(log)
-        self._parser = LineParser(
+        parser = LineParser(
             dogstatsd_tags=dogstatsd_tags,
             influxdb_tags=influxdb_tags,
             librato_tags=librato_tags,
             signalfx_tags=signalfx_tags,
             on_error=self._on_bad_line,
         )
-        self._mapper = Mapper(config, cache_size=self.route_cache_size)
         self._process = ProcessCollector(registry=None)
-        process_names: set[str] = set()
-        for metric in self._process.collect():
-            process_names.add(metric.name)
-            process_names.update(sample.name for sample in metric.samples)
-            if metric.type == "counter":
-                process_names.add(metric.name + "_total")
-        if max_series is not None:
-            max_mapped_series = max_series
-        protected: set[str] = set()
-        for rule in config.mappings:
-            if rule.action != "drop" and "$" not in rule.name:
-                escaped = escape_metric_name(rule.name)
-                if escaped:
-                    protected.update(derived_names(escaped))
-        self._series = SeriesRegistry(
-            max_mapped_series,
-            max_unmapped_series,
-            reserved_names=process_names,
-            reserved_prefixes=(SELF_PREFIX,),
-            protected_names=protected,
-            max_per_rule=max_series_per_rule,
+        #: where samples become series; holds the event counters
+        self.exporter = Exporter(
+            config,
+            parser,
+            self._bad_line_log,
+            max_mapped_series=max_series if max_series is not None else max_mapped_series,
+            max_unmapped_series=max_unmapped_series,
+            max_series_per_rule=max_series_per_rule,
+            route_cache_size=route_cache_size,
+            max_key_length=max_key_length,
+            reserved_names=exposed_names(self._process),
         )
-        #: the rules that can create series (``action: drop`` rules never do), by file position
-        self.map_rules = {rule.index: rule for rule in config.mappings if rule.action != "drop"}
-        self._routes: dict[tuple, tuple] = {}
-        self._lock = threading.Lock()
-
-        # self-metrics
-        self.udp_packets = 0
-        self.lines = 0
-        self.events = dict.fromkeys(_EVENT_TYPES, 0)
-        self.events_unmapped = 0
-        self.events_actions = {"map": 0, "drop": 0}
-        self.events_conflict = dict.fromkeys(_EVENT_TYPES, 0)
-        self.events_error = dict.fromkeys(_EVENT_ERROR_REASONS, 0)
-        self.series_dropped = {RULE: 0, MAPPED: 0, UNMAPPED: 0}
-        #: per rule (file position): drops by its own cap (``rule``) and by the full mapped budget (``mapped``)
-        self.rule_series_dropped = {index: {RULE: 0, MAPPED: 0} for index in self.map_rules}
-        self.internal_errors = 0
-
+        self._listener = UDPListener(statsd_host, statsd_port, self.handle_packet, read_buffer_bytes)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(self))
-
-        self._udp_socket: socket.socket | None = None
         self._http: MetricsHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
-        self._receive_buffer = 0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> Bridge:
@@ -248,56 +145,40 @@ class Bridge:
         :raises OSError: an address cannot be bound (nothing is left open).
         :raises RuntimeError: already started.
         """
-        if self._udp_socket is not None:
+        if self._listener.bound:
             raise RuntimeError("bridge already started")
-        self._stopping.clear()
         try:
-            self._udp_socket = self._bind_udp()
-            self._http = self._bind_http()
+            self._listener.bind()
+            self._http = bind_metrics_server(self.metrics_host, self._requested_metrics_port, self.registry)
         except BaseException:
             self._close_sockets()
             raise
-        udp_thread = threading.Thread(target=self._serve_udp, name="statsd-bridge-udp", daemon=True)
+        self.metrics_port = self._http.server_address[1]
         http_thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.2}, name="statsd-bridge-http", daemon=True
         )
-        self._threads = [udp_thread, http_thread]
-        udp_thread.start()
+        self._threads = [self._listener.start(), http_thread]
         http_thread.start()
-        per_rule = self._series.max_per_rule or 0
-        mapped_limit = self._series.limits[MAPPED]
+        series = self.exporter.series
         log.info(
             "%s (mappings=%d, max series: mapped=%d unmapped=%d per rule=%d, receive buffer=%d bytes)",
             self.listening_line,
             len(self.config.mappings),
-            mapped_limit,
-            self._series.limits[UNMAPPED],
-            per_rule,
-            self._receive_buffer,
+            series.limits[MAPPED],
+            series.limits[UNMAPPED],
+            series.max_per_rule or 0,
+            self._listener.receive_buffer_bytes,
         )
-        if len(self.map_rules) * per_rule > mapped_limit:
-            log.info(
-                "%d mapping rules x %d series per rule > %d mapped series: junk through %d rules at once "
-                "can fill the mapped budget",
-                len(self.map_rules),
-                per_rule,
-                mapped_limit,
-                -(-mapped_limit // per_rule),
-            )
+        note = self.exporter.budget_note()
+        if note is not None:
+            log.info("%s", note)
         return self
 
     def stop(self) -> None:
         """Stop both listeners and close the sockets; safe to call twice. Data stays readable."""
-        self._stopping.set()
         if self._http is not None:
             self._http.shutdown()
-        if self._udp_socket is not None:
-            try:  # wake the receiver at once instead of waiting for its timeout
-                wake = socket.socket(self._udp_socket.family, socket.SOCK_DGRAM)
-                wake.sendto(b"", self._udp_socket.getsockname()[:2])
-                wake.close()
-            except OSError:
-                pass
+        self._listener.stop()
         for thread in self._threads:
             thread.join(timeout=5.0)
         self._threads = []
@@ -309,6 +190,17 @@ class Bridge:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _close_sockets(self) -> None:
+        if self._http is not None:
+            self._http.server_close()
+            self._http = None
+        self._listener.close()
+
+    @property
+    def statsd_port(self) -> int:
+        """The StatsD (UDP) port: the bound one once started, else the one asked for."""
+        return self._listener.port
+
     @property
     def listening_line(self) -> str:
         """``bridge listening statsd=udp://HOST:PORT metrics=http://HOST:PORT/metrics`` (bound ports)."""
@@ -319,71 +211,9 @@ class Bridge:
         """``http://HOST:PORT/metrics`` with the bound port."""
         return f"http://{format_host(self.metrics_host)}:{self.metrics_port}/metrics"
 
-    def _bind_udp(self) -> socket.socket:
-        family, _, _, _, address = socket.getaddrinfo(
-            self.statsd_host, self._requested_statsd_port, type=socket.SOCK_DGRAM
-        )[0]
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            if self.read_buffer_bytes > 0:
-                force = getattr(socket, "SO_RCVBUFFORCE", None)
-                try:
-                    if force is None:
-                        raise OSError("no SO_RCVBUFFORCE")
-                    sock.setsockopt(socket.SOL_SOCKET, force, self.read_buffer_bytes)
-                except OSError:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.read_buffer_bytes)
-            sock.bind(address)
-            sock.settimeout(0.5)
-        except BaseException:
-            sock.close()
-            raise
-        self._receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        self.statsd_port = sock.getsockname()[1]
-        return sock
-
-    def _bind_http(self) -> MetricsHTTPServer:
-        family = socket.getaddrinfo(self.metrics_host, self._requested_metrics_port, type=socket.SOCK_STREAM)[0][0]
-        server_class = type("_BoundHTTPServer", (MetricsHTTPServer,), {"address_family": family})
-        server = server_class((self.metrics_host, self._requested_metrics_port), MetricsHandler)
-        server.registry = self.registry
-        self.metrics_port = server.server_address[1]
-        return server
-
-    def _close_sockets(self) -> None:
-        if self._http is not None:
-            self._http.server_close()
-            self._http = None
-        if self._udp_socket is not None:
-            self._udp_socket.close()
-            self._udp_socket = None
-
-    def _serve_udp(self) -> None:
-        sock = self._udp_socket
-        assert sock is not None
-        stopping = self._stopping
-        while not stopping.is_set():
-            try:
-                data = sock.recv(_MAX_DATAGRAM)
-            except TimeoutError:
-                continue
-            except OSError as exc:
-                if stopping.is_set():
-                    break
-                log.error("UDP receive failed: %s", exc)
-                time.sleep(0.1)
-                continue
-            if stopping.is_set():
-                break
-            try:
-                self.handle_packet(data)
-            except Exception:  # never let one packet kill the listener
-                self.internal_errors += 1
-                log.exception("failed to handle a packet of %d bytes", len(data))
-
-    # -- the hot path -----------------------------------------------------------------------
+    # -- datagrams --------------------------------------------------------------------------
     def _on_bad_line(self, reason: str, line: str) -> None:
-        shown = line if len(line) <= 200 else line[:200] + f"... ({len(line)} chars)"
+        shown = line if len(line) <= _SHOWN_LINE else line[:_SHOWN_LINE] + f"... ({len(line)} chars)"
         self._bad_line_log.warning("bad StatsD line (%s): %r", reason, shown)
 
     def handle_packet(self, data: bytes) -> None:
@@ -394,204 +224,43 @@ class Bridge:
 
         :param data: the datagram payload.
         """
-        invalid: list[str] = []
-        try:
-            lines: list[str | None] = data.decode("utf-8").split("\n")  # type: ignore[assignment]
-        except UnicodeDecodeError:
-            lines = []
-            for raw in data.split(b"\n"):
-                try:
-                    lines.append(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    lines.append(None)
-                    invalid.append(repr(raw))
-            invalid.reverse()
-        now = time.monotonic()
-        with self._lock:
-            self.udp_packets += 1
-            parse = self._parser.parse
-            routes = self._routes
-            resolve = self._resolve
-            events = self.events
-            max_key = self.max_key_length
-            n_lines = 0
-            n_map = n_unmapped = n_drop = 0
-            try:
-                for line in lines:
-                    n_lines += 1
-                    if not line:
-                        if line is None:  # not valid UTF-8
-                            self._parser.reject_line("malformed_line", invalid.pop())
-                        continue
-                    for name, kind, value, relative, labels, count in parse(line):
-                        key = (name, kind, labels)
-                        route = routes.get(key)
-                        if route is None:
-                            if len(name) > max_key or (
-                                labels and len(name) + sum(len(k) + len(v) for k, v in labels) > max_key
-                            ):
-                                self.events_error["too_long"] += 1
-                                continue
-                            if kind is COUNTER and value < 0.0 and self._refuse_negative_counter(name, kind, value):
-                                continue
-                            route = resolve(name, kind, labels)
-                            if len(routes) >= self.route_cache_size:
-                                routes.clear()
-                            routes[key] = route
-                        code, target, scale, mapped = route
-                        if code == _DROP:
-                            n_drop += 1
-                            continue
-                        if mapped:
-                            n_map += 1
-                        else:
-                            n_unmapped += 1
-                        if scale is not None:
-                            value *= scale
-                        if code == _COUNTER:
-                            if value < 0.0:
-                                self.events_error["illegal_negative_counter"] += 1
-                                continue
-                            target.value += value
-                            events["counter"] += 1
-                        elif code == _GAUGE:
-                            if relative:
-                                value += target.value
-                            target.value = value
-                            if value > target.high:
-                                target.high = value
-                            events["gauge"] += 1
-                        elif code == _HISTOGRAM:
-                            target.counts[bisect_left(target.bounds, value)] += count
-                            target.sum += value * count
-                            target.count += count
-                            events["observer"] += count
-                        elif code == _SUMMARY:
-                            target.observe(value, count, now)
-                            events["observer"] += count
-                        elif code == _LIMIT:
-                            budget, rule_index = target
-                            self.series_dropped[budget] += 1
-                            if rule_index is not None:
-                                self.rule_series_dropped[rule_index][budget] += 1
-                        elif code == _CONFLICT:
-                            self.events_conflict[target] += 1
-                        else:
-                            self.events_error[target] += 1
-            finally:  # keep the counts right even if a line raised
-                self.lines += n_lines
-                self.events_actions["map"] += n_map
-                self.events_actions["drop"] += n_drop
-                self.events_unmapped += n_unmapped
-
-    def _refuse_negative_counter(self, name: str, kind: str, value: float) -> bool:
-        """A new counter route with a negative value: count it like statsd_exporter, create nothing.
-
-        :returns: ``True`` if the sample was fully handled (dropped by mapping or refused).
-        """
-        found = self._mapper.lookup(name, kind)
-        if found is not None and found.mapping.action == "drop":
-            self.events_actions["drop"] += 1
-            return True
-        scale = found.mapping.scale if found is not None else None
-        if scale is not None and value * scale >= 0.0:
-            return False
-        if found is not None:
-            self.events_actions["map"] += 1
-        else:
-            self.events_unmapped += 1
-        self.events_error["illegal_negative_counter"] += 1
-        return True
-
-    def _resolve(self, name: str, kind: str, labels: tuple[tuple[str, str], ...]) -> tuple:
-        """Map a sample key to its route ``(code, target, scale, mapped)``; creates the series."""
-        found = self._mapper.lookup(name, kind)
-        defaults = self.config.defaults
-        if found is None:
-            mapping = None
-            metric_name = escape_metric_name(name)
-            label_dict = dict(labels)
-            mapped = False
-            scale = None
-        else:
-            mapping = found.mapping
-            if mapping.action == "drop":
-                return (_DROP, None, None, True)
-            metric_name = escape_metric_name(found.name)
-            label_dict = dict(labels)
-            for label_name, label_value in found.labels.items():
-                if mapping.honor_labels and label_name in label_dict:
-                    continue
-                label_dict[label_name] = label_value
-            mapped = True
-            scale = mapping.scale
-        if not metric_name:
-            return (_ERROR, "empty_metric_name", scale, mapped)
-        label_tuple = tuple(sorted(label_dict.items()))
-        help_text = mapping.help if mapping is not None and mapping.help else DEFAULT_HELP
-        buckets = None
-        summary = None
-        if kind is COUNTER:
-            family_kind, code = "counter", _COUNTER
-        elif kind is GAUGE:
-            family_kind, code = "gauge", _GAUGE
-        else:
-            observer_type = (mapping.observer_type if mapping is not None else "") or defaults.observer_type
-            if observer_type == "histogram":
-                family_kind, code = "histogram", _HISTOGRAM
-                buckets = (mapping.buckets if mapping is not None else None) or defaults.buckets
-            else:
-                family_kind, code = "summary", _SUMMARY
-                summary = (mapping.summary if mapping is not None else None) or defaults.summary
-        try:
-            rule_index = mapping.index if mapping is not None else None
-            series = self._series.get_series(
-                family_kind, metric_name, label_tuple, help_text, buckets, summary, mapped=mapped, rule=rule_index
-            )
-        except SeriesLimitExceeded as exc:
-            return (_LIMIT, (exc.budget, rule_index), scale, mapped)
-        except MetricConflict as exc:
-            self._bad_line_log.warning("metric %r (StatsD %r): conflict: %s", metric_name, name, exc)
-            return (_CONFLICT, kind, scale, mapped)
-        except InvalidLabels as exc:
-            self._bad_line_log.warning("metric %r (StatsD %r): %s", metric_name, name, exc)
-            return (_ERROR, "invalid_label", scale, mapped)
-        return (code, series, scale, mapped)
+        self.exporter.handle_lines(*split_datagram(data))
 
     # -- exposition -------------------------------------------------------------------------
     @property
     def series_count(self) -> int:
         """Bridged series currently held (self-metrics and process metrics not included)."""
-        return self._series.series_count
+        return self.exporter.series.series_count
 
     @property
     def parser(self) -> LineParser:
         """The line parser (its counters feed the self-metrics)."""
-        return self._parser
+        return self.exporter.parser
 
     @property
     def series(self) -> SeriesRegistry:
         """The bridged series."""
-        return self._series
+        return self.exporter.series
 
     @property
     def receive_buffer_bytes(self) -> int:
         """``SO_RCVBUF`` of the StatsD socket as the kernel reports it (0 before :meth:`start`)."""
-        return self._receive_buffer
+        return self._listener.receive_buffer_bytes
 
     def collect(self) -> list[Metric]:
         """Every metric family to expose: bridged series, self-metrics, process metrics.
 
         :returns: prometheus-client :class:`Metric` objects.
         """
-        kernel = kernel_udp_stats(self._udp_socket)
-        with self._lock:
-            families = self._series.collect(time.monotonic())
-            families.extend(self_metrics(self, kernel))
-        try:
+        kernel = self._listener.kernel_stats()
+        exporter = self.exporter
+        with exporter.lock:
+            families = exporter.series.collect(time.monotonic())
+            families.extend(
+                self_metrics(exporter, self._listener.internal_errors, self._listener.receive_buffer_bytes, kernel)
+            )
+        with contextlib.suppress(Exception):  # /proc unreadable: no process metrics
             families.extend(self._process.collect())
-        except Exception:  # pragma: no cover - /proc unreadable
-            pass
         return families
 
     def exposition(self) -> str:

@@ -17,7 +17,7 @@ name                    value                                                   
 
 Missing data never passes: the value is NaN and ``detail`` says what is missing.
 Concurrency and queue depth are judged on the ``_high_water`` series (maximum since the
-bridge started): the current gauges read after a batch are back to 0 and prove nothing.
+bridge started; why: ``docs/adr/0011-own-bridge-statsd-exporter-format.md``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from airflow_export.validation.contract import CONTRACT_METRICS, DEFAULT_POOL, HIGH_WATER_SUFFIX
 from airflow_export.validation.exposition import (
@@ -86,8 +87,14 @@ class AssertionResult:
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict of the fields (for XCom or JSON; a NaN value stays a float NaN)."""
-        return {"name": self.name, "passed": self.passed, "value": self.value,
-                "threshold": self.threshold, "op": self.op, "detail": self.detail}
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "value": self.value,
+            "threshold": self.threshold,
+            "op": self.op,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ class Thresholds:
             raise ValueError(f"threshold 'success_rate' must be in [0, 1], got {self.success_rate!r}")
 
     @classmethod
-    def with_overrides(cls, **overrides: object) -> Thresholds:
+    def with_overrides(cls, **overrides: Any) -> Thresholds:
         """The defaults with some thresholds replaced.
 
         :raises TypeError: an unknown keyword (the message names it and lists the known ones).
@@ -135,9 +142,7 @@ class Thresholds:
         known = [field.name for field in fields(cls)]
         unknown = sorted(set(overrides) - set(known))
         if unknown:
-            raise TypeError(
-                f"unknown threshold {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
-            )
+            raise TypeError(f"unknown threshold {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
         return replace(cls(), **overrides)
 
 
@@ -175,17 +180,14 @@ def evaluate(samples: Sequence[Sample], limits: Thresholds | None = None) -> lis
     ]
 
 
-def _result(name: str, passed: bool, value: float, threshold: float, op: str,
-            detail: str) -> AssertionResult:
-    return AssertionResult(name=name, passed=passed, value=value, threshold=threshold,
-                           detail=detail, op=op)
+def _result(name: str, passed: bool, value: float, threshold: float, op: str, detail: str) -> AssertionResult:
+    return AssertionResult(name=name, passed=passed, value=value, threshold=threshold, detail=detail, op=op)
 
 
 def _metric_coverage(samples: Sequence[Sample], limits: Thresholds) -> AssertionResult:
     missing: list[str] = []
     for spec in CONTRACT_METRICS:
-        required = {label: limits.pool if label == "pool" else value
-                    for label, value in spec.required_labels}
+        required = {label: limits.pool if label == "pool" else value for label, value in spec.required_labels}
         # A gauge counts through the gauge itself, not its _high_water companion.
         names = spec.series_names()[:1] if spec.type == "gauge" else spec.series_names()
         if not any(samples_named(samples, name, required) for name in names):
@@ -193,9 +195,7 @@ def _metric_coverage(samples: Sequence[Sample], limits: Thresholds) -> Assertion
             missing.append(f"{spec.name}{{{selector}}}" if selector else spec.name)
     present = len(CONTRACT_METRICS) - len(missing)
     detail = f"missing: {', '.join(missing)}" if missing else "all nine metric families present"
-    return _result(
-        "metric_coverage", not missing, float(present), float(len(CONTRACT_METRICS)), "==", detail
-    )
+    return _result("metric_coverage", not missing, float(present), float(len(CONTRACT_METRICS)), "==", detail)
 
 
 def _latency_p95(samples: Sequence[Sample], limits: Thresholds) -> AssertionResult:
@@ -208,7 +208,7 @@ def _latency_p95(samples: Sequence[Sample], limits: Thresholds) -> AssertionResu
     if not buckets:
         return result(False, math.nan, f"no {DURATION_HISTOGRAM}_bucket samples: no export timed")
     if not math.isinf(buckets[-1][0]):
-        return result(False, math.nan, f"{DURATION_HISTOGRAM}_bucket has no le=\"+Inf\" bucket")
+        return result(False, math.nan, f'{DURATION_HISTOGRAM}_bucket has no le="+Inf" bucket')
     p95 = histogram_quantile(LATENCY_QUANTILE, buckets)
     # Judge the +Inf case on the counts histogram_quantile used: made monotonic as Prometheus does.
     envelope = [[le, count] for le, count in buckets]
@@ -217,8 +217,7 @@ def _latency_p95(samples: Sequence[Sample], limits: Thresholds) -> AssertionResu
     if math.isnan(p95):
         return result(False, p95, f"P95 undefined over {format_value(observations)} observations")
     series = len({_labels_key(s, drop="le") for s in samples_named(samples, DURATION_HISTOGRAM + "_bucket")})
-    detail = (f"P95 over {format_value(observations)} exports "
-              f"(sum by (le) of {series} series)")
+    detail = f"P95 over {format_value(observations)} exports (sum by (le) of {series} series)"
     if forced:
         detail += "; bucket counts were not monotonic (raised to their running maximum, as Prometheus does)"
     finite = [pair for pair in envelope if not math.isinf(pair[0])]
@@ -234,8 +233,9 @@ def _success_rate(samples: Sequence[Sample], limits: Thresholds) -> AssertionRes
     threshold = float(limits.success_rate)
     total = sum_values(samples, REQUESTS_TOTAL)
     if not total:
-        return _result("success_rate", False, math.nan, threshold, ">=",
-                               f"no export requests counted in {REQUESTS_TOTAL}")
+        return _result(
+            "success_rate", False, math.nan, threshold, ">=", f"no export requests counted in {REQUESTS_TOTAL}"
+        )
     success = sum_values(samples, REQUESTS_TOTAL, {"status": "success"}) or 0.0
     rate = success / total
     detail = f"{format_value(success)} of {format_value(total)} requests succeeded"
@@ -243,25 +243,36 @@ def _success_rate(samples: Sequence[Sample], limits: Thresholds) -> AssertionRes
 
 
 def _max_concurrency(samples: Sequence[Sample], limits: Thresholds) -> AssertionResult:
-    return _high_water(
-        samples, "max_concurrency", RUNNING, {}, float(limits.max_concurrency), "running exports"
-    )
+    return _high_water(samples, "max_concurrency", RUNNING, {}, float(limits.max_concurrency), "running exports")
 
 
 def _max_queue_depth(samples: Sequence[Sample], limits: Thresholds) -> AssertionResult:
-    return _high_water(samples, "max_queue_depth", SCHEDULED_SLOTS, {"pool": limits.pool},
-                       float(limits.max_queue_depth), f"tasks waiting for {limits.pool}")
+    return _high_water(
+        samples,
+        "max_queue_depth",
+        SCHEDULED_SLOTS,
+        {"pool": limits.pool},
+        float(limits.max_queue_depth),
+        f"tasks waiting for {limits.pool}",
+    )
 
 
-def _high_water(samples: Sequence[Sample], name: str, gauge: str, labels: dict[str, str],
-                threshold: float, what: str) -> AssertionResult:
+def _high_water(
+    samples: Sequence[Sample], name: str, gauge: str, labels: dict[str, str], threshold: float, what: str
+) -> AssertionResult:
     selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
     series = f"{gauge}{HIGH_WATER_SUFFIX}" + (f"{{{selector}}}" if selector else "")
     peaks = sample_values(samples, gauge + HIGH_WATER_SUFFIX, labels)
     if not peaks:
-        return _result(name, False, math.nan, threshold, "<=",
-                               f"no {series} series: the high water is needed, the current "
-                               f"gauge {gauge} read after a batch proves nothing")
+        return _result(
+            name,
+            False,
+            math.nan,
+            threshold,
+            "<=",
+            f"no {series} series: the high water is needed, the current "
+            f"gauge {gauge} read after a batch proves nothing",
+        )
     peak = max(peaks)
     current = sample_values(samples, gauge, labels)
     now = f", now {format_value(max(current))}" if current else ""
@@ -273,8 +284,7 @@ def _bytes_exported(samples: Sequence[Sample], limits: Thresholds) -> AssertionR
     threshold = float(limits.bytes_exported)
     total = sum_values(samples, BYTES_TOTAL)
     if total is None:
-        return _result("bytes_exported", False, math.nan, threshold, ">",
-                               f"no {BYTES_TOTAL} samples")
+        return _result("bytes_exported", False, math.nan, threshold, ">", f"no {BYTES_TOTAL} samples")
     formats = sorted({s.labels.get("format", "") for s in samples_named(samples, BYTES_TOTAL)})
     detail = f"bytes written, formats: {', '.join(f for f in formats if f) or '-'}"
     return _result("bytes_exported", total > threshold, total, threshold, ">", detail)
@@ -315,16 +325,19 @@ def format_table(results: Sequence[AssertionResult]) -> str:
     """
     header = ("assertion", "result", "value", "threshold", "detail")
     rows = [
-        (r.name, "PASS" if r.passed else "FAIL", format_value(r.value),
-         f"{r.op} {format_value(r.threshold)}", r.detail)
+        (r.name, "PASS" if r.passed else "FAIL", format_value(r.value), f"{r.op} {format_value(r.threshold)}", r.detail)
         for r in results
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
     passed = sum(r.passed for r in results)
-    lines = [line(header), line(["-" * w for w in widths]), *map(line, rows),
-             f"{passed} of {len(results)} assertions passed"]
+    lines = [
+        line(header),
+        line(["-" * w for w in widths]),
+        *map(line, rows),
+        f"{passed} of {len(results)} assertions passed",
+    ]
     return "\n".join(lines)

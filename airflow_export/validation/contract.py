@@ -77,9 +77,7 @@ CONTRACT_METRICS: tuple[MetricSpec, ...] = (
         required_labels=(("pool", DEFAULT_POOL),),
     ),
     MetricSpec("airflow_export_memory_peak_bytes", "gauge", ("format",), "peak memory"),
-    MetricSpec(
-        "airflow_export_throughput_records_per_second", "gauge", ("format",), "throughput"
-    ),
+    MetricSpec("airflow_export_throughput_records_per_second", "gauge", ("format",), "throughput"),
 )
 
 #: The other pool gauges Airflow's scheduler sends (contract row 7, "also ...").

@@ -31,19 +31,30 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _COMMENT = re.compile(r"#[^\n]*")
 _RANGE = re.compile(r"\[[^\]]*\]")
 _MATCHERS = re.compile(r"\{[^}]*\}")
-_GROUPING = re.compile(
-    r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE
-)
+_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE)
 # An identifier not preceded by a name character, a dot or a digit (so not the "m" of "5m"
 # or the "e3" of "1e3"), taken whole, and not followed by "(" (a function or aggregation).
 _IDENTIFIER = re.compile(r"(?<![\w:.])([A-Za-z_:][\w:]*)(?![\w:])(?!\s*\()")
-_KEYWORDS = frozenset({
-    "and", "or", "unless", "atan2", "bool", "offset", "by", "without", "on", "ignoring",
-    "group_left", "group_right", "inf", "nan",
-})
+_KEYWORDS = frozenset(
+    {
+        "and",
+        "or",
+        "unless",
+        "atan2",
+        "bool",
+        "offset",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "inf",
+        "nan",
+    }
+)
 _LABEL_VALUES = re.compile(r"^\s*label_values\s*\((.*)\)\s*$", re.DOTALL)
-_METRIC_OR_SERIES_QUERY = re.compile(r"^\s*(?:metrics|query_result|label_names)\s*\((.*)\)\s*$",
-                                     re.DOTALL)
+_METRIC_OR_SERIES_QUERY = re.compile(r"^\s*(?:metrics|query_result|label_names)\s*\((.*)\)\s*$", re.DOTALL)
 
 
 def promql_metric_names(expr: str) -> set[str]:

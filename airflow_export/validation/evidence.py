@@ -17,7 +17,7 @@ from pathlib import Path
 from airflow_export.validation.assertions import AssertionResult, format_table
 
 
-def list_exports(folder: str | os.PathLike | None) -> list[dict]:
+def list_exports(folder: str | os.PathLike[str] | None) -> list[dict]:
     """Files under ``folder`` (recursively), as ``{"path", "bytes"}`` sorted by path; [] if absent.
 
     Hidden temporary files (``.*.airflow-export-tmp``) are listed too: a finished batch should have none.
@@ -32,13 +32,15 @@ def list_exports(folder: str | os.PathLike | None) -> list[dict]:
     return sorted(found, key=lambda f: f["path"])
 
 
-def write_evidence(folder: str | os.PathLike, exposition: str, results: Sequence[AssertionResult],
-                   exports: Sequence[dict]) -> Path:
+def write_evidence(
+    folder: str | os.PathLike, exposition: str, results: Sequence[AssertionResult], exports: Sequence[dict]
+) -> Path:
     """Write the evidence files into ``folder`` (created); return the folder."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.prom").write_text(exposition, encoding="utf-8")
     (out / "exports.json").write_text(json.dumps(list(exports), indent=2), encoding="utf-8")
-    (out / "assertions.json").write_text(json.dumps([r.as_dict() for r in results], indent=2, default=str), encoding="utf-8")
+    results_json = json.dumps([r.as_dict() for r in results], indent=2, default=str)
+    (out / "assertions.json").write_text(results_json, encoding="utf-8")
     (out / "assertions.txt").write_text(format_table(results) + "\n", encoding="utf-8")
     return out

@@ -79,9 +79,7 @@ def _first_bad_line(text: str) -> tuple[int, str]:
     return 0, ""
 
 
-def samples_named(
-    samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
-) -> list[Sample]:
+def samples_named(samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None) -> list[Sample]:
     """The samples called ``name`` whose labels include every pair of ``labels``.
 
     :param samples: samples from :func:`parse_exposition`.
@@ -98,16 +96,12 @@ def samples_named(
     ]
 
 
-def sample_values(
-    samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
-) -> list[float]:
+def sample_values(samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None) -> list[float]:
     """The values of :func:`samples_named`, in exposition order."""
     return [sample.value for sample in samples_named(samples, name, labels)]
 
 
-def sum_values(
-    samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
-) -> float | None:
+def sum_values(samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None) -> float | None:
     """Sum of the matching samples, like PromQL ``sum(name{labels})``.
 
     :returns: the sum, or ``None`` when no sample matches (PromQL: an empty result).

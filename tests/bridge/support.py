@@ -7,18 +7,32 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from airflow_export.bridge.mapping import MappingConfig
+
+if TYPE_CHECKING:
+    from airflow_export.bridge import Bridge
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPING_FILE = REPO / "deploy" / "statsd" / "mapping.yml"
 #: the console script installed by ``pip install -e .`` (pyproject ``[project.scripts]``)
 BRIDGE_COMMAND = Path(sys.executable).parent / "airflow-export-bridge"
-LISTENING_RE = re.compile(r"^bridge listening statsd=udp://(?P<shost>[^ ]+):(?P<sport>\d+) metrics=(?P<url>http://\S+/metrics)$")
+LISTENING_RE = re.compile(
+    r"^bridge listening statsd=udp://(?P<shost>[^ ]+):(?P<sport>\d+) metrics=(?P<url>http://\S+/metrics)$"
+)
+
+
+def load_mapping(text: str) -> MappingConfig:
+    """A mapping configuration from indented YAML text (dedented; messages name ``test.yml``)."""
+    return MappingConfig.from_yaml(textwrap.dedent(text), source="test.yml")
 
 
 class Scrape:
@@ -51,6 +65,13 @@ def scrape(url: str) -> Scrape:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         return Scrape(response.read().decode("utf-8"))
+
+
+def apply(bridge: Bridge, *packets: bytes) -> Scrape:
+    """Hand datagrams to the bridge without a socket and parse its exposition."""
+    for packet in packets:
+        bridge.handle_packet(packet)
+    return Scrape(bridge.exposition())
 
 
 def send_udp(port: int, *packets: bytes, host: str = "127.0.0.1") -> None:

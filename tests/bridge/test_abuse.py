@@ -226,7 +226,13 @@ def test_one_million_lines_with_garbage_all_good_lines_applied() -> None:
             assert result.value(name + "_bucket", format="csv", le=le) == cumulative
         assert result.value(name + "_count", format="csv") == cumulative
         assert result.value(name + "_sum", format="csv") == pytest.approx(work.duration_sum, rel=1e-12)
-        for reason in ("malformed_line", "malformed_value", "illegal_event", "not_enough_parts_after_colon", "invalid_sample_factor"):
+        for reason in (
+            "malformed_line",
+            "malformed_value",
+            "illegal_event",
+            "not_enough_parts_after_colon",
+            "invalid_sample_factor",
+        ):
             assert result.value("statsd_bridge_sample_errors_total", reason=reason) == work.errors[reason], reason
         assert result.value("statsd_bridge_line_errors_total") == work.line_errors
         assert result.value("statsd_bridge_events_error_total", reason="too_long") == work.too_long > 0

@@ -104,8 +104,10 @@ def test_unmapped_flood_cannot_starve_mapped_export_metrics() -> None:
         assert exposed == {str(i) for i in range(UNMAPPED_BUDGET)}
 
         size = len(result.text.encode())
-        print(f"\n/metrics after {distinct:,} junk names: {size / 1024:.0f} KiB (baseline {baseline / 1024:.0f} KiB), "
-              f"scraped in {seconds * 1000:.0f} ms")
+        print(
+            f"\n/metrics after {distinct:,} junk names: {size / 1024:.0f} KiB (baseline {baseline / 1024:.0f} KiB), "
+            f"scraped in {seconds * 1000:.0f} ms"
+        )
         # a junk series here costs at most 7 lines (summary: 3 quantiles, sum, count, HELP, TYPE) of < 160 bytes
         assert size - baseline < UNMAPPED_BUDGET * 7 * 160 + 16 * 1024
         assert seconds < 2.0
@@ -318,10 +320,14 @@ def test_flood_of_mapped_label_values_is_capped_by_the_mapped_budget() -> None:
         assert len(requests) == MAPPED_BUDGET
         assert sum(requests.values()) == MAPPED_BUDGET + 5
         assert result.value("airflow_export_requests_total", format=formats[0].decode(), status="success") == 6
-        assert result.value(
-            "airflow_export_requests_total", format=formats[MAPPED_BUDGET - 1].decode(), status="success"
-        ) == 1
-        assert result.get("airflow_export_requests_total", format=formats[MAPPED_BUDGET].decode(), status="success") is None
+        assert (
+            result.value("airflow_export_requests_total", format=formats[MAPPED_BUDGET - 1].decode(), status="success")
+            == 1
+        )
+        assert (
+            result.get("airflow_export_requests_total", format=formats[MAPPED_BUDGET].decode(), status="success")
+            is None
+        )
         assert result.get("airflow_export_requests_total", format="pdf", status="failed") is None
         assert result.value("statsd_bridge_series_dropped_total", kind="mapped") == distinct - MAPPED_BUDGET + 1
         assert result.value("statsd_bridge_series_dropped_total", kind="unmapped") == 0
@@ -331,7 +337,10 @@ def test_flood_of_mapped_label_values_is_capped_by_the_mapped_budget() -> None:
         assert result.value("statsd_bridge_series", kind="unmapped") == 1
 
         size = len(result.text.encode())
-        print(f"\n/metrics with {MAPPED_BUDGET:,} mapped series: {size / 1024:.0f} KiB, scraped in {seconds * 1000:.0f} ms")
+        print(
+            f"\n/metrics with {MAPPED_BUDGET:,} mapped series: {size / 1024:.0f} KiB, "
+            f"scraped in {seconds * 1000:.0f} ms"
+        )
         assert size < MAPPED_BUDGET * 120 + 64 * 1024  # one sample line of < 120 bytes per series
         assert seconds < 3.0
         status, _ = bridge.stop()

@@ -58,7 +58,10 @@ def test_cli_bridges_udp_to_http_and_stops_cleanly(stop_signal: signal.Signals) 
 
 def test_check_config_accepts_the_deploy_mapping() -> None:
     done = subprocess.run(
-        [str(BRIDGE_COMMAND), "--check-config", "--mapping", str(MAPPING_FILE)], capture_output=True, text=True, timeout=30
+        [str(BRIDGE_COMMAND), "--check-config", "--mapping", str(MAPPING_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"mapping OK: 22 mappings in {MAPPING_FILE}\n"
@@ -78,7 +81,10 @@ def test_port_in_use_fails_with_status_1() -> None:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [str(BRIDGE_COMMAND), "--statsd-port", str(port), "--metrics-port", "0"], capture_output=True, text=True, timeout=30
+            [str(BRIDGE_COMMAND), "--statsd-port", str(port), "--metrics-port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert done.returncode == 1
     assert "cannot listen:" in done.stderr

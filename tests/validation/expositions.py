@@ -111,10 +111,17 @@ def exposition(
         if series is not None:
             parts.append(family(name, kind, series))  # type: ignore[arg-type]
 
-    add("airflow_export_requests_total", "counter", pick(requests, [
-        ({"format": "csv", "status": "success"}, 19.0),
-        ({"format": "pdf", "status": "failed"}, 1.0),
-    ]))
+    add(
+        "airflow_export_requests_total",
+        "counter",
+        pick(
+            requests,
+            [
+                ({"format": "csv", "status": "success"}, 19.0),
+                ({"format": "pdf", "status": "failed"}, 1.0),
+            ],
+        ),
+    )
     chosen = pick(durations, HEALTHY_DURATIONS)
     if isinstance(chosen, str):
         parts.append(chosen)
@@ -122,15 +129,19 @@ def exposition(
         parts.append(histogram("airflow_export_duration_seconds", chosen))  # type: ignore[arg-type]
     add("airflow_export_records_total", "counter", one(pick(records, [(csv, 380000.0)]), csv))
     add("airflow_export_bytes_total", "counter", one(pick(bytes_, [(csv, 41234567.0)]), csv))
-    add("airflow_export_failures_total", "counter",
-        one(pick(failures, [({"reason": "write_error"}, 1.0)]), {"reason": "write_error"}))
+    add(
+        "airflow_export_failures_total",
+        "counter",
+        one(pick(failures, [({"reason": "write_error"}, 1.0)]), {"reason": "write_error"}),
+    )
     add("airflow_export_running", "gauge", one(pick(running, 0.0), {}))
     add("airflow_export_running_high_water", "gauge", one(pick(running_high_water, 4.0), {}))
     add("airflow_pool_scheduled_slots", "gauge", one(pick(scheduled, 0.0), pool))
-    add("airflow_pool_scheduled_slots_high_water", "gauge",
-        one(pick(scheduled_high_water, 15.0), pool))
-    add("airflow_export_memory_peak_bytes", "gauge",
-        one(pick(memory, [(csv, 52428800.0), (pdf, 1.34217728e+08)]), csv))
-    add("airflow_export_throughput_records_per_second", "gauge",
-        one(pick(throughput, [(csv, 182000.0), (pdf, 2250.0)]), csv))
+    add("airflow_pool_scheduled_slots_high_water", "gauge", one(pick(scheduled_high_water, 15.0), pool))
+    add("airflow_export_memory_peak_bytes", "gauge", one(pick(memory, [(csv, 52428800.0), (pdf, 1.34217728e08)]), csv))
+    add(
+        "airflow_export_throughput_records_per_second",
+        "gauge",
+        one(pick(throughput, [(csv, 182000.0), (pdf, 2250.0)]), csv),
+    )
     return "".join(parts) + extra

@@ -55,89 +55,275 @@ MIXED = {(("format", "csv"),): [0.4] * 19, (("format", "pdf"),): [50.0]}
 
 CASES = [
     # id, assertion, exposition, thresholds, passed, value, detail fragment
-    ("coverage_all", "metric_coverage", exposition(), {}, True, 9.0,
-     "all nine metric families present"),
-    ("coverage_no_failures", "metric_coverage", exposition(failures=None), {}, False, 8.0,
-     "missing: airflow_export_failures_total"),
-    ("coverage_other_pool_only", "metric_coverage",
-     exposition(scheduled=[({"pool": "default_pool"}, 3.0)]), {}, False, 8.0,
-     'missing: airflow_pool_scheduled_slots{pool="export_pool"}'),
-    ("coverage_pool_override", "metric_coverage",
-     exposition(scheduled=[({"pool": "default_pool"}, 3.0)]), {"pool": "default_pool"}, True, 9.0,
-     "all nine"),
-    ("coverage_high_water_is_not_the_gauge", "metric_coverage", exposition(running=None), {},
-     False, 8.0, "missing: airflow_export_running"),
-    ("coverage_two_missing", "metric_coverage", exposition(memory=None, throughput=None), {},
-     False, 7.0,
-     "missing: airflow_export_memory_peak_bytes, airflow_export_throughput_records_per_second"),
+    ("coverage_all", "metric_coverage", exposition(), {}, True, 9.0, "all nine metric families present"),
+    (
+        "coverage_no_failures",
+        "metric_coverage",
+        exposition(failures=None),
+        {},
+        False,
+        8.0,
+        "missing: airflow_export_failures_total",
+    ),
+    (
+        "coverage_other_pool_only",
+        "metric_coverage",
+        exposition(scheduled=[({"pool": "default_pool"}, 3.0)]),
+        {},
+        False,
+        8.0,
+        'missing: airflow_pool_scheduled_slots{pool="export_pool"}',
+    ),
+    (
+        "coverage_pool_override",
+        "metric_coverage",
+        exposition(scheduled=[({"pool": "default_pool"}, 3.0)]),
+        {"pool": "default_pool"},
+        True,
+        9.0,
+        "all nine",
+    ),
+    (
+        "coverage_high_water_is_not_the_gauge",
+        "metric_coverage",
+        exposition(running=None),
+        {},
+        False,
+        8.0,
+        "missing: airflow_export_running",
+    ),
+    (
+        "coverage_two_missing",
+        "metric_coverage",
+        exposition(memory=None, throughput=None),
+        {},
+        False,
+        7.0,
+        "missing: airflow_export_memory_peak_bytes, airflow_export_throughput_records_per_second",
+    ),
     # 20 exports summed over csv+pdf: rank 19 -> b = le 5: 2.5 + 2.5 * (19 - 18) / (20 - 18)
-    ("p95_healthy", "latency_p95_seconds", exposition(), {}, True, 3.75,
-     "P95 over 20 exports (sum by (le) of 2 series)"),
-    ("p95_exactly_threshold_fails", "latency_p95_seconds", exposition(durations=P95_EXACTLY_10),
-     {}, False, 10.0, "P95 over 20 exports"),
-    ("p95_just_above_10_passes_with_10_5", "latency_p95_seconds",
-     exposition(durations=P95_EXACTLY_10), {"latency_p95_seconds": 10.5}, True, 10.0, "P95"),
-    ("p95_3_75_with_threshold_3_75_fails", "latency_p95_seconds", exposition(),
-     {"latency_p95_seconds": 3.75}, False, 3.75, "P95"),
+    (
+        "p95_healthy",
+        "latency_p95_seconds",
+        exposition(),
+        {},
+        True,
+        3.75,
+        "P95 over 20 exports (sum by (le) of 2 series)",
+    ),
+    (
+        "p95_exactly_threshold_fails",
+        "latency_p95_seconds",
+        exposition(durations=P95_EXACTLY_10),
+        {},
+        False,
+        10.0,
+        "P95 over 20 exports",
+    ),
+    (
+        "p95_just_above_10_passes_with_10_5",
+        "latency_p95_seconds",
+        exposition(durations=P95_EXACTLY_10),
+        {"latency_p95_seconds": 10.5},
+        True,
+        10.0,
+        "P95",
+    ),
+    (
+        "p95_3_75_with_threshold_3_75_fails",
+        "latency_p95_seconds",
+        exposition(),
+        {"latency_p95_seconds": 3.75},
+        False,
+        3.75,
+        "P95",
+    ),
     ("p95_20", "latency_p95_seconds", exposition(durations=P95_20), {}, False, 20.0, "P95"),
-    ("p95_summed_by_le", "latency_p95_seconds", exposition(durations=MIXED), {}, True, 0.5,
-     "of 2 series"),
-    ("p95_in_inf_bucket_fails_even_under_threshold", "latency_p95_seconds",
-     exposition(durations=ALL_ABOVE_60), {"latency_p95_seconds": 100.0}, False, 60.0,
-     "above the highest finite bucket (le=60)"),
-    ("p95_non_monotonic_buckets_judged_like_promql", "latency_p95_seconds",
-     exposition(durations=NON_MONOTONIC), {}, True, 0.975, "bucket counts were not monotonic"),
-    ("p95_no_histogram", "latency_p95_seconds", exposition(durations=None), {}, False, NAN,
-     "no airflow_export_duration_seconds_bucket samples"),
-    ("p95_zero_observations", "latency_p95_seconds", exposition(durations=ZERO_OBSERVATIONS),
-     {}, False, NAN, "P95 undefined over 0 observations"),
-    ("success_exactly_0_95", "success_rate", exposition(), {}, True, 0.95,
-     "19 of 20 requests succeeded"),
-    ("success_0_9", "success_rate", exposition(requests=[
-        ({"format": "csv", "status": "success"}, 18.0),
-        ({"format": "csv", "status": "failed"}, 2.0)]), {}, False, 0.9,
-     "18 of 20 requests succeeded"),
-    ("success_summed_over_formats", "success_rate", exposition(requests=[
-        ({"format": "csv", "status": "success"}, 10.0),
-        ({"format": "pdf", "status": "success"}, 9.0),
-        ({"format": "pdf", "status": "failed"}, 1.0)]), {}, True, 0.95, "19 of 20"),
-    ("success_only_failures", "success_rate",
-     exposition(requests=[({"format": "pdf", "status": "failed"}, 3.0)]), {}, False, 0.0,
-     "0 of 3 requests succeeded"),
-    ("success_threshold_override", "success_rate", exposition(), {"success_rate": 0.96}, False,
-     0.95, "19 of 20"),
-    ("success_no_requests", "success_rate", exposition(requests=None), {}, False, NAN,
-     "no export requests counted"),
-    ("success_zero_requests", "success_rate",
-     exposition(requests=[({"format": "csv", "status": "success"}, 0.0)]), {}, False, NAN,
-     "no export requests counted"),
-    ("concurrency_5_passes", "max_concurrency", exposition(running_high_water=5.0), {}, True, 5.0,
-     "at most 5 running exports since the bridge started, now 0"),
-    ("concurrency_6_fails", "max_concurrency", exposition(running_high_water=6.0), {}, False, 6.0,
-     "at most 6 running exports"),
-    ("concurrency_missing_high_water", "max_concurrency", exposition(running_high_water=None), {},
-     False, NAN, "no airflow_export_running_high_water series"),
-    ("concurrency_override", "max_concurrency", exposition(running_high_water=6.0),
-     {"max_concurrency": 6}, True, 6.0, "at most 6"),
-    ("queue_100_passes", "max_queue_depth", exposition(scheduled_high_water=100.0), {}, True, 100.0,
-     "at most 100 tasks waiting for export_pool"),
-    ("queue_101_fails", "max_queue_depth", exposition(scheduled_high_water=101.0), {}, False, 101.0,
-     "at most 101 tasks waiting for export_pool"),
-    ("queue_missing_high_water", "max_queue_depth", exposition(scheduled_high_water=None), {},
-     False, NAN, 'no airflow_pool_scheduled_slots_high_water{pool="export_pool"} series'),
-    ("queue_other_pool_only", "max_queue_depth",
-     exposition(scheduled_high_water=[({"pool": "default_pool"}, 3.0)]), {}, False, NAN,
-     "no airflow_pool_scheduled_slots_high_water"),
-    ("queue_pool_override", "max_queue_depth",
-     exposition(scheduled_high_water=[({"pool": "default_pool"}, 250.0), (POOL, 3.0)]),
-     {"pool": "default_pool"}, False, 250.0, "tasks waiting for default_pool"),
+    ("p95_summed_by_le", "latency_p95_seconds", exposition(durations=MIXED), {}, True, 0.5, "of 2 series"),
+    (
+        "p95_in_inf_bucket_fails_even_under_threshold",
+        "latency_p95_seconds",
+        exposition(durations=ALL_ABOVE_60),
+        {"latency_p95_seconds": 100.0},
+        False,
+        60.0,
+        "above the highest finite bucket (le=60)",
+    ),
+    (
+        "p95_non_monotonic_buckets_judged_like_promql",
+        "latency_p95_seconds",
+        exposition(durations=NON_MONOTONIC),
+        {},
+        True,
+        0.975,
+        "bucket counts were not monotonic",
+    ),
+    (
+        "p95_no_histogram",
+        "latency_p95_seconds",
+        exposition(durations=None),
+        {},
+        False,
+        NAN,
+        "no airflow_export_duration_seconds_bucket samples",
+    ),
+    (
+        "p95_zero_observations",
+        "latency_p95_seconds",
+        exposition(durations=ZERO_OBSERVATIONS),
+        {},
+        False,
+        NAN,
+        "P95 undefined over 0 observations",
+    ),
+    ("success_exactly_0_95", "success_rate", exposition(), {}, True, 0.95, "19 of 20 requests succeeded"),
+    (
+        "success_0_9",
+        "success_rate",
+        exposition(
+            requests=[({"format": "csv", "status": "success"}, 18.0), ({"format": "csv", "status": "failed"}, 2.0)]
+        ),
+        {},
+        False,
+        0.9,
+        "18 of 20 requests succeeded",
+    ),
+    (
+        "success_summed_over_formats",
+        "success_rate",
+        exposition(
+            requests=[
+                ({"format": "csv", "status": "success"}, 10.0),
+                ({"format": "pdf", "status": "success"}, 9.0),
+                ({"format": "pdf", "status": "failed"}, 1.0),
+            ]
+        ),
+        {},
+        True,
+        0.95,
+        "19 of 20",
+    ),
+    (
+        "success_only_failures",
+        "success_rate",
+        exposition(requests=[({"format": "pdf", "status": "failed"}, 3.0)]),
+        {},
+        False,
+        0.0,
+        "0 of 3 requests succeeded",
+    ),
+    ("success_threshold_override", "success_rate", exposition(), {"success_rate": 0.96}, False, 0.95, "19 of 20"),
+    ("success_no_requests", "success_rate", exposition(requests=None), {}, False, NAN, "no export requests counted"),
+    (
+        "success_zero_requests",
+        "success_rate",
+        exposition(requests=[({"format": "csv", "status": "success"}, 0.0)]),
+        {},
+        False,
+        NAN,
+        "no export requests counted",
+    ),
+    (
+        "concurrency_5_passes",
+        "max_concurrency",
+        exposition(running_high_water=5.0),
+        {},
+        True,
+        5.0,
+        "at most 5 running exports since the bridge started, now 0",
+    ),
+    (
+        "concurrency_6_fails",
+        "max_concurrency",
+        exposition(running_high_water=6.0),
+        {},
+        False,
+        6.0,
+        "at most 6 running exports",
+    ),
+    (
+        "concurrency_missing_high_water",
+        "max_concurrency",
+        exposition(running_high_water=None),
+        {},
+        False,
+        NAN,
+        "no airflow_export_running_high_water series",
+    ),
+    (
+        "concurrency_override",
+        "max_concurrency",
+        exposition(running_high_water=6.0),
+        {"max_concurrency": 6},
+        True,
+        6.0,
+        "at most 6",
+    ),
+    (
+        "queue_100_passes",
+        "max_queue_depth",
+        exposition(scheduled_high_water=100.0),
+        {},
+        True,
+        100.0,
+        "at most 100 tasks waiting for export_pool",
+    ),
+    (
+        "queue_101_fails",
+        "max_queue_depth",
+        exposition(scheduled_high_water=101.0),
+        {},
+        False,
+        101.0,
+        "at most 101 tasks waiting for export_pool",
+    ),
+    (
+        "queue_missing_high_water",
+        "max_queue_depth",
+        exposition(scheduled_high_water=None),
+        {},
+        False,
+        NAN,
+        'no airflow_pool_scheduled_slots_high_water{pool="export_pool"} series',
+    ),
+    (
+        "queue_other_pool_only",
+        "max_queue_depth",
+        exposition(scheduled_high_water=[({"pool": "default_pool"}, 3.0)]),
+        {},
+        False,
+        NAN,
+        "no airflow_pool_scheduled_slots_high_water",
+    ),
+    (
+        "queue_pool_override",
+        "max_queue_depth",
+        exposition(scheduled_high_water=[({"pool": "default_pool"}, 250.0), (POOL, 3.0)]),
+        {"pool": "default_pool"},
+        False,
+        250.0,
+        "tasks waiting for default_pool",
+    ),
     ("bytes_healthy", "bytes_exported", exposition(), {}, True, 41234567.0, "formats: csv"),
     ("bytes_zero", "bytes_exported", exposition(bytes_=0.0), {}, False, 0.0, "formats: csv"),
-    ("bytes_summed", "bytes_exported",
-     exposition(bytes_=[({"format": "csv"}, 0.0), ({"format": "pdf"}, 10.0)]), {}, True, 10.0,
-     "formats: csv, pdf"),
-    ("bytes_missing", "bytes_exported", exposition(bytes_=None), {}, False, NAN,
-     "no airflow_export_bytes_total samples"),
+    (
+        "bytes_summed",
+        "bytes_exported",
+        exposition(bytes_=[({"format": "csv"}, 0.0), ({"format": "pdf"}, 10.0)]),
+        {},
+        True,
+        10.0,
+        "formats: csv, pdf",
+    ),
+    (
+        "bytes_missing",
+        "bytes_exported",
+        exposition(bytes_=None),
+        {},
+        False,
+        NAN,
+        "no airflow_export_bytes_total samples",
+    ),
 ]
 
 
@@ -176,18 +362,24 @@ def test_default_thresholds():
 
 
 def test_unknown_threshold_is_a_type_error_naming_it():
-    with pytest.raises(TypeError, match=r"unknown threshold 'latency_p99_seconds'; known: "
-                                        r"latency_p95_seconds, success_rate"):
+    with pytest.raises(
+        TypeError,
+        match=r"unknown threshold 'latency_p99_seconds'; known: "
+        r"latency_p95_seconds, success_rate",
+    ):
         run_assertions(exposition(), latency_p99_seconds=3.0)
 
 
-@pytest.mark.parametrize(("keyword", "value", "message"), [
-    ("success_rate", 1.5, r"'success_rate' must be in \[0, 1\], got 1.5"),
-    ("max_concurrency", "five", r"'max_concurrency' must be a number, got 'five'"),
-    ("latency_p95_seconds", math.inf, r"'latency_p95_seconds' must be finite, got inf"),
-    ("max_queue_depth", True, r"'max_queue_depth' must be a number, got True"),
-    ("pool", "", r"'pool' must be a non-empty string, got ''"),
-])
+@pytest.mark.parametrize(
+    ("keyword", "value", "message"),
+    [
+        ("success_rate", 1.5, r"'success_rate' must be in \[0, 1\], got 1.5"),
+        ("max_concurrency", "five", r"'max_concurrency' must be a number, got 'five'"),
+        ("latency_p95_seconds", math.inf, r"'latency_p95_seconds' must be finite, got inf"),
+        ("max_queue_depth", True, r"'max_queue_depth' must be a number, got True"),
+        ("pool", "", r"'pool' must be a non-empty string, got ''"),
+    ],
+)
 def test_bad_threshold_value(keyword, value, message):
     with pytest.raises(ValueError, match=message):
         run_assertions(exposition(), **{keyword: value})
@@ -204,13 +396,17 @@ def test_registry_exposition_gives_the_same_results_as_the_helper():
     """generate_latest of a real prometheus-client registry (with its _created series) reads
     the same as the hand-built healthy exposition."""
     registry = CollectorRegistry()
-    requests = Counter("airflow_export_requests_total", "Export requests", ["format", "status"],
-                       registry=registry)
+    requests = Counter("airflow_export_requests_total", "Export requests", ["format", "status"], registry=registry)
     requests.labels("csv", "success").inc(19)
     requests.labels("pdf", "failed").inc(1)
-    duration = Histogram("airflow_export_duration_seconds", "Export duration", ["format"],
-                         buckets=DURATION_BUCKETS[:-1], registry=registry)
-    for (label_items, values) in HEALTHY_DURATIONS.items():
+    duration = Histogram(
+        "airflow_export_duration_seconds",
+        "Export duration",
+        ["format"],
+        buckets=DURATION_BUCKETS[:-1],
+        registry=registry,
+    )
+    for label_items, values in HEALTHY_DURATIONS.items():
         for value in values:
             duration.labels(**dict(label_items)).observe(value)
 
@@ -231,8 +427,7 @@ def test_registry_exposition_gives_the_same_results_as_the_helper():
     memory = Gauge("airflow_export_memory_peak_bytes", "Memory", ["format"], registry=registry)
     memory.labels("csv").set(52428800)
     memory.labels("pdf").set(134217728)
-    throughput = Gauge("airflow_export_throughput_records_per_second", "Throughput", ["format"],
-                       registry=registry)
+    throughput = Gauge("airflow_export_throughput_records_per_second", "Throughput", ["format"], registry=registry)
     throughput.labels("csv").set(182000)
     throughput.labels("pdf").set(2250)
 
@@ -250,8 +445,7 @@ def test_format_table_exact():
         "metric_coverage      FAIL    8      == 9       missing: airflow_export_bytes_total",
         "latency_p95_seconds  PASS    3.75   < 10       P95 over 20 exports (sum by (le) of 2 series)",
         "success_rate         PASS    0.95   >= 0.95    19 of 20 requests succeeded",
-        "max_concurrency      FAIL    6      <= 5       "
-        "at most 6 running exports since the bridge started, now 0",
+        "max_concurrency      FAIL    6      <= 5       at most 6 running exports since the bridge started, now 0",
         "max_queue_depth      PASS    15     <= 100     "
         "at most 15 tasks waiting for export_pool since the bridge started, now 0",
         "bytes_exported       FAIL    NaN    > 0        no airflow_export_bytes_total samples",
@@ -263,7 +457,7 @@ def test_format_table_columns_parse_back():
     table = format_table(run_assertions(exposition()))
     header, rule, *rows, summary = table.splitlines()
     starts = [i for i, ch in enumerate(rule) if ch == "-" and (i == 0 or rule[i - 1] == " ")]
-    parsed = [[row[a:b].strip() for a, b in zip(starts, [*starts[1:], None])] for row in rows]
+    parsed = [[row[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)] for row in rows]
     assert [p[:4] for p in parsed] == [
         ["metric_coverage", "PASS", "9", "== 9"],
         ["latency_p95_seconds", "PASS", "3.75", "< 10"],
@@ -277,6 +471,11 @@ def test_format_table_columns_parse_back():
 
 def test_as_dict():
     result = run_assertions(exposition())[2]
-    assert result.as_dict() == {"name": "success_rate", "passed": True, "value": 0.95,
-                                "threshold": 0.95, "op": ">=",
-                                "detail": "19 of 20 requests succeeded"}
+    assert result.as_dict() == {
+        "name": "success_rate",
+        "passed": True,
+        "value": 0.95,
+        "threshold": 0.95,
+        "op": ">=",
+        "detail": "19 of 20 requests succeeded",
+    }

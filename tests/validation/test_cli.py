@@ -65,11 +65,13 @@ def test_threshold_options(tmp_path, capsys):
     assert "max_concurrency      PASS    6         <= 6" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--file", "/nonexistent/metrics.txt"], "error: cannot read /nonexistent/metrics.txt"),
-    (["--url", "http://127.0.0.1:9/metrics", "--timeout", "2"],
-     "error: cannot read http://127.0.0.1:9/metrics"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--file", "/nonexistent/metrics.txt"], "error: cannot read /nonexistent/metrics.txt"),
+        (["--url", "http://127.0.0.1:9/metrics", "--timeout", "2"], "error: cannot read http://127.0.0.1:9/metrics"),
+    ],
+)
 def test_unreadable_source_exits_2(args, message, capsys):
     assert main(args) == 2
     assert capsys.readouterr().err.startswith(message)
@@ -99,8 +101,12 @@ def test_bad_exposition_exits_2(tmp_path, capsys):
 def test_module_entry_point(tmp_path):
     path = tmp_path / "metrics.txt"
     path.write_text(exposition(bytes_=0.0))
-    done = subprocess.run([sys.executable, "-m", "airflow_export.validation", "--file", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_export.validation", "--file", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "bytes_exported       FAIL    0" in done.stdout
     assert done.stdout.splitlines()[-1] == "5 of 6 assertions passed"

@@ -19,42 +19,77 @@ SAMPLES = parse_exposition(exposition())
 INF = math.inf
 
 
-@pytest.mark.parametrize(("name", "labels", "expected"), [
-    ("airflow_export_requests_total", None, [19.0, 1.0]),
-    ("airflow_export_requests_total", {"status": "failed"}, [1.0]),
-    ("airflow_export_requests_total", {"format": "csv", "status": "success"}, [19.0]),
-    ("airflow_export_requests_total", {"format": "xlsx"}, []),
-    ("airflow_export_running", {}, [0.0]),
-    ("airflow_export_running_high_water", None, [4.0]),
-    ("airflow_pool_scheduled_slots_high_water", {"pool": "export_pool"}, [15.0]),
-    ("airflow_export_memory_peak_bytes", None, [52428800.0, 134217728.0]),
-    ("airflow_export_duration_seconds_count", None, [19.0, 1.0]),
-    ("airflow_export_duration_seconds_sum", {"format": "csv"}, [24.6]),
-    # the family name of a counter is not a sample name
-    ("airflow_export_requests", None, []),
-])
+@pytest.mark.parametrize(
+    ("name", "labels", "expected"),
+    [
+        ("airflow_export_requests_total", None, [19.0, 1.0]),
+        ("airflow_export_requests_total", {"status": "failed"}, [1.0]),
+        ("airflow_export_requests_total", {"format": "csv", "status": "success"}, [19.0]),
+        ("airflow_export_requests_total", {"format": "xlsx"}, []),
+        ("airflow_export_running", {}, [0.0]),
+        ("airflow_export_running_high_water", None, [4.0]),
+        ("airflow_pool_scheduled_slots_high_water", {"pool": "export_pool"}, [15.0]),
+        ("airflow_export_memory_peak_bytes", None, [52428800.0, 134217728.0]),
+        ("airflow_export_duration_seconds_count", None, [19.0, 1.0]),
+        ("airflow_export_duration_seconds_sum", {"format": "csv"}, [24.6]),
+        # the family name of a counter is not a sample name
+        ("airflow_export_requests", None, []),
+    ],
+)
 def test_sample_values(name, labels, expected):
     assert sample_values(SAMPLES, name, labels) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(("name", "labels", "expected"), [
-    ("airflow_export_requests_total", None, 20.0),
-    ("airflow_export_requests_total", {"status": "success"}, 19.0),
-    ("airflow_export_throughput_records_per_second", None, 184250.0),
-    ("airflow_export_nonexistent_total", None, None),
-])
+@pytest.mark.parametrize(
+    ("name", "labels", "expected"),
+    [
+        ("airflow_export_requests_total", None, 20.0),
+        ("airflow_export_requests_total", {"status": "success"}, 19.0),
+        ("airflow_export_throughput_records_per_second", None, 184250.0),
+        ("airflow_export_nonexistent_total", None, None),
+    ],
+)
 def test_sum_values(name, labels, expected):
     assert sum_values(SAMPLES, name, labels) == expected
 
 
-@pytest.mark.parametrize(("labels", "expected"), [
-    # csv + pdf summed per le
-    (None, [(0.1, 0.0), (0.25, 0.0), (0.5, 6.0), (1.0, 12.0), (2.5, 18.0), (5.0, 20.0),
-            (10.0, 20.0), (30.0, 20.0), (60.0, 20.0), (INF, 20.0)]),
-    ({"format": "pdf"}, [(0.1, 0.0), (0.25, 0.0), (0.5, 0.0), (1.0, 0.0), (2.5, 1.0), (5.0, 1.0),
-                         (10.0, 1.0), (30.0, 1.0), (60.0, 1.0), (INF, 1.0)]),
-    ({"format": "xlsx"}, []),
-])
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        # csv + pdf summed per le
+        (
+            None,
+            [
+                (0.1, 0.0),
+                (0.25, 0.0),
+                (0.5, 6.0),
+                (1.0, 12.0),
+                (2.5, 18.0),
+                (5.0, 20.0),
+                (10.0, 20.0),
+                (30.0, 20.0),
+                (60.0, 20.0),
+                (INF, 20.0),
+            ],
+        ),
+        (
+            {"format": "pdf"},
+            [
+                (0.1, 0.0),
+                (0.25, 0.0),
+                (0.5, 0.0),
+                (1.0, 0.0),
+                (2.5, 1.0),
+                (5.0, 1.0),
+                (10.0, 1.0),
+                (30.0, 1.0),
+                (60.0, 1.0),
+                (INF, 1.0),
+            ],
+        ),
+        ({"format": "xlsx"}, []),
+    ],
+)
 def test_histogram_buckets(labels, expected):
     assert histogram_buckets(SAMPLES, "airflow_export_duration_seconds", labels) == expected
 
@@ -74,10 +109,13 @@ def test_bucket_without_le_is_named():
         histogram_buckets(parse_exposition(text), "h")
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("ok 1\nbroken{ 2\n", r"line 2: 'broken\{ 2'"),
-    ("# HELP x y\nx notanumber\n", r"line 2: 'x notanumber'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ok 1\nbroken{ 2\n", r"line 2: 'broken\{ 2'"),
+        ("# HELP x y\nx notanumber\n", r"line 2: 'x notanumber'"),
+    ],
+)
 def test_parse_error_names_the_line(text, message):
     with pytest.raises(ExpositionError, match=message):
         parse_exposition(text)

@@ -18,8 +18,7 @@ NAN = math.nan
 
 # 20 exports over the contract buckets (cumulative): 0 <= 0.25 s, 8 <= 0.5, 14 <= 1,
 # 18 <= 2.5, 19 <= 5, 20 <= 10.
-CONTRACT = [(0.1, 0), (0.25, 2), (0.5, 8), (1, 14), (2.5, 18), (5, 19), (10, 20), (30, 20),
-            (60, 20), (INF, 20)]
+CONTRACT = [(0.1, 0), (0.25, 2), (0.5, 8), (1, 14), (2.5, 18), (5, 19), (10, 20), (30, 20), (60, 20), (INF, 20)]
 
 CASES = [
     # id, q, buckets, expected
@@ -83,8 +82,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("q", "buckets", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("q", "buckets", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_histogram_quantile(q, buckets, expected):
     assert histogram_quantile(q, buckets) == pytest.approx(expected, rel=1e-12, nan_ok=True)
 

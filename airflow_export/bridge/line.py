@@ -7,20 +7,19 @@ table tests ``pkg/line/line_test.go``. A line is ``<name>:<value>|<type>[|@<rate
   ``ms`` timer (converted from milliseconds to **seconds**), ``h`` histogram and ``d``
   distribution (observed as given); ``s`` (sets) and anything else are ``illegal_event``.
 * sample rate ``@r``: a counter value is divided by ``r``; an observer (``ms``/``h``/``d``) is
-  observed ``int(1/r)`` times (reported here as ``Sample.count``); gauges ignore it.
+  observed ``int(1/r)`` times (reported here as ``Sample.times``); gauges ignore it.
 * tags: DogStatsD ``|#k:v,k2:v2`` (a leading ``#`` on every tag is tolerated), InfluxDB
   ``name,k=v,k2=v2:...``, Librato ``name#k=v,k2=v2:...`` and SignalFx ``name.[k=v,k2=v2]rest``.
-  Tag keys are escaped with :func:`~airflow_export.bridge.escape.escape_metric_name`; mixing the
+  Tag keys are escaped with :func:`~airflow_export.bridge.mapping.escape.escape_metric_name`; mixing the
   DogStatsD style with a name style rejects the line (``mixed_tagging_styles``).
 * several samples per line: ``a:1|c:2|c`` (not with DogStatsD tags), and DogStatsD "extended
   aggregation" ``t:1:2:3|ms`` (only for ``ms``/``h``/``d``).
 * DogStatsD ``|c:<container id>`` becomes the label ``container_id``; ``|T<unix ts>`` is checked
   and ignored.
 
-Deliberate difference from statsd_exporter: values and sample rates that are not finite
-(``NaN``, ``Inf``, or overflowing like ``1e400``) are rejected as ``malformed_value`` /
-``invalid_sample_factor``; statsd_exporter accepts ``NaN`` and ``Inf`` (Go's ``ParseFloat``)
-and a single ``NaN`` then poisons a counter for ever.
+Unlike statsd_exporter, values and sample rates that are not finite (``NaN``, ``Inf``,
+``1e400``) are rejected as ``malformed_value`` / ``invalid_sample_factor`` (why:
+``docs/adr/0011-own-bridge-statsd-exporter-format.md``).
 
 Error reasons are the ``reason`` label values of statsd_exporter's
 ``statsd_exporter_sample_errors_total``: ``malformed_line``, ``mixed_tagging_styles``,
@@ -31,10 +30,11 @@ Error reasons are the ``reason`` label values of statsd_exporter's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from airflow_export.bridge.escape import escape_metric_name
+from airflow_export.bridge.go_numbers import is_go_int, parse_go_float
+from airflow_export.bridge.mapping.escape import escape_metric_name
 
 __all__ = [
     "COUNTER",
@@ -43,7 +43,6 @@ __all__ = [
     "SAMPLE_ERROR_REASONS",
     "LineParser",
     "Sample",
-    "parse_go_float",
 ]
 
 #: Metric kinds of a parsed sample, named as statsd_exporter's ``match_metric_type`` values.
@@ -66,7 +65,7 @@ SAMPLE_ERROR_REASONS = (
 
 _OBSERVER_TYPES = frozenset(("ms", "h", "d"))
 _NO_LABELS: tuple[tuple[str, str], ...] = ()
-_NOTHING: tuple = ()
+_NOTHING: tuple[()] = ()
 
 
 class Sample(NamedTuple):
@@ -78,7 +77,8 @@ class Sample(NamedTuple):
         ``h``/``d``: as sent; gauges: the new value, or the change if ``relative``.
     :param relative: gauges only: the value began with ``+`` or ``-`` and is a change.
     :param labels: tags as sorted ``(key, value)`` pairs, keys escaped; ``()`` without tags.
-    :param count: observers only: how many times to observe ``value`` (``int(1/rate)``); 1 otherwise.
+    :param times: observers only: how many times to observe ``value`` (``int(1/rate)``); 1 otherwise.
+        (Not ``count``: that would hide ``tuple.count``.)
     """
 
     name: str
@@ -86,43 +86,7 @@ class Sample(NamedTuple):
     value: float
     relative: bool
     labels: tuple[tuple[str, str], ...]
-    count: int
-
-
-def parse_go_float(text: str) -> float | None:
-    """Parse a StatsD number like Go's ``strconv.ParseFloat(text, 64)``, finite values only.
-
-    Accepts ``12``, ``-1.5``, ``+3``, ``.5``, ``1e3``, ``0x1p-2`` (Go hex float); rejects
-    whitespace, ``_`` separators, non-ASCII digits, the empty string, and (unlike Go) ``NaN``,
-    ``Inf`` and values overflowing to infinity.
-
-    :param text: the value text.
-    :returns: the float, or ``None`` if it is not a finite number in Go syntax.
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        lowered = text.lower()
-        if "p" not in lowered or not lowered.lstrip("+-").startswith("0x") or "_" in text:
-            return None
-        try:
-            value = float.fromhex(text)
-        except (ValueError, OverflowError):
-            return None
-    # float() is more lenient than Go: it strips whitespace and accepts "1_0" and Unicode digits
-    if not text.isascii() or "_" in text or text[0] <= " " or text[-1] <= " ":
-        return None
-    if value - value != 0.0:  # NaN or +-Inf
-        return None
-    return value
-
-
-def _parse_go_int(text: str) -> bool:
-    """Whether ``text`` is a base-10 int64 for Go's ``strconv.ParseInt`` (optional sign, digits)."""
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        return False
-    return -(2**63) <= int(text) <= 2**63 - 1
+    times: int
 
 
 class LineParser:
@@ -241,7 +205,7 @@ class LineParser:
         return name[:cut]
 
     # -- lines --------------------------------------------------------------------------
-    def parse(self, line: str) -> tuple[Sample, ...] | list[Sample]:
+    def parse(self, line: str) -> Sequence[Sample]:
         """Parse one line (no newline) into samples, counting errors on this parser.
 
         A well-formed ``"a:1|c"`` gives ``[Sample("a", "counter", 1.0, False, (), 1)]``; an
@@ -259,129 +223,144 @@ class LineParser:
         if not sep or not name:
             self.error("malformed_line", line)
             return _NOTHING
-
         labels: dict[str, str] = {}
-        if (
-            "," in name or "#" in name or "[" in name or "]" in name
-        ) and (self.influxdb_tags or self.librato_tags or self.signalfx_tags):
+        if ("," in name or "#" in name or "[" in name or "]" in name) and (
+            self.influxdb_tags or self.librato_tags or self.signalfx_tags
+        ):
             name = self._split_name_tags(name, labels)
-
         if not labels and ":" not in rest:
-            # fast path for the plain two-component form "value|type" (most lines)
             value_text, bar, stat_type = rest.partition("|")
-            if bar and "|" not in stat_type:
-                self.samples += 1
-                value = parse_go_float(value_text)
-                if value is None:
-                    self.error("malformed_value", line)
-                    return _NOTHING
-                if stat_type == "c":
-                    return (Sample(name, COUNTER, value, False, _NO_LABELS, 1),)
-                if stat_type == "g":
-                    return (Sample(name, GAUGE, value, value_text[0] in "+-", _NO_LABELS, 1),)
-                if stat_type == "ms":
-                    return (Sample(name, OBSERVER, value / 1000.0, False, _NO_LABELS, 1),)
-                if stat_type == "h" or stat_type == "d":
-                    return (Sample(name, OBSERVER, value, False, _NO_LABELS, 1),)
-                self.error("illegal_event", line)
-                return _NOTHING
+            if bar and "|" not in stat_type:  # the plain "value|type" form of most lines
+                return self._parse_plain(name, value_text, stat_type, line)
+        raw_samples = self._split_samples(rest, bool(labels), line)
+        out: list[Sample] = []
+        for raw in raw_samples:
+            self.samples += 1
+            sample = self._parse_sample(name, raw, labels, line)
+            if sample is not None:
+                out.append(sample)
+        return out
 
+    def _parse_plain(self, name: str, value_text: str, stat_type: str, line: str) -> Sequence[Sample]:
+        """``name:value|type`` without tags, rate or other extras."""
+        self.samples += 1
+        value = parse_go_float(value_text)
+        if value is None:
+            self.error("malformed_value", line)
+            return _NOTHING
+        if stat_type == "c":
+            return (Sample(name, COUNTER, value, False, _NO_LABELS, 1),)
+        if stat_type == "g":
+            return (Sample(name, GAUGE, value, value_text[0] in "+-", _NO_LABELS, 1),)
+        if stat_type == "ms":
+            return (Sample(name, OBSERVER, value / 1000.0, False, _NO_LABELS, 1),)
+        if stat_type == "h" or stat_type == "d":
+            return (Sample(name, OBSERVER, value, False, _NO_LABELS, 1),)
+        self.error("illegal_event", line)
+        return _NOTHING
+
+    def _split_samples(self, rest: str, name_tags: bool, line: str) -> Sequence[str]:
+        """The ``value|type|extras...`` parts after the name (several samples, extended aggregation)."""
         dogstatsd = "|#" in rest
-        if dogstatsd and labels:
+        if dogstatsd and name_tags:
             self.error("mixed_tagging_styles", line)
             return _NOTHING
-
         head, bar, tail = rest.partition("|")
         if not bar:
             self.error("not_enough_parts_after_colon", line)
             return _NOTHING
         if ":" in head:
-            stat_type = tail.partition("|")[0]
-            if stat_type not in _OBSERVER_TYPES:
+            if tail.partition("|")[0] not in _OBSERVER_TYPES:
                 self.error("invalid_extended_aggregate_type", line)
                 return _NOTHING
-            raw_samples = [value + "|" + tail for value in head.split(":")]
-        elif dogstatsd or ":" not in tail:
-            raw_samples = (rest,)
-        else:
-            raw_samples = rest.split(":")
+            return [value + "|" + tail for value in head.split(":")]
+        if dogstatsd or ":" not in tail:
+            return (rest,)
+        return rest.split(":")
 
-        out: list[Sample] = []
-        for raw in raw_samples:
-            self.samples += 1
-            components = raw.split("|")
-            n_components = len(components)
-            if n_components < 2 or n_components > 8:
-                self.error("malformed_component", line)
-                continue
-            value_text = components[0]
-            stat_type = components[1]
-            value = parse_go_float(value_text)
-            if value is None:
-                self.error("malformed_value", line)
-                continue
-            count = 1
-            if n_components > 2:
-                extras = components[2:]
-                if "" in extras:
-                    self.error("malformed_component", line)
-                    continue
-                bad = False
-                for extra in extras:
-                    first = extra[0]
-                    if first == "@":
-                        factor = parse_go_float(extra[1:])
-                        if factor is None:
-                            # statsd_exporter counts the error and goes on with rate 1
-                            self.error("invalid_sample_factor", line)
-                            factor = 0.0
-                        if factor == 0.0:
-                            factor = 1.0
-                        if stat_type == "c":
-                            value /= factor
-                        elif stat_type in _OBSERVER_TYPES:
-                            inverse = 1.0 / factor
-                            if inverse - inverse != 0.0:  # a subnormal rate: 1/r overflows
-                                self.error("invalid_sample_factor", line)
-                                bad = True
-                                break
-                            count = int(inverse)
-                    elif first == "#":
-                        if self.dogstatsd_tags:
-                            self._parse_tag_list(extra[1:], ":", labels, True)
-                    elif first == "c":
-                        if extra.startswith("c:") and len(extra) > 2:
-                            labels["container_id"] = extra[2:]
-                        else:
-                            self.error("malformed_container_id", line)
-                            bad = True
-                            break
-                    elif first == "T":
-                        if len(extra) < 2 or not _parse_go_int(extra[1:]):
-                            self.error("malformed_timestamp", line)
-                            bad = True
-                            break
-                    else:
-                        self.error("invalid_sample_factor", line)
-                        bad = True
-                        break
-                if bad:
-                    continue
-            if labels:
-                self.tags += 1
-                label_pairs = tuple(sorted(labels.items()))
+    def _parse_sample(self, name: str, raw: str, labels: dict[str, str], line: str) -> Sample | None:
+        """One ``value|type[|extra...]`` part; ``None`` (error counted) if it is bad or observed 0 times."""
+        components = raw.split("|")
+        if len(components) < 2 or len(components) > 8:
+            self.error("malformed_component", line)
+            return None
+        value_text, stat_type = components[0], components[1]
+        value = parse_go_float(value_text)
+        if value is None:
+            self.error("malformed_value", line)
+            return None
+        count = 1
+        if len(components) > 2:
+            applied = self._apply_extras(components[2:], stat_type, value, labels, line)
+            if applied is None:
+                return None
+            value, count = applied
+        if labels:
+            self.tags += 1
+            label_pairs = tuple(sorted(labels.items()))
+        else:
+            label_pairs = _NO_LABELS
+        if stat_type == "c":
+            return Sample(name, COUNTER, value, False, label_pairs, 1)
+        if stat_type == "g":
+            return Sample(name, GAUGE, value, value_text[0] in "+-", label_pairs, 1)
+        if stat_type == "ms" or stat_type == "h" or stat_type == "d":
+            if count <= 0:
+                return None
+            return Sample(name, OBSERVER, value / 1000.0 if stat_type == "ms" else value, False, label_pairs, count)
+        self.error("illegal_event", line)  # "s" (sets are not supported) or an unknown type
+        return None
+
+    def _apply_extras(
+        self, extras: list[str], stat_type: str, value: float, labels: dict[str, str], line: str
+    ) -> tuple[float, int] | None:
+        """Apply ``|@rate``, ``|#tags``, ``|c:<container id>`` and ``|T<timestamp>``.
+
+        :returns: ``(value, count)`` after the sample rate, or ``None`` (error counted) to drop the sample.
+        """
+        if "" in extras:
+            self.error("malformed_component", line)
+            return None
+        count = 1
+        for extra in extras:
+            first = extra[0]
+            if first == "@":
+                rated = self._apply_rate(extra[1:], stat_type, value, count, line)
+                if rated is None:
+                    return None
+                value, count = rated
+            elif first == "#":
+                if self.dogstatsd_tags:
+                    self._parse_tag_list(extra[1:], ":", labels, True)
+            elif first == "c":
+                if not (extra.startswith("c:") and len(extra) > 2):
+                    self.error("malformed_container_id", line)
+                    return None
+                labels["container_id"] = extra[2:]
+            elif first == "T":
+                if len(extra) < 2 or not is_go_int(extra[1:]):
+                    self.error("malformed_timestamp", line)
+                    return None
             else:
-                label_pairs = _NO_LABELS
-            if stat_type == "c":
-                out.append(Sample(name, COUNTER, value, False, label_pairs, 1))
-            elif stat_type == "g":
-                out.append(Sample(name, GAUGE, value, value_text[0] in "+-", label_pairs, 1))
-            elif stat_type == "ms":
-                if count > 0:
-                    out.append(Sample(name, OBSERVER, value / 1000.0, False, label_pairs, count))
-            elif stat_type == "h" or stat_type == "d":
-                if count > 0:
-                    out.append(Sample(name, OBSERVER, value, False, label_pairs, count))
-            else:  # "s" (sets are not supported) or an unknown type
-                self.error("illegal_event", line)
-        return out
+                self.error("invalid_sample_factor", line)
+                return None
+        return value, count
+
+    def _apply_rate(self, text: str, stat_type: str, value: float, count: int, line: str) -> tuple[float, int] | None:
+        """A sample rate: divides a counter's value, sets an observer's count to ``int(1/rate)``."""
+        factor = parse_go_float(text)
+        if factor is None:
+            # statsd_exporter counts the error and goes on with rate 1
+            self.error("invalid_sample_factor", line)
+            factor = 0.0
+        if factor == 0.0:
+            factor = 1.0
+        if stat_type == "c":
+            return value / factor, count
+        if stat_type in _OBSERVER_TYPES:
+            inverse = 1.0 / factor
+            if inverse - inverse != 0.0:  # a subnormal rate: 1/r overflows
+                self.error("invalid_sample_factor", line)
+                return None
+            return value, int(inverse)
+        return value, count

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_export.bridge.escape import escape_metric_name
-from airflow_export.bridge.line_parser import (
+from airflow_export.bridge.line import (
     COUNTER,
     GAUGE,
     OBSERVER,
     LineParser,
     Sample,
-    parse_go_float,
 )
 
-C, G, O = COUNTER, GAUGE, OBSERVER
+C, G, OB = COUNTER, GAUGE, OBSERVER
 TAGS = (("tag1", "bar"), ("tag2", "baz"))
 
 
@@ -33,33 +31,79 @@ CASES = [
     ("gauge ignores sampling", "foo:3|g|@0.2", [S("foo", G, 3.0)], {}, 0),
     ("gauge decrement is relative", "foo:-10|g", [S("foo", G, -10.0, True)], {}, 0),
     ("gauge increment is relative", "foo:+5|g", [S("foo", G, 5.0, True)], {}, 0),
-    ("timer in ms becomes seconds", "foo:200|ms", [S("foo", O, 0.2)], {}, 0),
-    ("handed timer 320ms", "t:320|ms", [S("t", O, 0.32)], {}, 0),
-    ("histogram as given", "foo:200|h", [S("foo", O, 200.0)], {}, 0),
-    ("distribution as given", "foo:200|d", [S("foo", O, 200.0)], {}, 0),
-    ("distribution sampled 0.2 observed 5 times", "foo:0.01|d|@0.2|#tag1:bar,#tag2:baz", [S("foo", O, 0.01, labels=TAGS, count=5)], {}, 0),
-    ("timer sampled 0.3 observed int(1/0.3)=3 times", "foo:100|ms|@0.3", [S("foo", O, 0.1, count=3)], {}, 0),
+    ("timer in ms becomes seconds", "foo:200|ms", [S("foo", OB, 0.2)], {}, 0),
+    ("handed timer 320ms", "t:320|ms", [S("t", OB, 0.32)], {}, 0),
+    ("histogram as given", "foo:200|h", [S("foo", OB, 200.0)], {}, 0),
+    ("distribution as given", "foo:200|d", [S("foo", OB, 200.0)], {}, 0),
+    (
+        "distribution sampled 0.2 observed 5 times",
+        "foo:0.01|d|@0.2|#tag1:bar,#tag2:baz",
+        [S("foo", OB, 0.01, labels=TAGS, count=5)],
+        {},
+        0,
+    ),
+    ("timer sampled 0.3 observed int(1/0.3)=3 times", "foo:100|ms|@0.3", [S("foo", OB, 0.1, count=3)], {}, 0),
     ("observer with rate above 1 gives no event", "foo:1|ms|@2", [], {}, 0),
     ("counter sample rate divides", "c:1|c|@0.1", [S("c", C, 10.0)], {}, 0),
     ("counter sample rate 0 means 1", "foo:4|c|@0", [S("foo", C, 4.0)], {}, 0),
     ("librato tags", "foo#tag1=bar,tag2=baz:100|c", [S("foo", C, 100.0, labels=TAGS)], {}, 0),
-    ("librato tag keys escaped", "foo#09digits=0,tag.with.dots=1:100|c", [S("foo", C, 100.0, labels=(("_09digits", "0"), ("tag_with_dots", "1")))], {}, 0),
+    (
+        "librato tag keys escaped",
+        "foo#09digits=0,tag.with.dots=1:100|c",
+        [S("foo", C, 100.0, labels=(("_09digits", "0"), ("tag_with_dots", "1")))],
+        {},
+        0,
+    ),
     ("influxdb tags", "foo,tag1=bar,tag2=baz:100|c", [S("foo", C, 100.0, labels=TAGS)], {}, 0),
-    ("influxdb airflow pool form", "airflow.pool.queued_slots,pool_name=export_pool:3|g", [S("airflow.pool.queued_slots", G, 3.0, labels=(("pool_name", "export_pool"),))], {}, 0),
+    (
+        "influxdb airflow pool form",
+        "airflow.pool.queued_slots,pool_name=export_pool:3|g",
+        [S("airflow.pool.queued_slots", G, 3.0, labels=(("pool_name", "export_pool"),))],
+        {},
+        0,
+    ),
     ("influxdb empty key and empty value", "foo,=a,b=:1|c", [S("foo", C, 1.0)], {}, 2),
     ("signalfx tags in the middle", "foo.[tag1=bar,tag2=baz]test:100|c", [S("foo.test", C, 100.0, labels=TAGS)], {}, 0),
     ("signalfx tags at the start", "[tag1=bar,tag2=baz]foo.test:100|c", [S("foo.test", C, 100.0, labels=TAGS)], {}, 0),
-    ("signalfx missing closing bracket", "[tag1=bar,tag2=bazfoo.test:100|c", [S("[tag1=bar,tag2=bazfoo.test", C, 100.0)], {}, 1),
+    (
+        "signalfx missing closing bracket",
+        "[tag1=bar,tag2=bazfoo.test:100|c",
+        [S("[tag1=bar,tag2=bazfoo.test", C, 100.0)],
+        {},
+        1,
+    ),
     ("signalfx brackets reversed (statsd_exporter would crash)", "a]b[c:1|c", [S("a]b[c", C, 1.0)], {}, 1),
     ("dogstatsd tags", "foo:100|c|#tag1:bar,tag2:baz", [S("foo", C, 100.0, labels=TAGS)], {}, 0),
     ("dogstatsd # on every tag", "foo:100|c|#tag1:bar,#tag2:baz", [S("foo", C, 100.0, labels=TAGS)], {}, 0),
     ("dogstatsd valueless tag ignored", "foo:100|c|#tag_without_a_value", [S("foo", C, 100.0)], {}, 1),
     ("dogstatsd empty middle tag", "foo:100|c|#tag:value,,", [S("foo", C, 100.0, labels=(("tag", "value"),))], {}, 1),
     ("dogstatsd tags with sampling", "foo:100|c|@0.1|#tag1:bar,#tag2:baz", [S("foo", C, 1000.0, labels=TAGS)], {}, 0),
-    ("dogstatsd value with colons", "foo:100|c|@0.1|#tag1:foo:bar", [S("foo", C, 1000.0, labels=(("tag1", "foo:bar"),))], {}, 0),
-    ("dogstatsd container id", "foo:1|c|#t:v|c:abc123", [S("foo", C, 1.0, labels=(("container_id", "abc123"), ("t", "v")))], {}, 0),
+    (
+        "dogstatsd value with colons",
+        "foo:100|c|@0.1|#tag1:foo:bar",
+        [S("foo", C, 1000.0, labels=(("tag1", "foo:bar"),))],
+        {},
+        0,
+    ),
+    (
+        "dogstatsd container id",
+        "foo:1|c|#t:v|c:abc123",
+        [S("foo", C, 1.0, labels=(("container_id", "abc123"), ("t", "v")))],
+        {},
+        0,
+    ),
     ("dogstatsd timestamp ignored", "foo:1|c|T1656581400", [S("foo", C, 1.0)], {}, 0),
-    ("extended aggregation", "foo_timing:0.5:120:3000|ms|#tag1:bar", [S("foo_timing", O, 0.0005, labels=(("tag1", "bar"),)), S("foo_timing", O, 0.12, labels=(("tag1", "bar"),)), S("foo_timing", O, 3.0, labels=(("tag1", "bar"),))], {}, 0),
+    (
+        "extended aggregation",
+        "foo_timing:0.5:120:3000|ms|#tag1:bar",
+        [
+            S("foo_timing", OB, 0.0005, labels=(("tag1", "bar"),)),
+            S("foo_timing", OB, 0.12, labels=(("tag1", "bar"),)),
+            S("foo_timing", OB, 3.0, labels=(("tag1", "bar"),)),
+        ],
+        {},
+        0,
+    ),
     ("several samples in one line", "a:1|c:2|c", [S("a", C, 1.0), S("a", C, 2.0)], {}, 0),
     ("several samples, one bad", "a:1|c:x|c", [S("a", C, 1.0)], {"malformed_value": 1}, 0),
     ("go hex float", "foo:0x1p-2|g", [S("foo", G, 0.25)], {}, 0),
@@ -81,11 +125,29 @@ CASES = [
     ("empty component", "foo:1|c|", [], {"malformed_component": 1}, 0),
     ("nine components", "foo:1|c|@1|@1|@1|@1|@1|@1|@1", [], {"malformed_component": 1}, 0),
     ("unknown component", "foo:1|c|x", [], {"invalid_sample_factor": 1}, 0),
-    ("bad sample rate counted but applied as rate 1", "foo:1|c|@abc", [S("foo", C, 1.0)], {"invalid_sample_factor": 1}, 0),
+    (
+        "bad sample rate counted but applied as rate 1",
+        "foo:1|c|@abc",
+        [S("foo", C, 1.0)],
+        {"invalid_sample_factor": 1},
+        0,
+    ),
     ("container id without value", "foo:1|c|c", [], {"malformed_container_id": 1}, 0),
     ("bad timestamp", "foo:1|c|Tabc", [], {"malformed_timestamp": 1}, 0),
-    ("mixed librato and dogstatsd tags", "foo#tag1=foo,tag3=bing:100|c|#tag1:bar,#tag2:baz", [], {"mixed_tagging_styles": 1}, 0),
-    ("mixed influxdb and dogstatsd tags", "foo,tag1=foo,tag3=bing:100|c|#tag1:bar,#tag2:baz", [], {"mixed_tagging_styles": 1}, 0),
+    (
+        "mixed librato and dogstatsd tags",
+        "foo#tag1=foo,tag3=bing:100|c|#tag1:bar,#tag2:baz",
+        [],
+        {"mixed_tagging_styles": 1},
+        0,
+    ),
+    (
+        "mixed influxdb and dogstatsd tags",
+        "foo,tag1=foo,tag3=bing:100|c|#tag1:bar,#tag2:baz",
+        [],
+        {"mixed_tagging_styles": 1},
+        0,
+    ),
     ("extended aggregation needs an observer type", "foo:1:2|g", [], {"invalid_extended_aggregate_type": 1}, 0),
     ("dogstatsd tags disable multi-metric lines", "foo:1|c:2|c|#a:b", [], {"malformed_container_id": 1}, 0),
 ]
@@ -136,53 +198,3 @@ def test_error_hook_receives_reason_and_line() -> None:
 )
 def test_tag_styles_can_be_disabled(options: dict, line: str, expected: list[Sample]) -> None:
     assert list(LineParser(**options).parse(line)) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("12", 12.0),
-        ("-1.5", -1.5),
-        ("+3", 3.0),
-        (".5", 0.5),
-        ("5.", 5.0),
-        ("1e3", 1000.0),
-        ("1E-2", 0.01),
-        ("0x1p-2", 0.25),
-        ("-0X1.8P1", -3.0),
-        ("1e-400", 0.0),
-        ("", None),
-        ("abc", None),
-        ("NaN", None),
-        ("-inf", None),
-        ("infinity", None),
-        ("1e400", None),
-        (" 1", None),
-        ("1 ", None),
-        ("1_000", None),
-        ("0x10", None),
-        ("١٢", None),
-    ],
-)
-def test_parse_go_float(text: str, expected: float | None) -> None:
-    assert parse_go_float(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("clean_name", "clean_name"),
-        ("a.b-c", "a_b_c"),
-        ("0starts_with_digit", "_0starts_with_digit"),
-        ("with.dot", "with_dot"),
-        ("with😱emoji", "with_emoji"),
-        ("with.*.multiple", "with___multiple"),
-        ("test.web-server.foo.bar", "test_web_server_foo_bar"),
-        ("a--b", "a_b"),
-        ("a---b", "a_b"),
-        ("airflow.export.requests.csv.success", "airflow_export_requests_csv_success"),
-        ("", ""),
-    ],
-)
-def test_escape_metric_name(name: str, expected: str) -> None:
-    assert escape_metric_name(name) == expected

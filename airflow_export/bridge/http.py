@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import logging
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-__all__ = ["MetricsHTTPServer", "MetricsHandler", "format_host", "format_listening_line"]
+__all__ = ["MetricsHTTPServer", "MetricsHandler", "bind_metrics_server", "format_host", "format_listening_line"]
 
 log = logging.getLogger("airflow_export.bridge")
 
@@ -85,3 +86,19 @@ class MetricsHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     registry: CollectorRegistry
+
+
+def bind_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsHTTPServer:
+    """Bind the ``/metrics`` server (IPv4 or IPv6 after ``host``); serve it with ``serve_forever()``.
+
+    :param host: address to bind.
+    :param port: port to bind, 0 for a free one (the bound one is ``server.server_address[1]``).
+    :param registry: what ``/metrics`` exposes.
+    :returns: the bound server.
+    :raises OSError: the address cannot be bound.
+    """
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    server_class = type("_BoundHTTPServer", (MetricsHTTPServer,), {"address_family": family})
+    server = server_class((host, port), MetricsHandler)
+    server.registry = registry
+    return server

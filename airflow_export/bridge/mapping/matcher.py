@@ -10,8 +10,6 @@ Sources followed: prometheus/statsd_exporter ``pkg/mapper/mapper.go`` (``GetMapp
   reference to a missing capture becomes empty; ``$1_x`` is read as the capture ``1_x`` and so is
   empty: write ``${1}_x``); regexes use Go's ``Regexp.Expand`` rules (``$$`` is a literal ``$``,
   ``${name}`` a named group).
-
-Loading and validation live in :mod:`.mapping_config`; its public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,31 +17,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from airflow_export.bridge.mapping_config import (
-    DEFAULT_BUCKETS,
-    DEFAULT_QUANTILES,
-    MappingConfig,
-    MappingDefaults,
-    MappingError,
-    MetricMapping,
-    SummaryOptions,
-    parse_go_duration,
-)
+from airflow_export.bridge.mapping.config import MappingConfig
+from airflow_export.bridge.mapping.model import MetricMapping
 
-__all__ = [
-    "DEFAULT_BUCKETS",
-    "DEFAULT_QUANTILES",
-    "Mapper",
-    "MappingConfig",
-    "MappingDefaults",
-    "MappingError",
-    "MappingMatch",
-    "MetricMapping",
-    "SummaryOptions",
-    "expand_glob_template",
-    "expand_regex_template",
-    "parse_go_duration",
-]
+__all__ = ["Mapper", "MappingMatch", "expand_glob_template", "expand_regex_template"]
 
 _GLOB_TEMPLATE_RE = re.compile(r"\$\{?([a-zA-Z0-9_$]+)\}?")
 
