@@ -104,7 +104,7 @@ def failure_reason(exc: BaseException) -> str:
     ``OutputOutsideRootError`` (``output_path`` outside the export root) -> ``invalid_input``;
     anything else (``OSError`` included) -> ``write_error``.
     """
-    from airflow_export.paths import ExportPathError
+    from airflow_export.destinations.root import ExportPathError
     from airflow_export.writers.output import OutputOutsideRootError
     from airflow_export.sources.base import SourceError
 

@@ -37,7 +37,7 @@ with DAG(
     def validate(params: dict | None = None, run_id: str | None = None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_export.paths import export_root
+        from airflow_export.destinations import export_root
         from airflow_export.validation import format_table, run_assertions
         from airflow_export.validation.cli import read_exposition
         from airflow_export.validation.evidence import list_exports, write_evidence

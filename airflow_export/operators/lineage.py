@@ -72,3 +72,30 @@ def sql_input_datasets(hook: Any, sql: str, log: Any) -> list[Any]:
     except Exception as exc:  # lineage is best effort
         log.debug("OpenLineage: cannot derive inputs from the SQL: %s", exc)
         return []
+
+
+def operator_lineage(operator: Any, result: dict[str, Any] | None) -> Any:
+    """The ``OperatorLineage`` of an export operator: its input (tables of ``sql``, or
+    ``source_path``) and its output files (one dataset per written file once ``result`` is known).
+
+    :param operator: a :class:`~airflow_export.operators.base.BaseExportOperator`.
+    :param result: the export's XCom metadata, or None before the export ran.
+    """
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from openlineage.client.event_v2 import InputDataset
+
+    inputs: list[Any] = []
+    if operator.sql is not None and isinstance(operator.sql, str):
+        inputs = sql_input_datasets(operator.get_db_hook(), operator.sql, operator.log)
+    elif operator.source_path is not None:
+        source = output_dataset(str(operator.source_path))
+        inputs = [InputDataset(namespace=source.namespace, name=source.name)]
+    if result is not None:
+        outputs = [output_dataset(f["path"], {**result, "records": f["records"], "bytes": f["bytes"], "files": [f]})
+                   for f in result["files"]]
+    else:
+        try:
+            outputs = [output_dataset(operator.destination().target)]
+        except (OSError, ValueError, NotImplementedError):
+            outputs = []
+    return OperatorLineage(inputs=inputs, outputs=outputs)

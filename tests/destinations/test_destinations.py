@@ -14,9 +14,8 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 from pypdf import PdfReader
 
-from airflow_export import destinations, write_csv, write_pdf
-from airflow_export.destinations import Destination, resolve_destination, staged_output
-from airflow_export.paths import ExportPathError
+from airflow_export import write_csv, write_pdf
+from airflow_export.destinations import Destination, ExportPathError, remote, resolve_destination, staged_output
 from airflow_export.writers.output import OutputError, OutputExistsError
 
 from .conftest import CONN_ID
@@ -160,7 +159,7 @@ def test_csv_upload_goes_through_a_temporary_key_and_matches_a_local_export(s3_c
 
 
 def test_file_larger_than_one_block_is_streamed_as_a_multipart_upload(s3_client, bucket, s3_calls, monkeypatch):
-    monkeypatch.setattr(destinations, "UPLOAD_BLOCK_BYTES", 5 * 1024 * 1024)  # S3's minimum part size
+    monkeypatch.setattr(remote, "UPLOAD_BLOCK_BYTES", 5 * 1024 * 1024)  # S3's minimum part size
     with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
         wide_rows = ([i, "padding " * 5] for i in range(140_000))
         result = stage.commit(write_csv(wide_rows, stage.local_path, columns=["id", "text"]))
@@ -233,7 +232,7 @@ def test_failure_while_writing_uploads_nothing(s3_client, bucket, writer, existi
 
 def test_failed_upload_of_a_later_part_removes_every_temporary_key(s3_client, bucket, monkeypatch):
     s3_client.put_object(Bucket=bucket, Key="exports/x.part-00001.csv", Body=OLD)
-    original = destinations.StagedOutput._upload
+    original = remote.RemoteStage._upload
     uploads = []
 
     def upload_then_fail_on_second(self, local, remote_tmp):
@@ -242,7 +241,7 @@ def test_failed_upload_of_a_later_part_removes_every_temporary_key(s3_client, bu
         if len(uploads) == 2:
             raise OSError("connection reset while uploading")
 
-    monkeypatch.setattr(destinations.StagedOutput, "_upload", upload_then_fail_on_second)
+    monkeypatch.setattr(remote.RemoteStage, "_upload", upload_then_fail_on_second)
     with pytest.raises(OSError, match="connection reset"):
         with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
             stage.commit(write_csv(rows(300), stage.local_path, columns=COLUMNS, max_rows_per_file=100))

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from airflow_export.paths import ExportPathError
+from airflow_export.destinations import ExportPathError
 from airflow_export.metrics import failure_reason
 from airflow_export.sources.base import ConnectionNotDefinedError, SourceError
 
@@ -225,7 +225,7 @@ def test_literal_rows_and_columns_are_data_not_templates(tmp_path):
         task_id="n", rows=[[v, "x"] for v in nasty], columns=["report.sql", "{{ col }}"],
         parameters=None, output_path=str(tmp_path / "{{ ds }}.csv"),
     )
-    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    op.render_template_fields({"ds": "2024-01-01"}, jinja2.Environment())
     assert op.output_path == str(tmp_path / "2024-01-01.csv")  # templated fields still render
     op.execute({})
     assert read_csv(tmp_path / "2024-01-01.csv") == [["report.sql", "{{ col }}"]] + [[v, "x"] for v in nasty]
@@ -238,7 +238,7 @@ def test_parameters_ending_in_sql_are_values_not_files(sqlite_conn, tmp_path):
         task_id="p", conn_id="test_db", sql="SELECT :f AS f, :d AS d", parameters={"f": "backup.sql", "d": "{{ ds }}"},
         output_path=str(tmp_path / "p.csv"),
     )
-    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    op.render_template_fields({"ds": "2024-01-01"}, jinja2.Environment())
     op.execute({})
     assert read_csv(tmp_path / "p.csv") == [["f", "d"], ["backup.sql", "2024-01-01"]]
 
