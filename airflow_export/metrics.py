@@ -87,12 +87,24 @@ def export_failed(fmt: str, reason: str, duration_seconds: float) -> None:
     :param reason: one of :data:`FAILURE_REASONS`.
     :raises ValueError: unknown reason (keeps the label set small and fixed).
     """
+    export_refused(fmt, reason)
+    _stats().timing(f"export.duration.{fmt}", dt.timedelta(seconds=duration_seconds))
+
+
+def export_refused(fmt: str | None, reason: str) -> None:
+    """Count a failed export request and its reason, without a duration (the pool guard fails
+    tasks that never ran).
+
+    :param fmt: ``"csv"``/``"pdf"``, or None when the format is unknown (no request is counted then).
+    :param reason: one of :data:`FAILURE_REASONS`.
+    :raises ValueError: unknown reason (keeps the label set small and fixed).
+    """
     if reason not in FAILURE_REASONS:
         raise ValueError(f"unknown failure reason {reason!r}; expected one of {FAILURE_REASONS}")
     stats = _stats()
-    stats.incr(f"export.requests.{fmt}.failed")
+    if fmt:
+        stats.incr(f"export.requests.{fmt}.failed")
     stats.incr(f"export.failures.{reason}")
-    stats.timing(f"export.duration.{fmt}", dt.timedelta(seconds=duration_seconds))
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_export.pool_guard import PoolProblem, TaskPoolUse, find_pool_problems, pool_guard_listener
+from airflow_export.plugin.pool_guard import PoolProblem, TaskPoolUse, find_pool_problems, pool_guard_listener
 
 POOLS = {"export_pool": 5, "default_pool": 128, "paused": 0, "unlimited": -1}
 
