@@ -117,8 +117,8 @@ def failure_reason(exc: BaseException) -> str:
     anything else (``OSError`` included) -> ``write_error``.
     """
     from airflow_export.destinations.root import ExportPathError
-    from airflow_export.writers.output import OutputOutsideRootError
     from airflow_export.sources.base import SourceError
+    from airflow_export.writers.output import OutputOutsideRootError
 
     name = type(exc).__name__
     if name == "AirflowTaskTimeout":

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG
+from demo_data import DEMO_CONN, prepare_data_task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import DEMO_CONN, prepare_data_task
 
 RECORDS_SQL = "SELECT * FROM demo_records ORDER BY id LIMIT :n"
 FLIGHTS_SQL = "SELECT * FROM flights ORDER BY year, month, day, sched_dep_time, carrier, flight LIMIT :n"

@@ -17,7 +17,6 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_export.names import METRICS_URL_DEFAULT, METRICS_URL_ENV
 
-
 with DAG(
     dag_id="export_validation",
     description="Assert coverage, P95 latency, success rate, concurrency, queue depth and bytes on the export metrics",

@@ -87,7 +87,9 @@ class RemoteStage:
         local = os.path.realpath(exported.path)
         stage = os.path.realpath(self._stage_dir or "")
         if os.path.dirname(local) != stage:
-            raise OutputError(errno.EINVAL, f"exported file {exported.path} was not written in the staging directory {stage}")
+            raise OutputError(
+                errno.EINVAL, f"exported file {exported.path} was not written in the staging directory {stage}"
+            )
         return posixpath.join(posixpath.dirname(self.remote_path), os.path.basename(local))
 
     def _upload(self, local: str, remote_tmp: str) -> None:
@@ -169,7 +171,9 @@ class RemoteStage:
             except FileNotFoundError:
                 pass
             except Exception:  # keep the original error; say what is left behind
-                log.warning("could not remove %s after a failed export", self.destination.remote_uri(key), exc_info=True)
+                log.warning(
+                    "could not remove %s after a failed export", self.destination.remote_uri(key), exc_info=True
+                )
         self._temp_keys = []
         self._copied = []
 

@@ -110,7 +110,8 @@ class BaseExportOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(pool=pool, **kwargs)
-        given = [name for name, value in (("sql", sql), ("rows", rows), ("source_path", source_path)) if value is not None]
+        inputs = (("sql", sql), ("rows", rows), ("source_path", source_path))
+        given = [name for name, value in inputs if value is not None]
         if len(given) != 1:
             raise ValueError(
                 f"{type(self).__name__} {kwargs.get('task_id', '')!r}: give exactly one input "
@@ -208,7 +209,8 @@ class BaseExportOperator(BaseOperator):
         :raises TypeError: ``rows`` has another shape (the message says what to pass).
         """
         if self.sql is not None:
-            with sql_rows(self.get_db_hook(), self.sql, self.parameters, fetch_size=self.fetch_size, conn_id=self.conn_id) as src:
+            hook = self.get_db_hook()
+            with sql_rows(hook, self.sql, self.parameters, fetch_size=self.fetch_size, conn_id=self.conn_id) as src:
                 yield self._with_columns(src)
         elif self.source_path is not None:
             with file_rows(self.source_path, self.source_format) as src:

@@ -9,6 +9,7 @@ the table names parsed from the SQL by the OpenLineage provider's ``SQLParser``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -42,18 +43,15 @@ def sql_input_datasets(hook: Any, sql: str, log: Any) -> list[Any]:
     Never raises: lineage must not fail an export (returns [] and logs at debug level).
     """
     try:
-        from openlineage.client.event_v2 import Dataset
-
         from airflow.providers.openlineage.sqlparser import SQLParser
+        from openlineage.client.event_v2 import Dataset
     except ImportError:
         return []
     try:
         connection = hook.get_connection(getattr(hook, hook.conn_name_attr))
         database_info = None
-        try:
+        with contextlib.suppress(AttributeError):
             database_info = hook.get_openlineage_database_info(connection)
-        except AttributeError:
-            pass
         if database_info is not None:
             parser = SQLParser(
                 dialect=hook.get_openlineage_database_dialect(connection),

@@ -20,7 +20,9 @@ class ProgressLogger:
     :param every_seconds: time cadence, seconds (> 0).
     """
 
-    def __init__(self, log: logging.Logger, label: str, *, every_rows: int = 50_000, every_seconds: float = 5.0) -> None:
+    def __init__(
+        self, log: logging.Logger, label: str, *, every_rows: int = 50_000, every_seconds: float = 5.0
+    ) -> None:
         if every_rows < 1 or every_seconds <= 0:
             raise ValueError("progress cadence must be positive (every_rows >= 1, every_seconds > 0)")
         self.log = log

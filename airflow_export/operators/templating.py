@@ -44,7 +44,9 @@ def native_environment(jinja_env: jinja2.Environment) -> jinja2.Environment:
     if isinstance(jinja_env, jinja2.nativetypes.NativeEnvironment):
         return jinja_env
     native = jinja2.nativetypes.NativeEnvironment(
-        loader=jinja_env.loader, undefined=jinja_env.undefined, extensions=[type(e) for e in jinja_env.extensions.values()]
+        loader=jinja_env.loader,
+        undefined=jinja_env.undefined,
+        extensions=[type(e) for e in jinja_env.extensions.values()],
     )
     native.filters.update(jinja_env.filters)
     native.tests.update(jinja_env.tests)

@@ -25,6 +25,9 @@ from fastapi.responses import PlainTextResponse
 
 from airflow_export.names import EXPORT_OPERATORS, EXPORT_POOL, METRICS_URL_DEFAULT, METRICS_URL_ENV
 
+#: Who may call the API: users allowed to read pools and task instances.
+READ_ACCESS = [Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))]
+
 app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
 
 
@@ -39,12 +42,11 @@ def export_status(pool: str = EXPORT_POOL, last: int = 20) -> dict[str, Any]:
     :param last: how many finished exports to list (newest first).
     :raises KeyError: the pool does not exist.
     """
-    from sqlalchemy import select
-
     from airflow.models.pool import Pool
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         stats = Pool.slots_stats(session=session)
@@ -85,10 +87,7 @@ def export_status(pool: str = EXPORT_POOL, last: int = 20) -> dict[str, Any]:
         }
 
 
-@app.get(
-    "/status",
-    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
-)
+@app.get("/status", dependencies=READ_ACCESS)
 def status(pool: str = Query(EXPORT_POOL), last: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
     try:
         return export_status(pool, last)
@@ -96,11 +95,7 @@ def status(pool: str = Query(EXPORT_POOL), last: int = Query(20, ge=1, le=500)) 
         raise HTTPException(status_code=404, detail=f"pool {pool!r} does not exist") from None
 
 
-@app.get(
-    "/metrics",
-    response_class=PlainTextResponse,
-    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
-)
+@app.get("/metrics", response_class=PlainTextResponse, dependencies=READ_ACCESS)
 def metrics() -> PlainTextResponse:
     url = os.environ.get(METRICS_URL_ENV, METRICS_URL_DEFAULT)
     try:

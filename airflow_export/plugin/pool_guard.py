@@ -79,7 +79,7 @@ class TaskPoolUse:
         fields include ``title``), else None (no request metric is sent then)."""
         if self.task_type in EXPORT_OPERATORS:
             return EXPORT_OPERATORS[self.task_type]
-        if EXPORT_TEMPLATE_FIELDS <= set(self.template_fields):
+        if set(self.template_fields) >= EXPORT_TEMPLATE_FIELDS:
             return "pdf" if "title" in self.template_fields else "csv"
         return None
 
@@ -177,10 +177,9 @@ def fail_unschedulable_tasks(dag_run: Any, session: Any, scope: str | None = Non
     :param scope: overrides ``[export] pool_guard``.
     :return: the problems found (their task instances were failed).
     """
-    from sqlalchemy import select
-
     from airflow.models.pool import Pool
     from airflow.utils.state import State, TaskInstanceState
+    from sqlalchemy import select
 
     scope = scope or configured_scope()
     dag = getattr(dag_run, "dag", None)

@@ -196,7 +196,8 @@ def register_iso_datetime_loaders(context: Any) -> bool:
     """
     conn = getattr(context, "connection", context)
     if driver_of(conn) != PSYCOPG3:
-        raise ValueError(f"ISO text loaders need a psycopg 3 connection, got {type(conn).__module__}.{type(conn).__name__}")
+        kind = f"{type(conn).__module__}.{type(conn).__name__}"
+        raise ValueError(f"ISO text loaders need a psycopg 3 connection, got {kind}")
     datestyle = conn.info.parameter_status("DateStyle") or ""
     if not datestyle.startswith("ISO"):
         return False

@@ -49,7 +49,8 @@ def test_file_input_and_rolled_parts_are_datasets(tmp_path):
     done = op.get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in done.inputs] == [("file", str(src))]
     assert [d.outputFacets["outputStatistics"].rowCount for d in done.outputs] == [2, 2, 1]
-    assert [d.name.rsplit("/", 1)[1] for d in done.outputs] == ["o.part-00001.pdf", "o.part-00002.pdf", "o.part-00003.pdf"]
+    names = [d.name.rsplit("/", 1)[1] for d in done.outputs]
+    assert names == ["o.part-00001.pdf", "o.part-00002.pdf", "o.part-00003.pdf"]
 
 
 def test_static_path_declares_a_file_asset_and_templated_does_not(tmp_path):

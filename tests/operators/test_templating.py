@@ -24,7 +24,9 @@ def read_csv(path):
 
 
 def test_a_rows_string_is_a_template_rendered_to_a_python_object(tmp_path):
-    op = ExportCsvOperator(task_id="n", rows="{{ params.rows }}", columns=["a", "b"], output_path=str(tmp_path / "n.csv"))
+    op = ExportCsvOperator(
+        task_id="n", rows="{{ params.rows }}", columns=["a", "b"], output_path=str(tmp_path / "n.csv")
+    )
     op.render_template_fields({"params": {"rows": [[1, "{{ ds }}"], [2, None]]}}, jinja2.Environment())
     assert op.rows == [[1, "{{ ds }}"], [2, None]]
     op.execute({})
