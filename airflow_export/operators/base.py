@@ -185,6 +185,8 @@ class BaseExportOperator(BaseOperator):
         """
         from airflow.sdk.exceptions import AirflowNotFoundException
 
+        if not self.conn_id:
+            raise ValueError(f"{type(self).__name__}: sql needs conn_id")
         try:
             connection = BaseHook.get_connection(self.conn_id)
         except AirflowNotFoundException as exc:

@@ -24,8 +24,9 @@ def output_dataset(path: str, result: dict[str, Any] | None = None) -> Any:
     """The OpenLineage output dataset of one export (with row count and size once known)."""
     from openlineage.client.event_v2 import OutputDataset
     from openlineage.client.facet_v2 import output_statistics_output_dataset
+    from openlineage.client.generated.base import OutputDatasetFacet
 
-    facets = {}
+    facets: dict[str, OutputDatasetFacet] = {}
     if result is not None:
         facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=result["records"], size=result["bytes"], fileCount=len(result["files"])

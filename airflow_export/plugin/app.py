@@ -31,7 +31,7 @@ READ_ACCESS = [Depends(requires_access_pool("GET")), Depends(requires_access_dag
 app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
 
 
-def _finite(value: float | int) -> float | int | None:
+def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and math.isinf(value) else value
 
 

@@ -120,7 +120,7 @@ def _iso_loader(base: type, to_text: Any, fast_length: int, fast: Any) -> type:
     """A psycopg 3 loader class: ``fast`` for values of the usual length, ``to_text`` for other
     shapes, and ``base``'s value's ``isoformat()`` (or ``base``'s error) for what neither reads."""
 
-    class IsoTextLoader(base):  # type: ignore[misc, valid-type]
+    class IsoTextLoader(base):
         __doc__ = f"Loads {base.__name__[:-6].lower()} values as ISO 8601 text (airflow_export.sources.postgres)."
 
         def load(self, data: Any) -> Any:  # data: a memoryview of the server's text
