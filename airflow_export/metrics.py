@@ -1,10 +1,6 @@
-"""The export metrics, sent through Airflow's own StatsD pipeline.
-
-Emitted with :mod:`airflow.sdk.observability.stats`, so Airflow's ``[metrics]`` settings apply
-(``statsd_on``, ``statsd_host``, ``statsd_port``, ``statsd_prefix``, allow/block lists). Labels
-are encoded in the StatsD name, Airflow's own convention (``ti.finish.<dag>.<task>.<state>``),
-so the metrics work with or without InfluxDB/DogStatsD tags; ``deploy/statsd/mapping.yml``
-turns them into Prometheus labels.
+"""The export metrics, sent through Airflow's StatsD client (:mod:`airflow.sdk.observability.stats`;
+why, and why labels travel in the name: ADR 0024). ``deploy/statsd/mapping.yml`` turns the names
+into these Prometheus series:
 
 ========================================  =========  ==================================================
 StatsD name (after the ``airflow.`` prefix) type     Prometheus name (via the mapping)
@@ -49,8 +45,7 @@ def export_started(fmt: str) -> None:
     """Count one more running export (gauge delta ``+1``).
 
     Also sends a zero increment for every failure reason and for the ``failed`` status, so
-    those series exist from the first export on (Prometheus practice: initialise label sets,
-    so ``rate()`` and coverage checks see 0 rather than nothing).
+    those series exist (at 0) from the first export on.
     """
     stats = _stats()
     stats.gauge("export.running", 1, delta=True)

@@ -42,6 +42,6 @@ def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
             f"rows from XCom must be a list of rows or a {{'columns', 'rows'}} mapping, got {type(value).__name__}"
-            f"{_HINT if isinstance(value, (str, bytes)) else ''}"
+            f"{_HINT}"
         )
     return RowSource(list(columns) if columns is not None else None, value, "rows from XCom")
