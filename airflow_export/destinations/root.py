@@ -8,6 +8,7 @@ relative ``output_path`` is taken relative to the root; an absolute one must lie
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import NamedTuple
 
 from airflow_export.names import CONFIG_SECTION, EXPORT_ROOT_ENV
@@ -108,6 +109,15 @@ def _contained(text: str, path: str, root_path: str, in_force: ExportRoot) -> st
     return path
 
 
+def _place(path: str | os.PathLike, root: RootLike, normalise: Callable[[str], str]) -> str:
+    text = os.fspath(path)
+    _check_file_name(text)
+    in_force = export_root(root)
+    root_path = normalise(os.path.abspath(in_force.path))
+    placed = normalise(text if os.path.isabs(text) else os.path.join(root_path, text))
+    return _contained(text, placed, root_path, in_force)
+
+
 def resolve_output_path(path: str | os.PathLike, root: RootLike) -> str:
     """Absolute, symlink-free path for ``path``, checked against ``root`` (on disk, at execute time).
 
@@ -118,12 +128,7 @@ def resolve_output_path(path: str | os.PathLike, root: RootLike) -> str:
     :raises ExportPathError: the path leaves ``root`` (``..``, absolute path, symlink).
     :raises ValueError: ``path`` is empty or ends with a separator (a directory).
     """
-    text = os.fspath(path)
-    _check_file_name(text)
-    in_force = export_root(root)
-    real_root = os.path.realpath(os.path.abspath(in_force.path))
-    real = os.path.realpath(text if os.path.isabs(text) else os.path.join(real_root, text))
-    return _contained(text, real, real_root, in_force)
+    return _place(path, root, os.path.realpath)
 
 
 def lexical_output_path(path: str | os.PathLike, root: RootLike) -> str:
@@ -138,9 +143,4 @@ def lexical_output_path(path: str | os.PathLike, root: RootLike) -> str:
     :raises ExportPathError: the path leaves ``root`` (``..``, absolute path elsewhere).
     :raises ValueError: ``path`` is empty or names a directory.
     """
-    text = os.fspath(path)
-    _check_file_name(text)
-    in_force = export_root(root)
-    lexical_root = os.path.normpath(os.path.abspath(in_force.path))
-    lexical = os.path.normpath(text if os.path.isabs(text) else os.path.join(lexical_root, text))
-    return _contained(text, lexical, lexical_root, in_force)
+    return _place(path, root, os.path.normpath)
