@@ -1,10 +1,6 @@
-"""The export metrics, sent through Airflow's own StatsD pipeline.
-
-Emitted with :mod:`airflow.sdk.observability.stats`, so Airflow's ``[metrics]`` settings apply
-(``statsd_on``, ``statsd_host``, ``statsd_port``, ``statsd_prefix``, allow/block lists). Labels
-are encoded in the StatsD name, Airflow's own convention (``ti.finish.<dag>.<task>.<state>``),
-so the metrics work with or without InfluxDB/DogStatsD tags; ``deploy/statsd/mapping.yml``
-turns them into Prometheus labels.
+"""The export metrics, sent through Airflow's StatsD client (:mod:`airflow.sdk.observability.stats`;
+why, and why labels travel in the name: ADR 0024). ``deploy/statsd/mapping.yml`` turns the names
+into these Prometheus series:
 
 ========================================  =========  ==================================================
 StatsD name (after the ``airflow.`` prefix) type     Prometheus name (via the mapping)
@@ -49,8 +45,7 @@ def export_started(fmt: str) -> None:
     """Count one more running export (gauge delta ``+1``).
 
     Also sends a zero increment for every failure reason and for the ``failed`` status, so
-    those series exist from the first export on (Prometheus practice: initialise label sets,
-    so ``rate()`` and coverage checks see 0 rather than nothing).
+    those series exist (at 0) from the first export on.
     """
     stats = _stats()
     stats.gauge("export.running", 1, delta=True)
@@ -87,12 +82,24 @@ def export_failed(fmt: str, reason: str, duration_seconds: float) -> None:
     :param reason: one of :data:`FAILURE_REASONS`.
     :raises ValueError: unknown reason (keeps the label set small and fixed).
     """
+    export_refused(fmt, reason)
+    _stats().timing(f"export.duration.{fmt}", dt.timedelta(seconds=duration_seconds))
+
+
+def export_refused(fmt: str | None, reason: str) -> None:
+    """Count a failed export request and its reason, without a duration (the pool guard fails
+    tasks that never ran).
+
+    :param fmt: ``"csv"``/``"pdf"``, or None when the format is unknown (no request is counted then).
+    :param reason: one of :data:`FAILURE_REASONS`.
+    :raises ValueError: unknown reason (keeps the label set small and fixed).
+    """
     if reason not in FAILURE_REASONS:
         raise ValueError(f"unknown failure reason {reason!r}; expected one of {FAILURE_REASONS}")
     stats = _stats()
-    stats.incr(f"export.requests.{fmt}.failed")
+    if fmt:
+        stats.incr(f"export.requests.{fmt}.failed")
     stats.incr(f"export.failures.{reason}")
-    stats.timing(f"export.duration.{fmt}", dt.timedelta(seconds=duration_seconds))
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -104,9 +111,9 @@ def failure_reason(exc: BaseException) -> str:
     ``OutputOutsideRootError`` (``output_path`` outside the export root) -> ``invalid_input``;
     anything else (``OSError`` included) -> ``write_error``.
     """
-    from airflow_export.paths import ExportPathError
-    from airflow_export.writers.output import OutputOutsideRootError
+    from airflow_export.destinations.root import ExportPathError
     from airflow_export.sources.base import SourceError
+    from airflow_export.writers.output import OutputOutsideRootError
 
     name = type(exc).__name__
     if name == "AirflowTaskTimeout":

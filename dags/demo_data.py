@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: The Airflow connection (SQLite) that holds the demo tables.
 DEMO_CONN = "export_demo_db"
@@ -36,7 +36,7 @@ _NOTES = [None, "", "plain note", "comma, inside", 'has "quotes"', "line one\nli
 def demo_record(i: int, rng: random.Random) -> tuple:
     """Row ``i`` of ``demo_records``: (id, name, email, country, amount, quantity, score, active, created_at, notes)."""
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
-    created = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=rng.randrange(0, 365 * 86400))
+    created = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 365 * 86400))
     return (
         i,
         f"{first} {last}",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG
+from demo_data import DEMO_CONN, prepare_data_task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import DEMO_CONN, prepare_data_task
+from airflow_export.names import EXPORT_POOL, EXPORT_POOL_SLOTS
 
 RECORDS_SQL = "SELECT * FROM demo_records ORDER BY id LIMIT :n"
 FLIGHTS_SQL = "SELECT * FROM flights ORDER BY year, month, day, sched_dep_time, carrier, flight LIMIT :n"
@@ -35,7 +36,7 @@ SCENARIOS = [
 
 with DAG(
     dag_id="export_batch",
-    description="Ten exports competing for the 5 slots of export_pool",
+    description=f"Ten exports competing for the {EXPORT_POOL_SLOTS} slots of {EXPORT_POOL}",
     schedule=None,
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,

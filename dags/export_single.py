@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, Param, task
+from demo_data import DEMO_CONN, DEMO_RECORDS, prepare_data_task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import DEMO_CONN, DEMO_RECORDS, prepare_data_task
 
 SQL = "SELECT * FROM demo_records ORDER BY id LIMIT :records"
 

@@ -17,7 +17,6 @@ from airflow.sdk import DAG, Param, task
 
 from airflow_export.names import METRICS_URL_DEFAULT, METRICS_URL_ENV
 
-
 with DAG(
     dag_id="export_validation",
     description="Assert coverage, P95 latency, success rate, concurrency, queue depth and bytes on the export metrics",
@@ -37,7 +36,7 @@ with DAG(
     def validate(params: dict | None = None, run_id: str | None = None) -> list[dict]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_export.paths import export_root
+        from airflow_export.destinations import export_root
         from airflow_export.validation import format_table, run_assertions
         from airflow_export.validation.cli import read_exposition
         from airflow_export.validation.evidence import list_exports, write_evidence

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, task
+from demo_data import FLIGHTS_DELAYS_CSV
 
 from airflow_export import export_asset
-from demo_data import FLIGHTS_DELAYS_CSV
 
 DELAYS = export_asset(FLIGHTS_DELAYS_CSV)
 
@@ -30,7 +30,8 @@ with DAG(
 
         [event] = triggering_asset_events[DELAYS][-1:]
         extra = event.extra
-        data = open(extra["path"], "rb").read()
+        with open(extra["path"], "rb") as fh:
+            data = fh.read()
         if hashlib.sha256(data).hexdigest() != extra["sha256"] or len(data) != extra["bytes"]:
             raise ValueError(f"{extra['path']} does not match its Asset event (sha256/bytes)")
         rows = list(csv.DictReader(data.decode("utf-8").splitlines()))

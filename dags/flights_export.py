@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import DAG, task
+from demo_data import DEMO_CONN, FLIGHTS_DELAYS_CSV, prepare_data_task
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from demo_data import DEMO_CONN, FLIGHTS_DELAYS_CSV, prepare_data_task
 
 OUT = "flights_export/{{ run_id }}"
 # The delays report has a stable path (each run replaces it), so it is an Asset with a real file

@@ -9,6 +9,7 @@ the table names parsed from the SQL by the OpenLineage provider's ``SQLParser``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -23,8 +24,9 @@ def output_dataset(path: str, result: dict[str, Any] | None = None) -> Any:
     """The OpenLineage output dataset of one export (with row count and size once known)."""
     from openlineage.client.event_v2 import OutputDataset
     from openlineage.client.facet_v2 import output_statistics_output_dataset
+    from openlineage.client.generated.base import OutputDatasetFacet
 
-    facets = {}
+    facets: dict[str, OutputDatasetFacet] = {}
     if result is not None:
         facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=result["records"], size=result["bytes"], fileCount=len(result["files"])
@@ -42,18 +44,15 @@ def sql_input_datasets(hook: Any, sql: str, log: Any) -> list[Any]:
     Never raises: lineage must not fail an export (returns [] and logs at debug level).
     """
     try:
-        from openlineage.client.event_v2 import Dataset
-
         from airflow.providers.openlineage.sqlparser import SQLParser
+        from openlineage.client.event_v2 import Dataset
     except ImportError:
         return []
     try:
         connection = hook.get_connection(getattr(hook, hook.conn_name_attr))
         database_info = None
-        try:
+        with contextlib.suppress(AttributeError):
             database_info = hook.get_openlineage_database_info(connection)
-        except AttributeError:
-            pass
         if database_info is not None:
             parser = SQLParser(
                 dialect=hook.get_openlineage_database_dialect(connection),
@@ -72,3 +71,30 @@ def sql_input_datasets(hook: Any, sql: str, log: Any) -> list[Any]:
     except Exception as exc:  # lineage is best effort
         log.debug("OpenLineage: cannot derive inputs from the SQL: %s", exc)
         return []
+
+
+def operator_lineage(operator: Any, result: dict[str, Any] | None) -> Any:
+    """The ``OperatorLineage`` of an export operator: its input (tables of ``sql``, or
+    ``source_path``) and its output files (one dataset per written file once ``result`` is known).
+
+    :param operator: a :class:`~airflow_export.operators.base.BaseExportOperator`.
+    :param result: the export's XCom metadata, or None before the export ran.
+    """
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from openlineage.client.event_v2 import InputDataset
+
+    inputs: list[Any] = []
+    if operator.sql is not None and isinstance(operator.sql, str):
+        inputs = sql_input_datasets(operator.get_db_hook(), operator.sql, operator.log)
+    elif operator.source_path is not None:
+        source = output_dataset(str(operator.source_path))
+        inputs = [InputDataset(namespace=source.namespace, name=source.name)]
+    if result is not None:
+        outputs = [output_dataset(f["path"], {**result, "records": f["records"], "bytes": f["bytes"], "files": [f]})
+                   for f in result["files"]]
+    else:
+        try:
+            outputs = [output_dataset(operator.destination().target)]
+        except (OSError, ValueError, NotImplementedError):
+            outputs = []
+    return OperatorLineage(inputs=inputs, outputs=outputs)

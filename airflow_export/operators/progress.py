@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import time
+from typing import Any
 
 import psutil
 
@@ -14,13 +14,15 @@ class ProgressLogger:
     Logs ``rows so far, rate (rows/s), RSS (MiB)`` when at least ``every_rows`` rows or
     ``every_seconds`` seconds have passed since the last line, whichever comes first.
 
-    :param log: where to log (the task's logger).
+    :param log: where to log: the task's logger (anything with ``info(msg, *args)``).
     :param label: names the export in each line, e.g. the output path.
     :param every_rows: row cadence (>= 1).
     :param every_seconds: time cadence, seconds (> 0).
     """
 
-    def __init__(self, log: logging.Logger, label: str, *, every_rows: int = 50_000, every_seconds: float = 5.0) -> None:
+    def __init__(
+        self, log: Any, label: str, *, every_rows: int = 50_000, every_seconds: float = 5.0
+    ) -> None:
         if every_rows < 1 or every_seconds <= 0:
             raise ValueError("progress cadence must be positive (every_rows >= 1, every_seconds > 0)")
         self.log = log

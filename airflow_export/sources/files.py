@@ -10,10 +10,11 @@ the first column name or of the first JSON line.
 
 Every failure while reading is a :class:`~airflow_export.sources.base.SourceError` naming
 the file and the line: a malformed CSV record (e.g. text after a closing quote; a quote
-character inside an unquoted field, ``1,x"y``, is kept as data, as Python's csv module does), a quoted field still open at the end of the file
-(an unterminated quote, named by the line where the field starts), bytes that are not
-valid in the encoding, invalid JSON, and a ``.gz`` file that is not gzip, is truncated or
-corrupt (the line is the last one read before the damage).
+character inside an unquoted field, ``1,x"y``, is kept as data, as Python's csv module does),
+a quoted field still open at the end of the file (an unterminated quote, named by the line
+where the field starts), bytes that are not valid in the encoding, invalid JSON, and a
+``.gz`` file that is not gzip, is truncated or corrupt (the line is the last one read before
+the damage).
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def infer_format(path: str) -> str:
 def _open_binary(path: Any, stack: ExitStack) -> Any:
     name = str(path)
     try:
-        raw = stack.enter_context(path.open("rb") if hasattr(path, "open") and not isinstance(path, str) else open(os.fspath(path), "rb"))
+        if hasattr(path, "open") and not isinstance(path, str):
+            raw = stack.enter_context(path.open("rb"))
+        else:
+            raw = stack.enter_context(open(os.fspath(path), "rb"))  # noqa: SIM115 - closed by the ExitStack
     except OSError as exc:
         raise SourceError(f"cannot open source file {name}: {exc.strerror or exc}") from exc
     if name.lower().endswith(".gz"):
@@ -144,7 +148,9 @@ def _parse_json_int(text: str) -> int | Decimal:
 
 
 @contextmanager
-def file_rows(path: Any, source_format: str | None = None, *, encoding: str = "utf-8", delimiter: str | None = None) -> Iterator[RowSource]:
+def file_rows(
+    path: Any, source_format: str | None = None, *, encoding: str = "utf-8", delimiter: str | None = None
+) -> Iterator[RowSource]:
     """Open a CSV or JSON Lines file and yield a :class:`RowSource` over its rows.
 
     :param path: local path or ``ObjectStoragePath``.

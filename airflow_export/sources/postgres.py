@@ -120,7 +120,7 @@ def _iso_loader(base: type, to_text: Any, fast_length: int, fast: Any) -> type:
     """A psycopg 3 loader class: ``fast`` for values of the usual length, ``to_text`` for other
     shapes, and ``base``'s value's ``isoformat()`` (or ``base``'s error) for what neither reads."""
 
-    class IsoTextLoader(base):  # type: ignore[misc, valid-type]
+    class IsoTextLoader(base):
         __doc__ = f"Loads {base.__name__[:-6].lower()} values as ISO 8601 text (airflow_export.sources.postgres)."
 
         def load(self, data: Any) -> Any:  # data: a memoryview of the server's text
@@ -196,7 +196,8 @@ def register_iso_datetime_loaders(context: Any) -> bool:
     """
     conn = getattr(context, "connection", context)
     if driver_of(conn) != PSYCOPG3:
-        raise ValueError(f"ISO text loaders need a psycopg 3 connection, got {type(conn).__module__}.{type(conn).__name__}")
+        kind = f"{type(conn).__module__}.{type(conn).__name__}"
+        raise ValueError(f"ISO text loaders need a psycopg 3 connection, got {kind}")
     datestyle = conn.info.parameter_status("DateStyle") or ""
     if not datestyle.startswith("ISO"):
         return False

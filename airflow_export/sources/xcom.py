@@ -16,6 +16,11 @@ from typing import Any
 
 from airflow_export.sources.base import RowSource
 
+_HINT = (
+    "; pass the upstream task's output (rows=upstream_task.output) or a template that renders to a list "
+    "(rows=\"{{ ti.xcom_pull(task_ids='upstream_task') }}\")"
+)
+
 
 def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
     """Turn an XCom value into a :class:`RowSource`.
@@ -37,5 +42,6 @@ def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
             f"rows from XCom must be a list of rows or a {{'columns', 'rows'}} mapping, got {type(value).__name__}"
+            f"{_HINT}"
         )
     return RowSource(list(columns) if columns is not None else None, value, "rows from XCom")

@@ -81,7 +81,8 @@ def s3_client(s3_endpoint):
     import boto3
 
     return boto3.client(
-        "s3", endpoint_url=s3_endpoint, aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET, region_name=REGION
+        "s3", endpoint_url=s3_endpoint, aws_access_key_id=FAKE_KEY, aws_secret_access_key=FAKE_SECRET,
+        region_name=REGION,
     )
 
 

@@ -14,9 +14,8 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 from pypdf import PdfReader
 
-from airflow_export import destinations, write_csv, write_pdf
-from airflow_export.destinations import Destination, resolve_destination, staged_output
-from airflow_export.paths import ExportPathError
+from airflow_export import write_csv, write_pdf
+from airflow_export.destinations import Destination, ExportPathError, remote, resolve_destination, staged_output
 from airflow_export.writers.output import OutputError, OutputExistsError
 
 from .conftest import CONN_ID
@@ -75,7 +74,8 @@ def s3_calls(s3_endpoint):
 @pytest.mark.parametrize(
     ("output_path", "kwargs", "uri", "remote_path", "conn_id", "name"),
     [
-        ("s3://bkt/exports/x.csv", {"conn_id": "aws_s3"}, "s3://bkt/exports/x.csv", "bkt/exports/x.csv", "aws_s3", "x.csv"),
+        ("s3://bkt/exports/x.csv", {"conn_id": "aws_s3"},
+         "s3://bkt/exports/x.csv", "bkt/exports/x.csv", "aws_s3", "x.csv"),
         ("s3://aws_s3@bkt/a/b/y.pdf", {}, "s3://bkt/a/b/y.pdf", "bkt/a/b/y.pdf", "aws_s3", "y.pdf"),
         ("s3://aws_s3@bkt/a/b/y.pdf", {"conn_id": "aws_s3"}, "s3://bkt/a/b/y.pdf", "bkt/a/b/y.pdf", "aws_s3", "y.pdf"),
         ("s3://bkt/top.csv.gz", {"conn_id": "aws_s3"}, "s3://bkt/top.csv.gz", "bkt/top.csv.gz", "aws_s3", "top.csv.gz"),
@@ -86,13 +86,16 @@ def s3_calls(s3_endpoint):
 )
 def test_remote_uri_strings_resolve(s3_endpoint, output_path, kwargs, uri, remote_path, conn_id, name):
     dest = resolve_destination(output_path, **kwargs)
-    assert (dest.uri, dest.protocol, dest.remote_path, dest.conn_id, dest.name) == (uri, "s3", remote_path, conn_id, name)
+    found = (dest.uri, dest.protocol, dest.remote_path, dest.conn_id, dest.name)
+    assert found == (uri, "s3", remote_path, conn_id, name)
     assert dest.is_remote and dest.local_path is None
 
 
 def test_object_storage_path_resolves_with_its_connection(s3_endpoint):
     dest = resolve_destination(ObjectStoragePath("s3://bkt/exports/x.csv", conn_id=CONN_ID), export_root="/elsewhere")
-    assert dest == Destination(uri="s3://bkt/exports/x.csv", protocol="s3", remote_path="bkt/exports/x.csv", conn_id=CONN_ID)
+    assert dest == Destination(
+        uri="s3://bkt/exports/x.csv", protocol="s3", remote_path="bkt/exports/x.csv", conn_id=CONN_ID
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,7 +149,8 @@ def test_csv_upload_goes_through_a_temporary_key_and_matches_a_local_export(s3_c
     assert sha256(data) == reference.sha256 == result.sha256
     assert len(data) == reference.bytes == result.bytes
     assert result.path == f"s3://{bucket}/exports/x.csv"
-    assert [(f.path, f.records, f.bytes) for f in result.files] == [(f"s3://{bucket}/exports/x.csv", 3000, reference.bytes)]
+    files = [(f.path, f.records, f.bytes) for f in result.files]
+    assert files == [(f"s3://{bucket}/exports/x.csv", 3000, reference.bytes)]
     assert (result.records, result.format) == (3000, "csv")
     assert list_keys(s3_client, bucket) == ["exports/x.csv"]
     assert not os.path.exists(staging_dir)
@@ -160,7 +164,7 @@ def test_csv_upload_goes_through_a_temporary_key_and_matches_a_local_export(s3_c
 
 
 def test_file_larger_than_one_block_is_streamed_as_a_multipart_upload(s3_client, bucket, s3_calls, monkeypatch):
-    monkeypatch.setattr(destinations, "UPLOAD_BLOCK_BYTES", 5 * 1024 * 1024)  # S3's minimum part size
+    monkeypatch.setattr(remote, "UPLOAD_BLOCK_BYTES", 5 * 1024 * 1024)  # S3's minimum part size
     with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
         wide_rows = ([i, "padding " * 5] for i in range(140_000))
         result = stage.commit(write_csv(wide_rows, stage.local_path, columns=["id", "text"]))
@@ -220,10 +224,12 @@ def test_failure_while_writing_uploads_nothing(s3_client, bucket, writer, existi
         s3_client.put_object(Bucket=bucket, Key="exports/x.csv", Body=OLD)
     seen: list[int] = []
     write = write_csv if writer == "csv" else write_pdf
-    with pytest.raises(RuntimeError, match="source failed after 5000 rows"):
-        with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
-            staging_dir = os.path.dirname(stage.local_path)
-            stage.commit(write(rows(10_000, fail_after=5000, seen=seen), stage.local_path, columns=COLUMNS))
+    with (
+        pytest.raises(RuntimeError, match="source failed after 5000 rows"),
+        staged_output(s3_path(bucket, "exports/x.csv")) as stage,
+    ):
+        staging_dir = os.path.dirname(stage.local_path)
+        stage.commit(write(rows(10_000, fail_after=5000, seen=seen), stage.local_path, columns=COLUMNS))
     assert seen[-1] == 5001
     assert list_keys(s3_client, bucket) == (["exports/x.csv"] if existing else [])
     if existing:
@@ -233,7 +239,7 @@ def test_failure_while_writing_uploads_nothing(s3_client, bucket, writer, existi
 
 def test_failed_upload_of_a_later_part_removes_every_temporary_key(s3_client, bucket, monkeypatch):
     s3_client.put_object(Bucket=bucket, Key="exports/x.part-00001.csv", Body=OLD)
-    original = destinations.StagedOutput._upload
+    original = remote.RemoteStage._upload
     uploads = []
 
     def upload_then_fail_on_second(self, local, remote_tmp):
@@ -242,10 +248,9 @@ def test_failed_upload_of_a_later_part_removes_every_temporary_key(s3_client, bu
         if len(uploads) == 2:
             raise OSError("connection reset while uploading")
 
-    monkeypatch.setattr(destinations.StagedOutput, "_upload", upload_then_fail_on_second)
-    with pytest.raises(OSError, match="connection reset"):
-        with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
-            stage.commit(write_csv(rows(300), stage.local_path, columns=COLUMNS, max_rows_per_file=100))
+    monkeypatch.setattr(remote.RemoteStage, "_upload", upload_then_fail_on_second)
+    with pytest.raises(OSError, match="connection reset"), staged_output(s3_path(bucket, "exports/x.csv")) as stage:
+        stage.commit(write_csv(rows(300), stage.local_path, columns=COLUMNS, max_rows_per_file=100))
     assert len(uploads) == 2
     assert list_keys(s3_client, bucket) == ["exports/x.part-00001.csv"]
     assert get_bytes(s3_client, bucket, "exports/x.part-00001.csv") == OLD
@@ -263,9 +268,8 @@ def test_failed_copy_removes_parts_already_copied(s3_client, bucket, monkeypatch
         return original(src, dst, **kwargs)
 
     monkeypatch.setattr(fs, "copy", copy_fail_on_second)
-    with pytest.raises(PermissionError, match="AccessDenied"):
-        with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
-            stage.commit(write_csv(rows(300), stage.local_path, columns=COLUMNS, max_rows_per_file=100))
+    with pytest.raises(PermissionError, match="AccessDenied"), staged_output(s3_path(bucket, "exports/x.csv")) as stage:
+        stage.commit(write_csv(rows(300), stage.local_path, columns=COLUMNS, max_rows_per_file=100))
     assert copies == [f"{bucket}/exports/x.part-00001.csv", f"{bucket}/exports/x.part-00002.csv"]
     assert list_keys(s3_client, bucket) == []
 
@@ -275,9 +279,11 @@ def test_overwrite_false_fails_before_reading_rows(s3_client, bucket, existing_k
     s3_client.put_object(Bucket=bucket, Key=existing_key, Body=OLD)
     seen: list[int] = []
     message = f"output object s3://{bucket}/{existing_key} already exists and overwrite=False"
-    with pytest.raises(OutputExistsError, match=re.escape(message)):
-        with staged_output(s3_path(bucket, "exports/x.csv"), overwrite=False) as stage:
-            stage.commit(write_csv(rows(10, seen=seen), stage.local_path, columns=COLUMNS, overwrite=False))
+    with (
+        pytest.raises(OutputExistsError, match=re.escape(message)),
+        staged_output(s3_path(bucket, "exports/x.csv"), overwrite=False) as stage,
+    ):
+        stage.commit(write_csv(rows(10, seen=seen), stage.local_path, columns=COLUMNS, overwrite=False))
     assert seen == []
     assert list_keys(s3_client, bucket) == [existing_key]
     assert get_bytes(s3_client, bucket, existing_key) == OLD
@@ -292,10 +298,14 @@ def test_overwrite_false_writes_a_new_object(s3_client, bucket):
 
 
 def test_leaving_the_block_without_commit_uploads_nothing(s3_client, bucket):
-    with pytest.raises(RuntimeError, match=re.escape(f"s3://{bucket}/exports/x.csv left without commit(); nothing was uploaded")):
-        with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
-            write_csv(rows(5), stage.local_path, columns=COLUMNS)
-            staging_dir = os.path.dirname(stage.local_path)
+    with (
+        pytest.raises(
+            RuntimeError, match=re.escape(f"s3://{bucket}/exports/x.csv left without commit(); nothing was uploaded")
+        ),
+        staged_output(s3_path(bucket, "exports/x.csv")) as stage,
+    ):
+        write_csv(rows(5), stage.local_path, columns=COLUMNS)
+        staging_dir = os.path.dirname(stage.local_path)
     assert list_keys(s3_client, bucket) == []
     assert not os.path.exists(staging_dir)
 
@@ -303,9 +313,8 @@ def test_leaving_the_block_without_commit_uploads_nothing(s3_client, bucket):
 def test_commit_refuses_a_file_written_outside_the_staging_directory(s3_client, bucket, tmp_path):
     elsewhere = write_csv(rows(3), tmp_path / "x.csv", columns=COLUMNS)
     message = f"exported file {tmp_path / 'x.csv'} was not written in the staging directory"
-    with pytest.raises(OutputError, match=re.escape(message)):
-        with staged_output(s3_path(bucket, "exports/x.csv")) as stage:
-            stage.commit(elsewhere)
+    with pytest.raises(OutputError, match=re.escape(message)), staged_output(s3_path(bucket, "exports/x.csv")) as stage:
+        stage.commit(elsewhere)
     assert list_keys(s3_client, bucket) == []
 
 
@@ -329,9 +338,11 @@ def test_file_uri_writes_locally_inside_the_export_root(tmp_path):
 def test_file_uri_outside_the_export_root_is_refused_before_any_write(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    with pytest.raises(ExportPathError, match="outside the export root"):
-        with staged_output(f"file://{tmp_path}/x.csv", export_root=root):
-            pytest.fail("the block must not run")
+    with (
+        pytest.raises(ExportPathError, match="outside the export root"),
+        staged_output(f"file://{tmp_path}/x.csv", export_root=root),
+    ):
+        pytest.fail("the block must not run")
     assert not (tmp_path / "x.csv").exists()
 
 

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from airflow_export.paths import ExportPathError, export_root, resolve_output_path
+from airflow_export.destinations import ExportPathError, export_root, resolve_output_path
 
 
 @pytest.fixture()

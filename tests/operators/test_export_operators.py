@@ -8,12 +8,11 @@ import json
 import os
 import sqlite3
 
-import pendulum
 import pytest
 from pypdf import PdfReader
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
-from airflow_export.paths import ExportPathError
+from airflow_export.destinations import ExportPathError
 from airflow_export.metrics import failure_reason
 from airflow_export.sources.base import ConnectionNotDefinedError, SourceError
 
@@ -26,7 +25,8 @@ def sqlite_conn(tmp_path, monkeypatch):
         conn.execute("CREATE TABLE t (id INTEGER, name TEXT, amount REAL, note TEXT)")
         conn.executemany(
             "INSERT INTO t VALUES (?,?,?,?)",
-            [(i, f"name {i}, \"quoted\"", i * 1.5, None if i % 3 == 0 else "=cmd" if i % 5 == 0 else "") for i in range(1, 2501)],
+            [(i, f"name {i}, \"quoted\"", i * 1.5, None if i % 3 == 0 else "=cmd" if i % 5 == 0 else "")
+             for i in range(1, 2501)],
         )
     monkeypatch.setenv("AIRFLOW_CONN_TEST_DB", json.dumps({"conn_type": "sqlite", "host": str(path)}))
     return path
@@ -97,8 +97,11 @@ def test_bad_jsonl_line_is_named_and_no_file_is_left(tmp_path):
 
 
 def test_sql_error_names_the_connection(sqlite_conn, tmp_path):
-    op = ExportCsvOperator(task_id="e", conn_id="test_db", sql="SELECT nope FROM t", output_path=str(tmp_path / "e.csv"))
-    with pytest.raises(SourceError, match=r"query on connection 'test_db' failed: OperationalError: no such column: nope"):
+    op = ExportCsvOperator(
+        task_id="e", conn_id="test_db", sql="SELECT nope FROM t", output_path=str(tmp_path / "e.csv")
+    )
+    with pytest.raises(SourceError, match=r"query on connection 'test_db' failed: OperationalError: no such column: "
+                                          r"nope"):
         op.execute({})
     assert not (tmp_path / "e.csv").exists()
 
@@ -181,7 +184,8 @@ def test_overwrite_false_fails_before_the_query_runs(sqlite_conn, tmp_path, exis
 
 def test_output_path_ending_with_a_separator_is_refused(tmp_path):
     op = ExportCsvOperator(task_id="d", rows=[[1]], columns=["a"], output_path=str(tmp_path / "d2") + "/")
-    with pytest.raises(ValueError, match=r"ends with a separator \(or \. / \.\.\), so it names a directory; give a file name, e\.g\. .*d2/export\.csv"):
+    with pytest.raises(ValueError, match=r"ends with a separator \(or \. / \.\.\), so it names a directory; give a "
+                                         r"file name, e\.g\. .*d2/export\.csv"):
         op.execute({})
     assert list(tmp_path.iterdir()) == []
 
@@ -203,7 +207,8 @@ def test_export_single_through_dag_test(fmt, airflow_db, demo_db, tmp_path, monk
     run = dag.test(run_conf={"records": 2000, "format": fmt})
     assert run.state == "success"
     [out] = list((tmp_path / "export_single").glob(f"*/records.{fmt}"))
-    expected = sqlite3.connect(demo_db).execute("SELECT id, name, email FROM demo_records ORDER BY id LIMIT 2000").fetchall()
+    query = "SELECT id, name, email FROM demo_records ORDER BY id LIMIT 2000"
+    expected = sqlite3.connect(demo_db).execute(query).fetchall()
     if fmt == "csv":
         rows = read_csv(out)
         assert len(rows) == 2001
@@ -225,7 +230,7 @@ def test_literal_rows_and_columns_are_data_not_templates(tmp_path):
         task_id="n", rows=[[v, "x"] for v in nasty], columns=["report.sql", "{{ col }}"],
         parameters=None, output_path=str(tmp_path / "{{ ds }}.csv"),
     )
-    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    op.render_template_fields({"ds": "2024-01-01"}, jinja2.Environment())
     assert op.output_path == str(tmp_path / "2024-01-01.csv")  # templated fields still render
     op.execute({})
     assert read_csv(tmp_path / "2024-01-01.csv") == [["report.sql", "{{ col }}"]] + [[v, "x"] for v in nasty]
@@ -238,7 +243,7 @@ def test_parameters_ending_in_sql_are_values_not_files(sqlite_conn, tmp_path):
         task_id="p", conn_id="test_db", sql="SELECT :f AS f, :d AS d", parameters={"f": "backup.sql", "d": "{{ ds }}"},
         output_path=str(tmp_path / "p.csv"),
     )
-    op._do_render_template_fields(op, op.template_fields, {"ds": "2024-01-01"}, jinja2.Environment(), set())
+    op.render_template_fields({"ds": "2024-01-01"}, jinja2.Environment())
     op.execute({})
     assert read_csv(tmp_path / "p.csv") == [["f", "d"], ["backup.sql", "2024-01-01"]]
 
@@ -283,17 +288,22 @@ def test_columns_rename_query_and_file_columns_and_a_wrong_count_fails(sqlite_co
     ExportCsvOperator(task_id="r", conn_id="test_db", sql="SELECT id, amount FROM t WHERE id <= 2 ORDER BY id",
                       columns=["ID", "Amount (EUR)"], output_path=str(out)).execute({})
     assert read_csv(out) == [["ID", "Amount (EUR)"], ["1", "1.5"], ["2", "3.0"]]
-    with pytest.raises(ValueError, match=r"columns has 1 names \['b'\] but query on connection 'test_db' has 2 columns \['id', 'amount'\]"):
+    with pytest.raises(ValueError, match=r"columns has 1 names \['b'\] but query on connection 'test_db' has 2 "
+                                         r"columns \['id', 'amount'\]"):
         ExportCsvOperator(task_id="w", conn_id="test_db", sql="SELECT id, amount FROM t", columns=["b"],
                           output_path=str(tmp_path / "w.csv")).execute({})
     assert not (tmp_path / "w.csv").exists()
     src = tmp_path / "in.csv"
     src.write_text("a,b\n1,x\n", encoding="utf-8")
-    ExportCsvOperator(task_id="f", source_path=str(src), columns=["A", "B"], output_path=str(tmp_path / "f.csv")).execute({})
+    ExportCsvOperator(
+        task_id="f", source_path=str(src), columns=["A", "B"], output_path=str(tmp_path / "f.csv")
+    ).execute({})
     assert read_csv(tmp_path / "f.csv") == [["A", "B"], ["1", "x"]]
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text('{"a": 1, "b": "x", "secret": "s"}\n', encoding="utf-8")
-    ExportCsvOperator(task_id="j", source_path=str(jsonl), columns=["b", "a"], output_path=str(tmp_path / "j.csv")).execute({})
+    ExportCsvOperator(
+        task_id="j", source_path=str(jsonl), columns=["b", "a"], output_path=str(tmp_path / "j.csv")
+    ).execute({})
     assert read_csv(tmp_path / "j.csv") == [["b", "a"], ["x", "1"]]
 
 

@@ -49,7 +49,8 @@ def test_file_input_and_rolled_parts_are_datasets(tmp_path):
     done = op.get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in done.inputs] == [("file", str(src))]
     assert [d.outputFacets["outputStatistics"].rowCount for d in done.outputs] == [2, 2, 1]
-    assert [d.name.rsplit("/", 1)[1] for d in done.outputs] == ["o.part-00001.pdf", "o.part-00002.pdf", "o.part-00003.pdf"]
+    names = [d.name.rsplit("/", 1)[1] for d in done.outputs]
+    assert names == ["o.part-00001.pdf", "o.part-00002.pdf", "o.part-00003.pdf"]
 
 
 def test_static_path_declares_a_file_asset_and_templated_does_not(tmp_path):
@@ -60,3 +61,22 @@ def test_static_path_declares_a_file_asset_and_templated_does_not(tmp_path):
     assert templated.outlets == []
     with pytest.raises(ValueError, match="templated or remote"):
         export_asset("out/{{ ds }}.csv")
+
+
+def test_the_asset_is_derived_from_the_text_and_the_task_checks_the_real_path(tmp_path):
+    from airflow_export.destinations import ExportPathError
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (real / "out").symlink_to(tmp_path / "elsewhere")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    op = ExportCsvOperator(task_id="a", rows=[[1]], columns=["a"], output_path="x/../y.csv", export_root=str(link))
+    assert [a.uri for a in op.outlets] == [f"file://{link}/y.csv"]
+    assert op.execute({})["path"] == str(real / "y.csv")
+    escaping = ExportCsvOperator(task_id="e", rows=[[1]], columns=["a"], output_path="out/y.csv", export_root=str(link))
+    assert [a.uri for a in escaping.outlets] == [f"file://{link}/out/y.csv"]  # parse time: the text is inside
+    with pytest.raises(ExportPathError, match="outside the export root"):
+        escaping.execute({})
+    assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowTaskTimeout
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
 from airflow_export.bridge import Bridge
+from airflow_export.sources.base import SourceError
 from airflow_export.validation import parse_exposition, sum_values
 
 MAPPING = Path(__file__).resolve().parents[2] / "deploy" / "statsd" / "mapping.yml"
@@ -24,8 +26,8 @@ MAPPING = Path(__file__).resolve().parents[2] / "deploy" / "statsd" / "mapping.y
 
 @pytest.fixture()
 def bridge(monkeypatch):
-    from airflow.sdk.observability.metrics import stats_utils
     from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics import stats_utils
 
     with Bridge(statsd_port=0, metrics_port=0, mapping=MAPPING) as running:
         monkeypatch.setenv("AIRFLOW__METRICS__STATSD_ON", "True")
@@ -85,24 +87,29 @@ def _timeout():
 
 
 @pytest.mark.parametrize(
-    "reason, make_op",
+    "reason, error, make_op",
     [
-        ("source_error", lambda tmp: ExportCsvOperator(task_id="e", conn_id="metrics_db", sql="SELECT nope FROM t",
-                                                       output_path=str(tmp / "e.csv"))),
-        ("invalid_input", lambda tmp: ExportCsvOperator(task_id="e", rows=[[1, object()]], columns=["a", "b"],
-                                                        output_path=str(tmp / "e.csv"))),
-        ("write_error", lambda tmp: ExportCsvOperator(task_id="e", rows=[[1]], columns=["a"],
-                                                      output_path=str(tmp / "a_file" / "e.csv"))),
-        ("timeout", lambda tmp: ExportCsvOperator(task_id="e", rows=failing_rows(_timeout()), columns=["a", "b"],
-                                                  output_path=str(tmp / "e.csv"))),
-        ("timeout", lambda tmp: ExportPdfOperator(task_id="e", rows=failing_rows(_timeout(), 120), columns=["a", "b"],
-                                                  output_path=str(tmp / "e.pdf"))),
+        ("source_error", SourceError,
+         lambda tmp: ExportCsvOperator(task_id="e", conn_id="metrics_db", sql="SELECT nope FROM t",
+                                       output_path=str(tmp / "e.csv"))),
+        ("invalid_input", TypeError,
+         lambda tmp: ExportCsvOperator(task_id="e", rows=[[1, object()]], columns=["a", "b"],
+                                       output_path=str(tmp / "e.csv"))),
+        ("write_error", OSError,
+         lambda tmp: ExportCsvOperator(task_id="e", rows=[[1]], columns=["a"],
+                                       output_path=str(tmp / "a_file" / "e.csv"))),
+        ("timeout", AirflowTaskTimeout,
+         lambda tmp: ExportCsvOperator(task_id="e", rows=failing_rows(_timeout()), columns=["a", "b"],
+                                       output_path=str(tmp / "e.csv"))),
+        ("timeout", AirflowTaskTimeout,
+         lambda tmp: ExportPdfOperator(task_id="e", rows=failing_rows(_timeout(), 120), columns=["a", "b"],
+                                       output_path=str(tmp / "e.pdf"))),
     ],
 )
-def test_failures_are_counted_by_reason_and_leave_nothing(reason, make_op, bridge, db_conn, tmp_path):
+def test_failures_are_counted_by_reason_and_leave_nothing(reason, error, make_op, bridge, db_conn, tmp_path):
     (tmp_path / "a_file").write_text("a file, not a folder")
     op = make_op(tmp_path)
-    with pytest.raises(BaseException):
+    with pytest.raises(error):
         op.execute({})
     assert scrape(bridge, "airflow_export_failures_total", reason=reason) == 1
     assert scrape(bridge, "airflow_export_failures_total", settle=0) == 1  # no other reason

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_export.pool_guard import PoolProblem, TaskPoolUse, find_pool_problems, pool_guard_listener
+from airflow_export.plugin.pool_guard import PoolProblem, TaskPoolUse, find_pool_problems, pool_guard_listener
 
 POOLS = {"export_pool": 5, "default_pool": 128, "paused": 0, "unlimited": -1}
 
 
-def use(task_id="export", pool="export_pool", slots=1, task_type="ExportCsvOperator", module="airflow_export.operators.export"):
+def use(
+    task_id="export", pool="export_pool", slots=1, task_type="ExportCsvOperator",
+    module="airflow_export.operators.export",
+):
     return TaskPoolUse(task_id, pool, slots, task_type, module)
 
 
@@ -53,7 +56,9 @@ def test_subclasses_in_dag_files_are_recognised_by_their_template_fields():
         assert sub.export_format == ("pdf" if cls is MyExport else "csv")
     narrowed = TaskPoolUse("narrow", "nope", 1, "MyCsvFields", "dagfile", ("output_path",))
     assert ids(find_pool_problems([narrowed], POOLS)) == [("narrow", None)]
-    lookalike = TaskPoolUse("sql", "nope", 1, "SQLExecuteQueryOperator", "airflow.providers.common.sql", ("sql", "parameters"))
+    lookalike = TaskPoolUse(
+        "sql", "nope", 1, "SQLExecuteQueryOperator", "airflow.providers.common.sql", ("sql", "parameters")
+    )
     assert find_pool_problems([lookalike], POOLS) == []
 
 

@@ -149,7 +149,9 @@ def test_invalid_utf8_is_a_source_error_naming_the_file(tmp_path):
     path.write_bytes(b"a,b\r\n1,\xff\r\n")
     with pytest.raises(SourceError) as info:
         read(path)
-    assert str(info.value) == f"{path}: before line 1 was complete: bytes not valid in utf-8: b'\\xff' (invalid start byte)"
+    assert str(info.value) == (
+        f"{path}: before line 1 was complete: bytes not valid in utf-8: b'\\xff' (invalid start byte)"
+    )
 
 
 def test_jsonl_integers_beyond_pythons_digit_limit_are_exported_in_full(tmp_path):

@@ -143,12 +143,18 @@ def test_loaders_give_exactly_isoformat_of_what_psycopg_loads(postgres, zone, fi
 
 @pytest.mark.parametrize(
     "value",
-    ["'infinity'::timestamptz", "'0044-03-15 12:00:00+00 BC'::timestamptz", "'-infinity'::timestamp", "'0044-03-15 BC'::date"],
+    [
+        "'infinity'::timestamptz", "'0044-03-15 12:00:00+00 BC'::timestamptz", "'-infinity'::timestamp",
+        "'0044-03-15 BC'::date",
+    ],
 )
 def test_values_python_cannot_hold_fail_the_same_way_with_and_without_the_loaders(postgres, value):
     messages = []
     for iso in (False, True):
-        with pytest.raises(SourceError) as caught, sql_rows(DsnHook(postgres.dsn), f"SELECT {value}", iso_datetime_text=iso) as src:
+        with (
+            pytest.raises(SourceError) as caught,
+            sql_rows(DsnHook(postgres.dsn), f"SELECT {value}", iso_datetime_text=iso) as src,
+        ):
             list(src.rows)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]

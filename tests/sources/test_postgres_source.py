@@ -64,7 +64,7 @@ def expected_flights_rows():
         reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
         assert next(reader) == HEADER
         for record in reader:
-            yield [convert(v) for convert, v in zip(converters, record)]
+            yield [convert(v) for convert, v in zip(converters, record, strict=True)]
 
 
 @pytest.fixture()
@@ -79,10 +79,12 @@ def psycopg2_hook(monkeypatch):
 def test_flights_table_has_the_package_rows_and_types(postgres):
     with psycopg.connect(postgres.dsn) as conn:
         types = conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'flights' ORDER BY ordinal_position"
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'flights' "
+            "ORDER BY ordinal_position"
         ).fetchall()
         counts = conn.execute(
-            "SELECT count(*), count(dep_time), count(arr_delay), count(tailnum), min(time_hour), max(time_hour) FROM flights"
+            "SELECT count(*), count(dep_time), count(arr_delay), count(tailnum), min(time_hour), max(time_hour) "
+            "FROM flights"
         ).fetchone()
     assert [tuple(t) for t in types] == list(FLIGHTS_COLUMNS)
     assert counts[:4] == (336_776, 336_776 - 8_255, 336_776 - 9_430, 336_776 - 2_512)
@@ -140,7 +142,8 @@ def test_operator_exports_all_flights_cell_by_cell(postgres, tmp_path):
                     "", "431", "8", "40", "2013-09-30T12:00:00+00:00"]
     # NULL -> "" (default null marker), counted per column: the package's NA counts.
     assert empty == {
-        "dep_time": 8_255, "dep_delay": 8_255, "arr_time": 8_713, "arr_delay": 9_430, "tailnum": 2_512, "air_time": 9_430,
+        "dep_time": 8_255, "dep_delay": 8_255, "arr_time": 8_713, "arr_delay": 9_430, "tailnum": 2_512,
+        "air_time": 9_430,
     }
     # timestamptz in ISO 8601 with the UTC offset: 6,936 distinct hours, all of that shape.
     assert len(hours) == 6_936
@@ -208,7 +211,9 @@ def test_rows_come_through_a_named_cursor_fetch_size_rows_at_a_time(postgres, tm
             ).fetchall())
 
         with sql_rows(hook, "SELECT * FROM flights LIMIT 47500", fetch_size=5000, conn_id=CONN_ID) as source:
-            result = write_csv(source.rows, tmp_path / "f.csv", columns=source.columns, chunk_size=5000, progress=progress)
+            result = write_csv(
+                source.rows, tmp_path / "f.csv", columns=source.columns, chunk_size=5000, progress=progress
+            )
 
     assert result.records == 47_500
     assert driver_of(hook.hook.conn) == driver
@@ -217,7 +222,9 @@ def test_rows_come_through_a_named_cursor_fetch_size_rows_at_a_time(postgres, tm
     # Server side: the session was idle in its transaction, its last statement a 5000-row FETCH from our cursor.
     fetch_sql = re.compile(rf'FETCH FORWARD 5000 FROM "{CURSOR_PREFIX}[0-9a-f]{{12}}"')
     assert len(seen_by_server) == 10
-    assert all(state == "idle in transaction" and fetch_sql.fullmatch(query) for state, query in seen_by_server), seen_by_server
+    assert all(
+        state == "idle in transaction" and fetch_sql.fullmatch(query) for state, query in seen_by_server
+    ), seen_by_server
     # The server log (log_statement=all for this session): one DECLARE, ten FETCH FORWARD 5000, no 1-row fetches.
     log = postgres.log_text()[log_start:]
     statements = re.findall(r"LOG:  (?:statement|execute [^:]*): ((?:DECLARE|FETCH)[^\n]*)", log)
@@ -226,7 +233,10 @@ def test_rows_come_through_a_named_cursor_fetch_size_rows_at_a_time(postgres, tm
 
 def test_bound_parameters_and_an_empty_result_through_the_named_cursor(postgres):
     hook = _RecordingHook()
-    sql = "SELECT flight, tailnum FROM flights WHERE carrier = %(carrier)s AND month = %(month)s AND day = 1 ORDER BY flight LIMIT 3"
+    sql = (
+        "SELECT flight, tailnum FROM flights WHERE carrier = %(carrier)s AND month = %(month)s AND day = 1 "
+        "ORDER BY flight LIMIT 3"
+    )
     with sql_rows(hook, sql, {"carrier": "HA", "month": 1}, fetch_size=2, conn_id=CONN_ID) as source:
         assert source.columns == ["flight", "tailnum"]
         assert list(source.rows) == [(51, "N380HA")]
@@ -343,7 +353,9 @@ def test_a_driver_message_repeating_the_password_is_redacted():
 
     with pytest.raises(SourceError) as caught, sql_rows(LeakyHook(), "SELECT 1", conn_id="leaky"):
         pass
-    assert str(caught.value) == "cannot connect for query on connection 'leaky': RuntimeError: could not connect with password=*** to db"
+    assert str(caught.value) == (
+        "cannot connect for query on connection 'leaky': RuntimeError: could not connect with password=*** to db"
+    )
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
 
 
@@ -386,7 +398,10 @@ def test_a_query_or_fetch_error_repeating_the_password_is_redacted_and_not_chain
         def close(self):
             pass
 
-    with pytest.raises(SourceError) as caught, sql_rows(fake_hook(Cursor), "SELECT 1", conn_id="leaky", fetch_size=2) as src:
+    with (
+        pytest.raises(SourceError) as caught,
+        sql_rows(fake_hook(Cursor), "SELECT 1", conn_id="leaky", fetch_size=2) as src,
+    ):
         list(src.rows)
     assert "driver says: auth with *** rejected" in str(caught.value)
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
@@ -407,7 +422,9 @@ def test_a_chained_driver_exception_showing_the_password_is_not_chained():
 
     with pytest.raises(SourceError) as caught, sql_rows(fake_hook(Cursor), "SELECT 1", conn_id="pg"):
         pass
-    assert str(caught.value) == "query on connection 'pg' failed: RuntimeError: OperationalError: server closed the connection"
+    assert str(caught.value) == (
+        "query on connection 'pg' failed: RuntimeError: OperationalError: server closed the connection"
+    )
     assert PASSWORD not in "".join(traceback.format_exception(caught.value))
 
 
@@ -424,5 +441,7 @@ def test_the_password_is_redacted_in_its_repr_and_url_forms():
     redact = _Redactor(Hook())
     from urllib.parse import quote
 
-    for shown in (password, repr(password), str({"password": password}), f"postgresql://u:{quote(password, safe='')}@h/db"):
-        assert "pa'ss" not in redact(shown) and "ss\\\\wo" not in redact(shown) and "pa%27ss" not in redact(shown), redact(shown)
+    url = f"postgresql://u:{quote(password, safe='')}@h/db"
+    for shown in (password, repr(password), str({"password": password}), url):
+        hidden = redact(shown)
+        assert "pa'ss" not in hidden and "ss\\\\wo" not in hidden and "pa%27ss" not in hidden, hidden

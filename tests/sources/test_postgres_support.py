@@ -32,7 +32,7 @@ def test_server_is_stopped_and_removed_even_when_the_body_fails():
             assert conn.execute("SELECT current_user, current_database(), inet_server_port()").fetchone() == (
                 support.USER, support.DBNAME, server.port)
         pid = int((server.datadir / "postmaster.pid").read_text().split()[0])
-        1 / 0
+        raise ZeroDivisionError("the body fails")
     assert not server.socket_dir.exists()
     assert not _running(pid)
     with pytest.raises(psycopg.OperationalError, match="Connection refused"):

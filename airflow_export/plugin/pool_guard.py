@@ -1,31 +1,20 @@
-"""Fail export tasks fast when their pool cannot ever run them.
+"""The pool guard: fail export tasks at once when their pool can never run them (ADR 0021).
 
-Airflow's scheduler leaves a task instance *scheduled* forever when its pool does not exist
-("Tasks using non-existent pool ... will not be scheduled") or when its ``pool_slots`` exceed
-the pool's size ("Requested pool slots ... are greater than total pool slots"); see
-apache/airflow#20178. Nothing fails, nothing alerts: the DAG run just never finishes.
+A scheduler listener (registered by :class:`airflow_export.plugin.AirflowExportPlugin`). When a
+DAG run starts (``on_dag_run_running`` with ``msg="started"``, inside the scheduler's own
+transaction) it checks the run's export tasks against the ``slot_pool`` table; for each task
+whose pool does not exist, or is smaller than its ``pool_slots``, it:
 
-This module is a scheduler *listener* (registered by :class:`airflow_export.plugin.AirflowExportPlugin`).
-When a DAG run starts (``on_dag_run_running`` with ``msg="started"``, called by the scheduler
-inside its own transaction), it checks the run's export tasks against the ``slot_pool`` table and,
-for each task that can never be scheduled:
-
-* sets its unfinished task instances of that run to ``failed`` (no retry: retrying cannot help),
-  so downstream tasks become ``upstream_failed`` and the run fails at once;
-* writes the reason as the task instance's note (shown in the UI) and logs it in the scheduler
-  log at ERROR;
+* sets the task's unfinished task instances of that run to ``failed`` (no retry);
+* writes the reason as the task instance's note and logs it in the scheduler log at ERROR;
 * counts it in the export metrics: ``export.requests.<format>.failed`` and
   ``export.failures.invalid_input``.
 
-A pool of size 0 is taken as deliberately paused and left alone; a pool of size -1 (unlimited)
-fits every task.
+A pool of size 0 (paused) is left alone; a pool of size -1 (unlimited) fits every task.
 
-Which tasks are checked is set by ``[export] pool_guard`` (env ``AIRFLOW__EXPORT__POOL_GUARD``):
-
-* ``exports`` (default): ``ExportCsvOperator``/``ExportPdfOperator`` tasks and their subclasses
-  (recognised by their template fields), and any task in ``export_pool``;
-* ``all``: every task of every DAG;
-* ``off``: do nothing.
+``[export] pool_guard`` (env ``AIRFLOW__EXPORT__POOL_GUARD``) sets which tasks are checked:
+``exports`` (default: the export operators, their subclasses, and any task in ``export_pool``),
+``all`` (every task), or ``off``.
 """
 
 from __future__ import annotations
@@ -37,11 +26,11 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from airflow_export.names import EXPORT_OPERATORS, EXPORT_POOL
+from airflow_export import metrics
+from airflow_export.names import CONFIG_SECTION, EXPORT_OPERATORS, EXPORT_POOL
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POOL = EXPORT_POOL
 SCOPES = ("exports", "all", "off")
 #: Template fields every export operator (and subclass) has.
 EXPORT_TEMPLATE_FIELDS = frozenset({"output_path", "rows", "source_path"})
@@ -81,7 +70,7 @@ class TaskPoolUse:
             self.task_type in EXPORT_OPERATORS
             or self.task_module.split(".")[0] == "airflow_export"
             or "output_path" in self.template_fields
-            or self.pool == DEFAULT_POOL
+            or self.pool == EXPORT_POOL
         )
 
     @property
@@ -90,7 +79,7 @@ class TaskPoolUse:
         fields include ``title``), else None (no request metric is sent then)."""
         if self.task_type in EXPORT_OPERATORS:
             return EXPORT_OPERATORS[self.task_type]
-        if EXPORT_TEMPLATE_FIELDS <= set(self.template_fields):
+        if set(self.template_fields) >= EXPORT_TEMPLATE_FIELDS:
             return "pdf" if "title" in self.template_fields else "csv"
         return None
 
@@ -156,7 +145,7 @@ def configured_scope() -> str:
     """``[export] pool_guard`` from Airflow's configuration (default ``exports``)."""
     from airflow.configuration import conf
 
-    return conf.get("export", "pool_guard", fallback="exports").strip().lower()
+    return conf.get(CONFIG_SECTION, "pool_guard", fallback="exports").strip().lower()
 
 
 def _task_uses(dag: Any) -> list[TaskPoolUse]:
@@ -174,13 +163,8 @@ def _task_uses(dag: Any) -> list[TaskPoolUse]:
 
 
 def _count_failure(problem: PoolProblem) -> None:
-    fmt = problem.task.export_format
     try:
-        from airflow.sdk.observability import stats
-
-        if fmt:
-            stats.incr(f"export.requests.{fmt}.failed")
-        stats.incr("export.failures.invalid_input")
+        metrics.export_refused(problem.task.export_format, "invalid_input")
     except Exception:  # metrics must never break the scheduler
         log.debug("pool guard: could not send metrics", exc_info=True)
 
@@ -193,10 +177,9 @@ def fail_unschedulable_tasks(dag_run: Any, session: Any, scope: str | None = Non
     :param scope: overrides ``[export] pool_guard``.
     :return: the problems found (their task instances were failed).
     """
-    from sqlalchemy import select
-
     from airflow.models.pool import Pool
     from airflow.utils.state import State, TaskInstanceState
+    from sqlalchemy import select
 
     scope = scope or configured_scope()
     dag = getattr(dag_run, "dag", None)

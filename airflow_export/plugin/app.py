@@ -1,7 +1,6 @@
-"""The Airflow plugin: an ``/export`` API inside Airflow's API server.
+"""The ``/export`` API, a FastAPI app mounted in Airflow's API server.
 
-Registered through the ``airflow.plugins`` entry point. Its FastAPI app is mounted at
-``/export`` and protected by Airflow's auth manager like the REST API: a request needs a JWT
+Protected by Airflow's auth manager like the REST API: a request needs a JWT
 (``Authorization: Bearer <token>`` from ``POST /auth/token``, or the UI's session cookie),
 and the user must be allowed to read pools and task instances.
 
@@ -9,8 +8,6 @@ and the user must be allowed to read pools and task instances.
   the running export tasks, and the last exports (task, run, state, path, records, bytes).
 * ``GET /export/metrics``: the bridge's Prometheus exposition, passed through
   (``AIRFLOW_EXPORT_METRICS_URL``, default ``http://127.0.0.1:9102/metrics``).
-
-It also registers the scheduler listener of :mod:`airflow_export.pool_guard`.
 """
 
 from __future__ import annotations
@@ -23,44 +20,40 @@ from typing import Any
 
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import requires_access_dag, requires_access_pool
-from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
-from airflow_export.names import EXPORT_OPERATORS as _OPERATOR_FORMATS
-from airflow_export.names import EXPORT_POOL, METRICS_URL_DEFAULT, METRICS_URL_ENV
-from airflow_export.pool_guard import pool_guard_listener
+from airflow_export.names import EXPORT_OPERATORS, EXPORT_POOL, METRICS_URL_DEFAULT, METRICS_URL_ENV
 
-EXPORT_OPERATORS = tuple(_OPERATOR_FORMATS)
-DEFAULT_POOL = EXPORT_POOL
+#: Who may call the API: users allowed to read pools and task instances.
+READ_ACCESS = [Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))]
 
 app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
 
 
-def _finite(value: float | int) -> float | int | None:
+def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and math.isinf(value) else value
 
 
-def export_status(pool: str = DEFAULT_POOL, last: int = 20) -> dict[str, Any]:
+def export_status(pool: str = EXPORT_POOL, last: int = 20) -> dict[str, Any]:
     """The status document served at ``/export/status`` (reads Airflow's metadata DB).
 
     :param pool: the pool to report.
     :param last: how many finished exports to list (newest first).
     :raises KeyError: the pool does not exist.
     """
-    from sqlalchemy import select
-
     from airflow.models.pool import Pool
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         stats = Pool.slots_stats(session=session)
         if pool not in stats:
             raise KeyError(pool)
         slots = {k: _finite(v) for k, v in stats[pool].items()}
-        exports = select(TaskInstance).where(TaskInstance.operator.in_(EXPORT_OPERATORS))
+        exports = select(TaskInstance).where(TaskInstance.operator.in_(tuple(EXPORT_OPERATORS)))
         running = session.scalars(exports.where(TaskInstance.state == "running")).all()
         finished = session.scalars(
             exports.where(TaskInstance.state.in_(("success", "failed")))
@@ -94,22 +87,15 @@ def export_status(pool: str = DEFAULT_POOL, last: int = 20) -> dict[str, Any]:
         }
 
 
-@app.get(
-    "/status",
-    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
-)
-def status(pool: str = Query(DEFAULT_POOL), last: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
+@app.get("/status", dependencies=READ_ACCESS)
+def status(pool: str = Query(EXPORT_POOL), last: int = Query(20, ge=1, le=500)) -> dict[str, Any]:
     try:
         return export_status(pool, last)
     except KeyError:
         raise HTTPException(status_code=404, detail=f"pool {pool!r} does not exist") from None
 
 
-@app.get(
-    "/metrics",
-    response_class=PlainTextResponse,
-    dependencies=[Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))],
-)
+@app.get("/metrics", response_class=PlainTextResponse, dependencies=READ_ACCESS)
 def metrics() -> PlainTextResponse:
     url = os.environ.get(METRICS_URL_ENV, METRICS_URL_DEFAULT)
     try:
@@ -119,16 +105,3 @@ def metrics() -> PlainTextResponse:
     except (urllib.error.URLError, OSError) as exc:
         raise HTTPException(status_code=502, detail=f"metrics bridge at {url} unreachable: {exc}") from None
     return PlainTextResponse(body, media_type=content_type)
-
-
-class AirflowExportPlugin(AirflowPlugin):
-    """Mounts the ``/export`` API in Airflow's API server, and the pool guard in the scheduler.
-
-    The pool guard (:mod:`airflow_export.pool_guard`) is a listener: when a DAG run starts it
-    fails export tasks whose pool does not exist or is smaller than their ``pool_slots``, which
-    Airflow would otherwise leave scheduled forever (apache/airflow#20178).
-    """
-
-    name = "airflow_export"
-    fastapi_apps = [{"app": app, "url_prefix": "/export", "name": "airflow-export"}]
-    listeners = [pool_guard_listener]

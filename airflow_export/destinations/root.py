@@ -1,0 +1,146 @@
+"""The export root: the one directory outside of which no export writes (ADR 0020).
+
+The root is the operator's ``export_root`` argument, else ``AIRFLOW_EXPORT_ROOT``, else
+Airflow's ``[export] root`` (``AIRFLOW__EXPORT__ROOT``), else ``$AIRFLOW_HOME/exports``. A
+relative ``output_path`` is taken relative to the root; an absolute one must lie inside it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import NamedTuple
+
+from airflow_export.names import CONFIG_SECTION, EXPORT_ROOT_ENV
+
+#: The folder below ``$AIRFLOW_HOME`` used as the export root when none is configured.
+DEFAULT_ROOT_NAME = "exports"
+
+
+class ExportPathError(PermissionError):
+    """``output_path`` resolves outside the export root."""
+
+
+class ExportRoot(NamedTuple):
+    """The export root in force and where it came from.
+
+    :param path: the root directory (as configured; not yet resolved).
+    :param source: ``"argument"``, ``"AIRFLOW_EXPORT_ROOT"``, ``"[export] root"`` or
+        ``"default"`` (``$AIRFLOW_HOME/exports``: nothing was configured).
+    """
+
+    path: str
+    source: str
+
+    @property
+    def is_default(self) -> bool:
+        """True when no root was configured and the default is in force."""
+        return self.source == "default"
+
+
+RootLike = ExportRoot | str | os.PathLike | None
+
+
+def _airflow_home() -> str:
+    home = os.environ.get("AIRFLOW_HOME")
+    if home:
+        return os.path.expanduser(home)
+    try:
+        from airflow.configuration import AIRFLOW_HOME
+    except ImportError:  # pragma: no cover - writers used without Airflow
+        return os.path.expanduser("~/airflow")
+    return os.path.expanduser(AIRFLOW_HOME)
+
+
+def configured_export_root() -> str | None:
+    """The export root from ``AIRFLOW_EXPORT_ROOT`` or Airflow's ``[export] root``, or None."""
+    root = os.environ.get(EXPORT_ROOT_ENV)
+    if root:
+        return root
+    try:
+        from airflow.configuration import conf
+    except ImportError:  # pragma: no cover - writers used without Airflow
+        return None
+    return conf.get(CONFIG_SECTION, "root", fallback=None) or None
+
+
+def export_root(argument: RootLike = None) -> ExportRoot:
+    """The export root in force: ``argument``, else the configured root, else ``$AIRFLOW_HOME/exports``.
+
+    Pure lookup (environment and Airflow's loaded config); nothing is created or resolved on disk.
+    """
+    if isinstance(argument, ExportRoot):
+        return argument
+    if argument is not None and os.fspath(argument):
+        return ExportRoot(os.fspath(argument), "argument")
+    env = os.environ.get(EXPORT_ROOT_ENV)
+    if env:
+        return ExportRoot(env, EXPORT_ROOT_ENV)
+    configured = configured_export_root()
+    if configured:
+        return ExportRoot(configured, f"[{CONFIG_SECTION}] root")
+    return ExportRoot(os.path.join(_airflow_home(), DEFAULT_ROOT_NAME), "default")
+
+
+def _check_file_name(text: str) -> None:
+    if not text or not text.strip():
+        raise ValueError("output_path is empty")
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
+        raise ValueError(
+            f"output_path {text!r} ends with a separator (or . / ..), so it names a directory; give a file "
+            f"name, e.g. {os.path.join(text, 'export.csv')!r}"
+        )
+
+
+def _contained(text: str, path: str, root_path: str, in_force: ExportRoot) -> str:
+    """``path`` when it lies strictly inside ``root_path``, else :class:`ExportPathError`."""
+    if path == root_path:
+        raise ExportPathError(f"output_path {text!r} resolves to the export root {root_path} itself; give a file name")
+    if os.path.commonpath([path, root_path]) != root_path:
+        how = (
+            "no export root is configured, so the default $AIRFLOW_HOME/exports applies; set AIRFLOW_EXPORT_ROOT "
+            "or [export] root to a directory that contains the target"
+            if in_force.is_default else f"the export root comes from {in_force.source}"
+        )
+        raise ExportPathError(
+            f"output_path {text!r} resolves to {path}, outside the export root {root_path}; "
+            f"exports may only write inside the export root ({how})"
+        )
+    return path
+
+
+def _place(path: str | os.PathLike, root: RootLike, normalise: Callable[[str], str]) -> str:
+    text = os.fspath(path)
+    _check_file_name(text)
+    in_force = export_root(root)
+    root_path = normalise(os.path.abspath(in_force.path))
+    placed = normalise(text if os.path.isabs(text) else os.path.join(root_path, text))
+    return _contained(text, placed, root_path, in_force)
+
+
+def resolve_output_path(path: str | os.PathLike, root: RootLike) -> str:
+    """Absolute, symlink-free path for ``path``, checked against ``root`` (on disk, at execute time).
+
+    :param path: the rendered ``output_path``.
+    :param root: the export root; None means the root in force (:func:`export_root`), never
+        "no restriction".
+    :returns: the absolute real path to write to (every symlink followed).
+    :raises ExportPathError: the path leaves ``root`` (``..``, absolute path, symlink).
+    :raises ValueError: ``path`` is empty or ends with a separator (a directory).
+    """
+    return _place(path, root, os.path.realpath)
+
+
+def lexical_output_path(path: str | os.PathLike, root: RootLike) -> str:
+    """Absolute path for ``path`` inside ``root``, decided from the text alone (no disk access).
+
+    What the operators declare at DAG-parse time (their default Asset); symlinks are only
+    followed, and checked, by :func:`resolve_output_path` when the task runs.
+
+    :param path: a static ``output_path``.
+    :param root: the export root; None means the root in force.
+    :returns: ``normpath(root / path)``, or ``normpath(path)`` for an absolute path.
+    :raises ExportPathError: the path leaves ``root`` (``..``, absolute path elsewhere).
+    :raises ValueError: ``path`` is empty or names a directory.
+    """
+    return _place(path, root, os.path.normpath)

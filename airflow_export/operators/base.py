@@ -1,0 +1,317 @@
+"""The export operators' common part: arguments, inputs, destination, and a thin ``execute``.
+
+Each export reads exactly one input, streams it through a writer into a staged output for
+its destination, commits it, sends the export metrics, and returns metadata (never rows) as
+its XCom value::
+
+    {"path": ..., "format": "csv", "records": 336776, "bytes": ..., "duration_seconds": ...,
+     "sha256": ..., "files": [{"path": ..., "records": ..., "bytes": ..., "sha256": ...}]}
+
+Modelled on Airflow's providers: common-sql's hooks for connections, google's
+``BaseSQLToGCSOperator`` for streaming a cursor into files and returning metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import jinja2
+from airflow.sdk import BaseHook, BaseOperator
+
+from airflow_export import metrics
+from airflow_export.destinations import Destination, export_root, resolve_destination, staged_output
+from airflow_export.names import EXPORT_POOL
+from airflow_export.operators.assets import default_asset, emit_asset_events
+from airflow_export.operators.lineage import operator_lineage
+from airflow_export.operators.progress import ProgressLogger
+from airflow_export.operators.templating import as_data, data_value, render_native, render_text
+from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
+from airflow_export.sources.files import file_rows
+from airflow_export.sources.sql import sql_rows
+from airflow_export.sources.xcom import xcom_rows
+from airflow_export.writers.output import confined_to
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_export.writers.result import ExportResult
+
+#: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
+RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
+
+
+class ExportCancelled(BaseException):
+    """The export was stopped by ``on_kill`` (SIGTERM from the supervisor, a user marking the task)."""
+
+
+class BaseExportOperator(BaseOperator):
+    """Common part of the export operators; use :class:`ExportCsvOperator` or :class:`ExportPdfOperator`.
+
+    :param output_path: target file (templated): a local path, relative to the export root
+        (missing parent directories are created), a ``file://`` URI, or a remote
+        ``ObjectStoragePath`` / URI such as ``ObjectStoragePath("s3://bucket/key.csv", conn_id="aws")``
+        or ``s3://CONN@bucket/key.csv`` (written locally, then staged to object storage:
+        :mod:`airflow_export.destinations`).
+    :param conn_id: Airflow connection to read from with ``sql``; its hook must be a DB-API hook.
+    :param sql: SELECT statement (templated; a ``.sql`` file name is read as a template).
+    :param parameters: bound query parameters (templated); never formatted into the SQL.
+    :param rows: rows to export: list of mappings or sequences, or ``{"columns": [...], "rows": [...]}``,
+        exported as given (never Jinja); typically ``upstream_task.output``; a string is a template
+        rendered to such a value (``"{{ ti.xcom_pull(task_ids='q') }}"``).
+    :param source_path: CSV or JSON Lines file to export (templated), local or ``ObjectStoragePath``.
+    :param source_format: ``"csv"`` or ``"jsonl"``; inferred from ``source_path``'s suffix when None.
+    :param columns: column names (never Jinja); required for sequence rows without their own
+        names; for a query or a file it renames the columns one by one; for mapping rows it
+        selects and orders the keys.
+    :param fetch_size: rows per ``fetchmany`` round trip for ``sql`` (default 1000).
+    :param overwrite: replace an existing file (default True, so a re-run is idempotent);
+        with False an existing target fails the task before any row is read.
+    :param export_root: directory outside of which nothing is written; defaults to
+        ``AIRFLOW_EXPORT_ROOT``, else ``[export] root``, else ``$AIRFLOW_HOME/exports``.
+    :param format_options: extra writer options (see :func:`airflow_export.write_csv` /
+        :func:`airflow_export.write_pdf`), validated by the writer.
+    :param progress_every_rows: log progress every this many rows (default 50,000) ...
+    :param progress_every_seconds: ... or every this many seconds (default 5), whichever first.
+    :param pool: Airflow pool (default ``export_pool``), which bounds how many exports run at once.
+    :param outlets: Assets the export produces (see :func:`~airflow_export.operators.assets.emit_asset_events`).
+        When not given and ``output_path`` is a plain local string without templates, the
+        outlet is :func:`~airflow_export.export_asset` of it.
+    :raises ValueError: not exactly one input; ``sql`` without ``conn_id``; ``fetch_size`` < 1;
+        ``format_options`` repeating an operator parameter.
+    """
+
+    template_fields: Sequence[str] = ("output_path", "sql", "parameters", "rows", "source_path", "columns")
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql", "parameters": "json"}
+    export_format: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        output_path: str | os.PathLike,
+        conn_id: str | None = None,
+        sql: str | None = None,
+        parameters: Mapping[str, Any] | Sequence[Any] | None = None,
+        rows: Any = None,
+        source_path: str | os.PathLike | None = None,
+        source_format: str | None = None,
+        columns: Sequence[str] | None = None,
+        fetch_size: int = 1000,
+        overwrite: bool = True,
+        export_root: str | None = None,
+        format_options: Mapping[str, Any] | None = None,
+        progress_every_rows: int = 50_000,
+        progress_every_seconds: float = 5.0,
+        pool: str = EXPORT_POOL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(pool=pool, **kwargs)
+        inputs = (("sql", sql), ("rows", rows), ("source_path", source_path))
+        given = [name for name, value in inputs if value is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"{type(self).__name__} {kwargs.get('task_id', '')!r}: give exactly one input "
+                f"(sql with conn_id, rows, or source_path); got {given or 'none'}"
+            )
+        if sql is not None and not conn_id:
+            raise ValueError(f"{type(self).__name__}: sql needs conn_id")
+        if fetch_size < 1:
+            raise ValueError(f"fetch_size must be >= 1, got {fetch_size}")
+        reserved = sorted(set(format_options or {}) & RESERVED_OPTIONS)
+        if reserved:
+            raise ValueError(
+                f"format_options may not set {reserved}: they are operator parameters "
+                f"(pass them to {type(self).__name__} directly)"
+            )
+        if "outlets" not in kwargs and (asset := default_asset(output_path, export_root)) is not None:
+            self.outlets = [asset]
+        self.output_path = output_path
+        self.conn_id = conn_id
+        self.sql = sql
+        self.parameters = parameters
+        self.rows = as_data(rows)
+        self.source_path = source_path
+        self.source_format = source_format
+        self.columns = as_data(columns)
+        self.fetch_size = fetch_size
+        self.overwrite = overwrite
+        self.export_root = export_root
+        self.format_options = dict(format_options or {})
+        self.progress_every_rows = progress_every_rows
+        self.progress_every_seconds = progress_every_seconds
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """``.partial(...).expand(...)`` (dynamic task mapping), in ``export_pool`` by default.
+
+        Airflow's ``partial`` takes ``pool`` only from the arguments or ``default_args``, never
+        from an operator's ``__init__`` default (see ADR 0021).
+        """
+        operator_partial = super().partial(**kwargs)
+        operator_partial.kwargs.setdefault("pool", EXPORT_POOL)
+        return operator_partial
+
+    def render_template(
+        self,
+        content: Any,
+        context: Context,
+        jinja_env: jinja2.Environment | None = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        """Render like Airflow, with the export's rules (:mod:`airflow_export.operators.templating`).
+
+        A ``rows`` string renders to a native Python object; only ``sql`` may name a ``.sql``
+        file. Literal ``rows`` / ``columns`` are ``literal()`` values, left as they are.
+        """
+        if isinstance(content, str):
+            # Airflow passes each field's own value first: identity tells which field this is.
+            if content is self.rows:
+                return render_native(content, context, jinja_env or self.get_template_env())
+            if content is not self.sql and content.endswith(tuple(self.template_ext)):
+                return render_text(content, context, jinja_env or self.get_template_env())
+        return super().render_template(content, context, jinja_env, seen_oids)
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def get_db_hook(self) -> Any:
+        """The connection's DB-API hook (``Connection.get_hook()``, as common-sql does).
+
+        :raises ConnectionNotDefinedError: no connection ``conn_id`` (a :class:`SourceError`).
+        :raises TypeError: the connection's hook is not a DB-API hook.
+        """
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        if not self.conn_id:
+            raise ValueError(f"{type(self).__name__}: sql needs conn_id")
+        try:
+            connection = BaseHook.get_connection(self.conn_id)
+        except AirflowNotFoundException as exc:
+            env = "AIRFLOW_CONN_" + "".join(c if c.isalnum() else "_" for c in str(self.conn_id)).upper()
+            raise ConnectionNotDefinedError(
+                f"connection {self.conn_id!r} is not defined ({exc}); define it in the UI (Admin > Connections), "
+                f"with `airflow connections add {self.conn_id} ...`, or as the environment variable {env}"
+            ) from exc
+        hook = connection.get_hook()
+        if not hasattr(hook, "get_conn"):
+            raise TypeError(
+                f"connection {self.conn_id!r} (type {connection.conn_type!r}) has no DB-API hook; "
+                "use a database connection"
+            )
+        return hook
+
+    @contextlib.contextmanager
+    def open_source(self) -> Iterator[RowSource]:
+        """The configured input as a :class:`RowSource` (closed after the export).
+
+        :raises ValueError: ``columns`` has another length than the query's or file's columns.
+        :raises TypeError: ``rows`` has another shape (the message says what to pass).
+        """
+        if self.sql is not None:
+            hook = self.get_db_hook()
+            with sql_rows(hook, self.sql, self.parameters, fetch_size=self.fetch_size, conn_id=self.conn_id) as src:
+                yield self._with_columns(src)
+        elif self.source_path is not None:
+            with file_rows(self.source_path, self.source_format) as src:
+                yield self._with_columns(src)
+        else:
+            yield xcom_rows(data_value(self.rows), data_value(self.columns))
+
+    def _with_columns(self, source: RowSource) -> RowSource:
+        if self.columns is None:
+            return source
+        columns = list(data_value(self.columns))
+        if source.columns is not None and len(columns) != len(source.columns):
+            raise ValueError(
+                f"columns has {len(columns)} names {columns} but {source.description} has "
+                f"{len(source.columns)} columns {source.columns}; columns renames them one by one"
+                + (" (to leave some out, select them in the query)" if self.sql is not None else "")
+            )
+        return RowSource(columns, source.rows, source.description)
+
+    def destination(self) -> Destination:
+        """Where the export goes: a local path checked against the export root, or a remote URI."""
+        return resolve_destination(self.output_path, export_root=export_root(self.export_root))
+
+    def resolve_output_path(self) -> str:
+        """The real local path to write (checked against the export root), or the remote URI."""
+        return self.destination().target
+
+    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+        """Write ``source`` to ``path`` with this operator's format; implemented by subclasses."""
+        raise NotImplementedError
+
+    # -- execution ------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Export, count it in the metrics, declare the Asset events, and return the metadata."""
+        started = time.monotonic()
+        metrics.export_started(self.export_format)
+        self._exporting = True
+        try:
+            result = self.export()
+        except BaseException as exc:
+            metrics.export_failed(self.export_format, metrics.failure_reason(exc), time.monotonic() - started)
+            raise
+        finally:
+            self._exporting = False
+            metrics.export_ended()
+        metrics.export_succeeded(self.export_format, result.records, result.bytes, result.duration_seconds)
+        meta = result.to_dict()
+        self._result = meta
+        emit_asset_events(self.outlets, context, meta)
+        self.log.info(
+            "Exported %d records, %d bytes in %.2f s (%.0f records/s) to %s",
+            result.records, result.bytes, result.duration_seconds, result.records_per_second,
+            ", ".join(f.path for f in result.files),
+        )
+        return meta
+
+    def export(self) -> ExportResult:
+        """Source -> writer -> staged output -> commit, with the export root resolved once for this run.
+
+        :raises ExportPathError: ``output_path`` leaves the export root.
+        :raises SourceError: reading the input failed.
+        :raises OSError: writing or publishing failed.
+        """
+        root = export_root(self.export_root)
+        destination = resolve_destination(self.output_path, export_root=root)
+        if root.is_default and not destination.is_remote:
+            self.log.info(
+                "No export root is configured (AIRFLOW_EXPORT_ROOT or [export] root): exports are confined to "
+                "the default %s", root.path,
+            )
+        with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
+            self.log.info("Exporting %s to %s (%s)", source.description, destination.target, self.export_format)
+            progress = ProgressLogger(
+                self.log, destination.target, every_rows=self.progress_every_rows,
+                every_seconds=self.progress_every_seconds,
+            )
+            # The writer re-checks the export root on the directory it opens (a symlink swapped
+            # in while the query ran is caught) and then writes through that directory's descriptor.
+            with confined_to(None if destination.is_remote else root.path):
+                written = self.write(source, stage.local_path, progress)
+            return stage.commit(written)
+
+    # -- OpenLineage ----------------------------------------------------------------------
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """OpenLineage: the input tables (SQL parsed as common-sql does) or file, and the output file."""
+        return operator_lineage(self, None)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: as on start, with one output dataset per written file and its row count and size."""
+        return operator_lineage(self, getattr(self, "_result", None))
+
+    def on_kill(self) -> None:
+        """Stop a running export: its temporary file is removed and the failure counted as ``cancelled``.
+
+        Airflow calls this from its SIGTERM handler while ``execute`` runs, and again after
+        ``execute`` has already ended with ``AirflowTaskTimeout`` (then there is nothing to stop,
+        and the timeout stays the task's error).
+        """
+        if getattr(self, "_exporting", False):
+            raise ExportCancelled(f"export to {self.output_path} was cancelled")

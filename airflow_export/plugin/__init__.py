@@ -1,0 +1,22 @@
+"""The Airflow plugin (entry point ``airflow.plugins``: ``airflow_export.plugin:AirflowExportPlugin``).
+
+It mounts the ``/export`` API (:mod:`airflow_export.plugin.app`) in Airflow's API server and
+registers the pool guard (:mod:`airflow_export.plugin.pool_guard`) as a scheduler listener.
+"""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from airflow_export.plugin.app import app
+from airflow_export.plugin.pool_guard import pool_guard_listener
+
+__all__ = ["AirflowExportPlugin"]
+
+
+class AirflowExportPlugin(AirflowPlugin):
+    """Mounts the ``/export`` API in Airflow's API server, and the pool guard in the scheduler."""
+
+    name = "airflow_export"
+    fastapi_apps = [{"app": app, "url_prefix": "/export", "name": "airflow-export"}]
+    listeners = [pool_guard_listener]

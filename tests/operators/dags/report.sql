@@ -1,0 +1,1 @@
+SELECT '{{ ds }}' AS d, :f AS f
