@@ -26,6 +26,7 @@ def test_missing_binaries_fail_with_the_setup_hint(monkeypatch, tmp_path):
         pass
 
 
+@pytest.mark.services
 def test_server_is_stopped_and_removed_even_when_the_body_fails():
     with pytest.raises(ZeroDivisionError), support.running_postgres() as server:
         with psycopg.connect(server.dsn) as conn:
