@@ -159,7 +159,8 @@ class Stack:
     # -- processes ------------------------------------------------------------------------
 
     def components(self) -> list[Component]:
-        """What :meth:`start` starts, in order: the bridge (if asked), then the topology's components."""
+        """What :meth:`start` starts, in order: the bridge (if asked; free ports are picked for it when none
+        are set), then the topology's components."""
         parts = []
         if self.bridge:
             self.statsd_port = self.statsd_port or free_udp_port()

@@ -14,7 +14,7 @@ from scripts import launcher
 from scripts.stack import Component, ComponentExited, Stack, Topology
 from scripts.stack.processes import Processes
 from scripts.stack.rest import AirflowApi
-from tests.support.stack import wait_until
+from tests.support.stack import process_running, wait_until
 
 #: A component that logs a few lines, starts a child in its group, and ignores SIGTERM (like a busy scheduler).
 STUBBORN = """
@@ -32,14 +32,6 @@ def _component(name: str) -> Component:
     return Component(name, (sys.executable, "-c", STUBBORN, name))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _child_pid(processes: Processes, name: str) -> int:
     line = wait_until(lambda: next((ln for ln in processes.log_tail(name).splitlines() if ln.startswith("child ")),
                                    None), 30, f"{name} to start its child", interval=0.1)
@@ -55,7 +47,7 @@ def test_stop_kills_the_whole_group_of_a_component_that_ignores_sigterm(tmp_path
     processes.stop(timeout=1)
     assert time.monotonic() - started < 10
     assert proc.returncode == -signal.SIGKILL
-    wait_until(lambda: not _alive(child), 10, "the component's child to be gone", interval=0.1)
+    wait_until(lambda: not process_running(child), 10, "the component's child to be gone", interval=0.1)
     assert processes.running == {}
 
 

@@ -36,7 +36,7 @@ from tests.support.postgres import PostgresServer
 
 __all__ = [
     "ADMIN_PASSWORD", "ADMIN_USER", "REPO", "ComponentExited", "PortTakenError", "Stack", "e2e_stack",
-    "free_port", "launcher", "read", "run_and_collect", "validation_report", "wait_until",
+    "free_port", "launcher", "process_running", "read", "run_and_collect", "validation_report", "wait_until",
 ]
 
 E2E_DAGS = Path(__file__).resolve().parents[1] / "e2e" / "dags"
@@ -68,7 +68,7 @@ def e2e_stack(postgres: PostgresServer) -> Iterator[Stack]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 1.0) -> T:
+def wait_until(check: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
     """Call ``check`` every ``interval`` s until it returns a true value; return that value.
 
     :raises AssertionError: still false after ``timeout`` s (the message is ``what``).
@@ -78,6 +78,15 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
         assert time.monotonic() < deadline, f"{what} (waited {timeout:.0f} s)"
         time.sleep(interval)
     return result
+
+
+def process_running(pid: int) -> bool:
+    """True if process ``pid`` exists and is not a zombie waiting to be reaped (reads ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def launcher(*args: str, output: Path) -> subprocess.Popen:
