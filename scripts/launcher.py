@@ -29,6 +29,7 @@ from scripts.stack import (
 from scripts.stack.runs import run_and_collect, validation_report
 
 DEMO_DAGS = ("export_batch", "flights_export")
+PORT_ENV = "AIRFLOW_EXPORT_API_PORT"
 
 
 def files_table(results: list[tuple[str, dict]], root: Path) -> str:
@@ -76,16 +77,20 @@ def stay_up(stack: Stack) -> int:
     return 1
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops like Ctrl-C: what was started is stopped on the way out."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["demo", "up"])
     parser.add_argument("--home", default=str(REPO / "airflow-home"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_EXPORT_API_PORT", "8080")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get(PORT_ENV, "8080")))
     parser.add_argument("--topology", choices=sorted(TOPOLOGIES), default="local")
     args = parser.parse_args(argv)
     stack = Stack(Path(args.home), api_port=args.port, topology=TOPOLOGIES[args.topology], bridge=True)
-    # SIGTERM stops like Ctrl-C: what was started is stopped on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with running_stack(stack):
             print(f"Airflow is up: {stack.base_url}  (login {ADMIN_USER} / {ADMIN_PASSWORD}); "
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Metrics bridge: {stack.metrics_url} (StatsD on udp://127.0.0.1:{stack.statsd_port})", flush=True)
             return stay_up(stack) if args.command == "up" else demo(stack)
     except PortTakenError as exc:
-        print(f"launcher: {exc}", file=sys.stderr)
+        print(f"launcher: {exc}. Stop that program or choose another port: --port N (or {PORT_ENV}=N).",
+              file=sys.stderr)
         return 2
     except ComponentExited as exc:
         print(f"launcher: {exc}", file=sys.stderr)

@@ -184,8 +184,9 @@ class Stack:
         :raises ComponentExited: a component ended while starting (name and log tail in the message).
         :raises TimeoutError: a ``ready_url`` did not answer within ``ready_timeout`` s.
         """
+        components = self.components()  # first: it may pick the bridge's ports, which env() passes on
         env = self.env()
-        for component in self.components():
+        for component in components:
             self.processes.start(component.name, component.argv, {**env, **component.env})
             if component.ready_url:
                 self._wait_ready(component, ready_timeout)

@@ -54,6 +54,5 @@ def refuse_taken_ports(ports: Mapping[str, int]) -> None:
     taken = [f"{port} ({what})" for what, port in ports.items() if tcp_port_taken(port)]
     if taken:
         raise PortTakenError(
-            f"port {', '.join(taken)} on {HOST} is already in use by another program; nothing was started. "
-            "Stop that program or choose another port (--port N or AIRFLOW_EXPORT_API_PORT=N)."
+            f"port {', '.join(taken)} on {HOST} is already in use by another program; nothing was started"
         )

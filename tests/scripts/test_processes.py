@@ -84,3 +84,30 @@ def test_waits_end_when_a_component_dies():
         api.wait_run("some_dag", "some_run", timeout=60)
     with pytest.raises(ComponentExited, match="scheduler"):
         api.wait_dag("some_dag", timeout=60)
+
+
+#: A component that reports the metrics settings it was started with.
+REPORT_METRICS_ENV = """
+import os, time
+for key in ("AIRFLOW__METRICS__STATSD_ON", "AIRFLOW__METRICS__STATSD_PORT", "AIRFLOW_EXPORT_METRICS_URL"):
+    print(f"{key}={os.environ.get(key)}", flush=True)
+time.sleep(600)
+"""
+
+
+def test_components_get_the_ports_of_the_bridge_started_before_them(tmp_path):
+    topology = Topology("stand-in", {}, (Component("reporter", (sys.executable, "-c", REPORT_METRICS_ENV)),))
+    stack = Stack(tmp_path / "home", topology=topology, bridge=True)
+    stack.start()
+    try:
+        assert list(stack.processes.running) == ["bridge", "reporter"]
+        stack.scrape()  # the bridge serves /metrics
+        lines = wait_until(lambda: stack.log_tail("reporter").count("\n") >= 2 and stack.log_tail("reporter"), 30,
+                           "the reporter's output", interval=0.1)
+    finally:
+        stack.stop(timeout=1)
+    assert lines.splitlines() == [
+        "AIRFLOW__METRICS__STATSD_ON=True",
+        f"AIRFLOW__METRICS__STATSD_PORT={stack.statsd_port}",
+        f"AIRFLOW_EXPORT_METRICS_URL=http://127.0.0.1:{stack.metrics_port}/metrics",
+    ]
