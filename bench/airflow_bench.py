@@ -1,6 +1,6 @@
 """``--airflow``: the export_batch DAG on a real local Airflow, timed end to end.
 
-Boots ``scripts/stack.py``'s :class:`Stack` (``bridge=True``: our StatsD -> Prometheus bridge) in a
+Boots ``scripts.stack``'s :class:`Stack` (``bridge=True``: our StatsD -> Prometheus bridge) in a
 temporary Airflow home under ``bench/.data/`` on free loopback ports, with the benchmark's
 ``demo.db`` copied in (so the stack does not build its own), then ``runs`` times:
 
