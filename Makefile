@@ -1,26 +1,35 @@
 # airflow-export: the two commands are `make demo` and `make test`.
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+# What `make test-fast` leaves out: the end-to-end, slow, and PostgreSQL/Chromium (`services`) tests.
+FAST_MARKERS := not e2e and not slow and not services
 
-.PHONY: setup demo up test test-fast lint bench lock clean
+.PHONY: venv setup setup-full demo up test test-fast lint bench lock clean
+
+# Set-up steps (scripts/setup.sh): the venv only; + fonts and promtool; + PostgreSQL and Chromium.
+venv:
+	@bash scripts/setup.sh venv
 
 setup:
-	@bash scripts/setup.sh
+	@bash scripts/setup.sh base
+
+setup-full:
+	@bash scripts/setup.sh full
 
 demo: setup
-	$(PY) scripts/stack.py demo
+	$(PY) -m scripts.launcher demo
 
 up: setup
-	$(PY) scripts/stack.py up
+	$(PY) -m scripts.launcher up
 
-test: setup
+test: setup-full
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 # ruff (style, imports, complexity) and mypy (types) over the tree; CI runs it before the tests.
-lint: setup
+lint: venv
 	.venv/bin/ruff check .
 	.venv/bin/mypy
 

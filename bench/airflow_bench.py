@@ -1,6 +1,6 @@
 """``--airflow``: the export_batch DAG on a real local Airflow, timed end to end.
 
-Boots ``scripts/stack.py``'s :class:`Stack` (``bridge=True``: our StatsD -> Prometheus bridge) in a
+Boots ``scripts.stack``'s :class:`Stack` (``bridge=True``: our StatsD -> Prometheus bridge) in a
 temporary Airflow home under ``bench/.data/`` on free loopback ports, with the benchmark's
 ``demo.db`` copied in (so the stack does not build its own), then ``runs`` times:
 
@@ -97,7 +97,7 @@ def _wait_run(stack, run_id: str, timeout: float = 600) -> tuple[dict, float]:
     started = time.monotonic()
     quoted = urllib.parse.quote(run_id, safe="")
     while True:
-        run = stack.api("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}")
+        run = stack.api.request("GET", f"/dags/{DAG_ID}/dagRuns/{quoted}")
         if run["state"] in ("success", "failed"):
             return run, time.monotonic() - started
         if time.monotonic() - started > timeout:
@@ -111,9 +111,9 @@ def run(runs: int = 2) -> dict:
     :returns: ``{"runs": [...], "boot_seconds": ..., "markdown": ...}``.
     :raises RuntimeError: a run did not succeed (failed tasks named).
     """
-    sys.path.insert(0, str(REPO / "scripts"))
+    sys.path.insert(0, str(REPO))  # scripts.stack: the launcher's Stack
     sys.path.insert(0, str(REPO / "dags"))
-    import stack as stack_module
+    from scripts import stack as stack_module
 
     data.prepare([])
     home = Path(tempfile.mkdtemp(prefix="airflow-", dir=data.DATA_DIR))
@@ -126,13 +126,13 @@ def run(runs: int = 2) -> dict:
         with stack_module.running_stack(stack):
             boot = time.monotonic() - started
             print(f"\n== Airflow up in {boot:.0f} s ({stack.base_url}); timing {runs} run(s) of {DAG_ID}", flush=True)
-            stack.wait_dag(DAG_ID)
-            stack.wait_dag("export_validation")
+            stack.api.wait_dag(DAG_ID)
+            stack.api.wait_dag("export_validation")
             for index in range(runs):
                 before = _histogram(stack.scrape())
-                run_id = stack.trigger(DAG_ID)
+                run_id = stack.api.trigger(DAG_ID)
                 dag_run, wall = _wait_run(stack, run_id)
-                tis = stack.task_instances(DAG_ID, run_id)
+                tis = stack.api.task_instances(DAG_ID, run_id)
                 if dag_run["state"] != "success":
                     failed = [t["task_id"] for t in tis if t["state"] != "success"]
                     raise RuntimeError(f"{DAG_ID} run {run_id} ended {dag_run['state']}; failed: {failed}")
@@ -142,7 +142,7 @@ def run(runs: int = 2) -> dict:
                 for ti in sorted(tis, key=lambda t: t["task_id"]):
                     if ti["operator"] not in ("ExportCsvOperator", "ExportPdfOperator"):
                         continue
-                    meta = stack.xcom(DAG_ID, run_id, ti["task_id"])
+                    meta = stack.api.xcom(DAG_ID, run_id, ti["task_id"])
                     tasks[ti["task_id"]] = {
                         "records": meta["records"], "bytes": meta["bytes"], "duration_seconds": meta["duration_seconds"],
                         "task_seconds": _seconds_between(ti.get("start_date"), ti.get("end_date")),
@@ -157,7 +157,7 @@ def run(runs: int = 2) -> dict:
                       f"(run {result['run_seconds']:.1f} s); "
                       + ", ".join(f"{t} {tasks[t]['duration_seconds']:.3f} s" for t in LATENCY_TASKS if t in tasks),
                       flush=True)
-                stack_module.wait_triggered_run(stack, "export_validation", "export_folder", f"export_batch/{run_id}")
+                stack.api.wait_triggered_run("export_validation", "export_folder", f"export_batch/{run_id}")
     finally:
         shutil.rmtree(home, ignore_errors=True)
     section = {"runs": results, "boot_seconds": boot if results else None}

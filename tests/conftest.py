@@ -4,6 +4,11 @@ Airflow reads its configuration when first imported, so the test Airflow home is
 before any test module imports Airflow: a fresh temporary home per test session, never the
 developer's ``airflow-home``. Tests that need the metadata database (``dag.test()``) use the
 ``airflow_db`` fixture, which migrates it once.
+
+Tests that need the Debian packages of the full set-up (``scripts/setup.sh full``: a PostgreSQL server,
+Chromium) are marked ``services``: those using a fixture of :data:`SERVICE_FIXTURES` here, the others
+in their module. ``make test-fast`` deselects them; ``make test`` runs them and they fail, never skip,
+when a package is missing.
 """
 
 from __future__ import annotations
@@ -27,8 +32,21 @@ os.environ.pop("AIRFLOW_EXPORT_ROOT", None)
 os.environ.pop("AIRFLOW__EXPORT__ROOT", None)
 for name in [k for k in os.environ if k.startswith("AIRFLOW__METRICS__")]:
     del os.environ[name]
-sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "dags"))
+
+#: Fixtures that start a service of the full set-up -> what they need.
+SERVICE_FIXTURES = {
+    "postgres": "a PostgreSQL server (tests/sources)",
+    "airflow_stack": "a PostgreSQL server for the e2e connections",
+    "browser_ready": "Chromium and chromedriver",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``services`` every test that uses a fixture of :data:`SERVICE_FIXTURES`."""
+    for item in items:
+        if SERVICE_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,16 +8,17 @@ import gzip
 import pytest
 from pypdf import PdfReader
 
+from airflow_export.names import EXPORT_POOL as POOL
 from airflow_export.validation import parse_exposition, sum_values
 from airflow_export.validation.dashboard import metric_names_in_dashboard
-from stack import POOL, REPO, run_and_collect, validation_report
 from tests.support.overlap import max_overlap, waited_for_slot
+from tests.support.stack import REPO, run_and_collect, validation_report
 
 pytestmark = pytest.mark.e2e
 
 
 def export_intervals(stack, run: dict) -> list[tuple[str, str]]:
-    tis = stack.task_instances("export_batch", run["dag_run_id"])
+    tis = stack.api.task_instances("export_batch", run["dag_run_id"])
     exports = [t for t in tis if t["pool"] == POOL]
     assert len(exports) == 10, [t["task_id"] for t in tis]
     assert all(t["state"] == "success" for t in exports)
@@ -25,9 +26,10 @@ def export_intervals(stack, run: dict) -> list[tuple[str, str]]:
 
 
 def set_pool_slots(stack, slots: int) -> None:
-    pool = stack.api("GET", f"/pools/{POOL}")
-    body = {"pool": POOL, "slots": slots, "description": pool["description"], "include_deferred": pool["include_deferred"]}
-    assert stack.api("PATCH", f"/pools/{POOL}", body)["slots"] == slots
+    pool = stack.api.request("GET", f"/pools/{POOL}")
+    body = {"pool": POOL, "slots": slots, "description": pool["description"],
+            "include_deferred": pool["include_deferred"]}
+    assert stack.api.request("PATCH", f"/pools/{POOL}", body)["slots"] == slots
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import csv
-import time
 import urllib.parse
 
 import pytest
 
-from stack import run_and_collect
+from tests.support.stack import run_and_collect, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def test_flights_export_and_asset_chain(airflow_stack):
     stack = airflow_stack
-    stack.wait_dag("flights_delays_consumer")
+    stack.api.wait_dag("flights_delays_consumer")
     run, exports = run_and_collect(stack, "flights_export")
     by_task = dict(exports)
 
@@ -33,27 +32,21 @@ def test_flights_export_and_asset_chain(airflow_stack):
 
     # The export's Asset event carries the metadata ...
     uri = f"file://{delays['path']}"
-    asset = next(a for a in stack.api("GET", "/assets?limit=100")["assets"] if a["uri"] == uri)
-    events = stack.api("GET", f"/assets/events?asset_id={asset['id']}&source_run_id={urllib.parse.quote(run['dag_run_id'])}")
+    asset = next(a for a in stack.api.request("GET", "/assets?limit=100")["assets"] if a["uri"] == uri)
+    source_run = urllib.parse.quote(run["dag_run_id"])
+    events = stack.api.request("GET", f"/assets/events?asset_id={asset['id']}&source_run_id={source_run}")
     [event] = events["asset_events"]
     assert {k: event["extra"][k] for k in ("records", "bytes", "sha256", "path")} == {
         k: delays[k] for k in ("records", "bytes", "sha256", "path")
     }
 
     # ... and the downstream DAG scheduled on that Asset ran after it and verified the file.
-    deadline = time.monotonic() + 180
-    consumer_runs = []
-    while time.monotonic() < deadline:
-        consumer_runs = [
-            r for r in stack.api("GET", "/dags/flights_delays_consumer/dagRuns?limit=20")["dag_runs"]
-            if r["run_type"] == "asset_triggered" and r["state"] in ("success", "failed")
-        ]
-        if consumer_runs:
-            break
-        time.sleep(1)
-    assert consumer_runs, "flights_delays_consumer was not triggered by the Asset event"
+    consumer_runs = wait_until(lambda: [
+        r for r in stack.api.request("GET", "/dags/flights_delays_consumer/dagRuns?limit=20")["dag_runs"]
+        if r["run_type"] == "asset_triggered" and r["state"] in ("success", "failed")
+    ], 180, "flights_delays_consumer was not triggered by the Asset event")
     consumer = consumer_runs[-1]
     assert consumer["state"] == "success"
-    report = stack.xcom("flights_delays_consumer", consumer["dag_run_id"], "verify_and_report")
+    report = stack.api.xcom("flights_delays_consumer", consumer["dag_run_id"], "verify_and_report")
     assert report["sha256"] == delays["sha256"] and report["records"] == delays["records"]
     assert len(report["best"]) == 3

@@ -25,19 +25,19 @@ def get(stack, path: str, token: str | None) -> tuple[int, bytes]:
 
 def test_export_single_params_and_plugin_status(airflow_stack):
     stack = airflow_stack
-    stack.wait_dag("export_single")
+    stack.api.wait_dag("export_single")
     # The Params' JSON schema rejects bad input before any run exists.
     for bad in ({"records": -1, "format": "csv"}, {"records": 10, "format": "xlsx"}, {"records": "many"}):
         with pytest.raises(urllib.error.HTTPError) as err:
-            stack.trigger("export_single", bad)
+            stack.api.trigger("export_single", bad)
         assert err.value.code == 400, bad
 
-    run_id = stack.trigger("export_single", {"records": 321, "format": "csv"})
-    run = stack.wait_run("export_single", run_id, timeout=300)
+    run_id = stack.api.trigger("export_single", {"records": 321, "format": "csv"})
+    run = stack.api.wait_run("export_single", run_id, timeout=300)
     assert run["state"] == "success"
-    states = {t["task_id"]: t["state"] for t in stack.task_instances("export_single", run_id)}
+    states = {t["task_id"]: t["state"] for t in stack.api.task_instances("export_single", run_id)}
     assert states["export_csv"] == "success" and states["export_pdf"] == "skipped"
-    meta = stack.xcom("export_single", run_id, "export_csv")
+    meta = stack.api.xcom("export_single", run_id, "export_csv")
     with open(meta["path"], newline="", encoding="utf-8") as fh:
         assert sum(1 for _ in csv.reader(fh)) == 322
 
@@ -47,7 +47,7 @@ def test_export_single_params_and_plugin_status(airflow_stack):
     # ... and reports the pool and the export just made.
     import json
 
-    code, body = get(stack, "/export/status", stack.token())
+    code, body = get(stack, "/export/status", stack.api.token())
     assert code == 200, body
     status = json.loads(body)
     assert status["pool"]["name"] == "export_pool" and status["pool"]["total"] == 5
@@ -58,9 +58,9 @@ def test_export_single_params_and_plugin_status(airflow_stack):
         "end_date": mine[0]["end_date"], "path": meta["path"], "format": "csv", "records": 321,
         "bytes": meta["bytes"], "duration_seconds": meta["duration_seconds"],
     }]
-    assert get(stack, "/export/status?pool=nope", stack.token())[0] == 404
+    assert get(stack, "/export/status?pool=nope", stack.api.token())[0] == 404
 
-    code, body = get(stack, "/export/metrics", stack.token())
+    code, body = get(stack, "/export/metrics", stack.api.token())
     assert code == 200
     assert sum_values(parse_exposition(body.decode()), "airflow_export_records_total", {"format": "csv"}) >= 321
     assert get(stack, "/export/metrics", None)[0] == 401

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from stack import ADMIN_PASSWORD, ADMIN_USER
 from tests.support.browser import AirflowUI, chromium_driver, missing_browser_parts
+from tests.support.stack import ADMIN_PASSWORD, ADMIN_USER
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +41,7 @@ def browser_ready() -> None:
 def ui(browser_ready, airflow_stack, artifacts, tmp_path_factory):
     """A signed-in browser on the e2e stack's UI (one Chromium for the module, fresh profile)."""
     folder = tmp_path_factory.mktemp("chromium")
-    airflow_stack.wait_dag(DAG_ID)
+    airflow_stack.api.wait_dag(DAG_ID)
     with chromium_driver(folder / "profile", log_file=folder / "chromedriver.log") as driver:
         page = AirflowUI(driver, airflow_stack.base_url)
         with page.evidence_on_failure(artifacts / "ui-login-failure"):
@@ -51,7 +51,7 @@ def ui(browser_ready, airflow_stack, artifacts, tmp_path_factory):
 
 def run_ids(stack) -> set[str]:
     """Ids of the newest 100 runs of export_single (a test session makes a handful)."""
-    return {r["dag_run_id"] for r in stack.api("GET", f"/dags/{DAG_ID}/dagRuns?order_by=-run_after&limit=100")["dag_runs"]}
+    return {r["dag_run_id"] for r in stack.api.runs(DAG_ID, limit=100)}
 
 
 def test_trigger_form_exports_2000_records_as_pdf(ui, airflow_stack, artifacts):
@@ -72,14 +72,14 @@ def test_trigger_form_exports_2000_records_as_pdf(ui, airflow_stack, artifacts):
         run_id = ui.run_id_from_url(DAG_ID)  # the UI opens the new run's page
 
     assert run_ids(stack) - before == {run_id}
-    run = stack.wait_run(DAG_ID, run_id, timeout=120)
+    run = stack.api.wait_run(DAG_ID, run_id, timeout=120)
     assert run["conf"] == {"records": 2000, "format": "pdf"}
-    states = {t["task_id"]: t["state"] for t in stack.task_instances(DAG_ID, run_id)}
+    states = {t["task_id"]: t["state"] for t in stack.api.task_instances(DAG_ID, run_id)}
     assert (run["state"], states) == ("success", {
         "prepare_data": "success", "choose_format": "success", "export_pdf": "success", "export_csv": "skipped",
-    }), stack.task_log(DAG_ID, run_id, "export_pdf")[-3000:]
+    }), stack.api.task_log(DAG_ID, run_id, "export_pdf")[-3000:]
 
-    meta = stack.xcom(DAG_ID, run_id, "export_pdf")
+    meta = stack.api.xcom(DAG_ID, run_id, "export_pdf")
     pdf = Path(meta["path"])
     assert (meta["format"], meta["records"]) == ("pdf", 2000)
     assert pdf == stack.export_root / DAG_ID / run_id / "records.pdf"
@@ -119,7 +119,8 @@ def test_trigger_form_refuses_negative_records(ui, airflow_stack, artifacts):
         ui.wait(lambda d: (form.value("Records"), form.value("Format")) == ("-1", "pdf"), "the fields to show the JSON")
         form.submit()
         alert = " ".join(form.error_alert().text.split())
-        assert alert.startswith("400 Bad Request Invalid input for param records: -1 is less than the minimum of 1 "), alert
+        expected = "400 Bad Request Invalid input for param records: -1 is less than the minimum of 1 "
+        assert alert.startswith(expected), alert
         assert "Failed validating 'minimum' in schema" in alert, alert
         ui.toast("Failed to Trigger Dag")
         assert form.dialog.is_displayed() and "/runs/" not in ui.driver.current_url  # still on the form

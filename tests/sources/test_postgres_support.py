@@ -6,15 +6,7 @@ import psycopg
 import pytest
 
 from tests.support import postgres as support
-
-
-def _running(pid: int) -> bool:
-    """True if process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from tests.support.stack import process_running
 
 
 def test_missing_binaries_fail_with_the_setup_hint(monkeypatch, tmp_path):
@@ -26,6 +18,7 @@ def test_missing_binaries_fail_with_the_setup_hint(monkeypatch, tmp_path):
         pass
 
 
+@pytest.mark.services
 def test_server_is_stopped_and_removed_even_when_the_body_fails():
     with pytest.raises(ZeroDivisionError), support.running_postgres() as server:
         with psycopg.connect(server.dsn) as conn:
@@ -34,7 +27,7 @@ def test_server_is_stopped_and_removed_even_when_the_body_fails():
         pid = int((server.datadir / "postmaster.pid").read_text().split()[0])
         raise ZeroDivisionError("the body fails")
     assert not server.socket_dir.exists()
-    assert not _running(pid)
+    assert not process_running(pid)
     with pytest.raises(psycopg.OperationalError, match="Connection refused"):
         psycopg.connect(server.dsn, connect_timeout=5)
 

@@ -15,9 +15,10 @@ Params' ``title`` values. Every wait is explicit (:class:`WebDriverWait`).
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 from urllib.parse import unquote
 
 from selenium import webdriver
@@ -122,7 +123,8 @@ class AirflowUI:
         user = self.wait(EC.element_to_be_clickable((By.NAME, "username")), "the login form")
         user.send_keys(username)
         self.driver.find_element(By.NAME, "password").send_keys(password)
-        self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, "form button[type=submit]")), "the Sign in button").click()
+        sign_in = EC.element_to_be_clickable((By.CSS_SELECTOR, "form button[type=submit]"))
+        self.wait(sign_in, "the Sign in button").click()
         self.wait(lambda d: "/auth/login" not in d.current_url, "the redirect after signing in")
 
     def open_dag(self, dag_id: str) -> None:
@@ -176,10 +178,8 @@ class AirflowUI:
         try:
             yield
         except BaseException:
-            try:
+            with suppress(WebDriverException):
                 self.snapshot(stem)
-            except WebDriverException:
-                pass
             raise
 
 
@@ -235,8 +235,9 @@ class TriggerForm:
 
     def _section(self, title: str) -> WebElement:
         """Expand the accordion section ``title`` (e.g. "Run Parameters", "Advanced Options"); return its trigger."""
-        trigger = self.dialog.find_element(
-            By.XPATH, f".//*[@data-testid='config-form']//button[@data-part='item-trigger'][normalize-space()={_xpath_literal(title)}]")
+        xpath = (".//*[@data-testid='config-form']//button[@data-part='item-trigger']"
+                 f"[normalize-space()={_xpath_literal(title)}]")
+        trigger = self.dialog.find_element(By.XPATH, xpath)
         if trigger.get_attribute("aria-expanded") != "true":
             trigger.click()
             self.ui.wait(lambda d: trigger.get_attribute("aria-expanded") == "true", f"the section {title!r} to open")
@@ -278,6 +279,7 @@ class TriggerForm:
     def error_alert(self) -> WebElement:
         """Wait for the error alert (``data-testid=error-alert``) the dialog shows when the API refuses the trigger."""
         return self.ui.wait(lambda d: next(
-            (e for e in self.dialog.find_elements(By.CSS_SELECTOR, "[data-testid=error-alert]") if e.is_displayed()), None,
+            (e for e in self.dialog.find_elements(By.CSS_SELECTOR, "[data-testid=error-alert]") if e.is_displayed()),
+            None,
         ), "the dialog's error alert")
 

@@ -127,7 +127,8 @@ def _as_server_user(argv: list[str]) -> list[str]:
 def _run(argv: list[str], what: str, timeout: float = 60) -> subprocess.CompletedProcess:
     proc = subprocess.run(_as_server_user(argv), capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise PostgresUnavailable(f"{what} failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+        output = proc.stderr.strip() or proc.stdout.strip()
+        raise PostgresUnavailable(f"{what} failed (exit {proc.returncode}): {output}")
     return proc
 
 

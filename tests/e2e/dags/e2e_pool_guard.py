@@ -19,7 +19,6 @@ from airflow.sdk import DAG
 from airflow_export import ExportCsvOperator
 
 
-
 class TeamExport(ExportCsvOperator):
     """A team's own subclass, defined in a DAG file (the scheduler never imports it)."""
 

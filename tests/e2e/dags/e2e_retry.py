@@ -45,7 +45,8 @@ class FailOnFirstTry:
         for n, row in enumerate(rows, start=1):
             yield row
             if n == self.fail_after:
-                listing = {name: os.path.getsize(os.path.join(target_dir, name)) for name in sorted(os.listdir(target_dir))}
+                names = sorted(os.listdir(target_dir))
+                listing = {name: os.path.getsize(os.path.join(target_dir, name)) for name in names}
                 self.log.info("directory at the injected failure: %s", listing)
                 raise RuntimeError(f"injected failure after {n} rows")
 

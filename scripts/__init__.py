@@ -1,0 +1,1 @@
+"""Developer tooling, not shipped with the package: the local Airflow launcher (``python -m scripts.launcher``)."""
