@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh venv   .venv with the pinned environment (requirements/lock.txt, made by `make lock`)
 #                           and this package (editable): enough for `make lint`
-#   scripts/setup.sh base   + Debian packages for the demo and the fast tests: the Unicode PDF fonts, promtool
+#   scripts/setup.sh base   + Debian packages for the demo and the fast tests: the Unicode PDF fonts, promtool,
+#                           qpdf and poppler-utils (PDF validity and rendering checks)
 #   scripts/setup.sh full   + Debian packages for every test: a PostgreSQL server, Chromium and chromedriver
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,8 @@ cd "$(dirname "$0")/.."
 STEP=${1:-base}
 case "$STEP" in
     venv) APT_PACKAGES=() ;;
-    base) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus) ;;
-    full) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus postgresql chromium chromium-driver) ;;
+    base) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus qpdf poppler-utils) ;;
+    full) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus qpdf poppler-utils postgresql chromium chromium-driver) ;;
     *) echo "usage: $0 [venv|base|full]" >&2; exit 2 ;;
 esac
 
