@@ -13,7 +13,6 @@ Every approach then runs ``SELECT * FROM <table> LIMIT n``: real rows of a real 
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
 import sys
 from pathlib import Path

@@ -52,7 +52,9 @@ def test_sigkill_never_leaves_a_file_at_the_target(fmt, rows, max_delay, tmp_pat
         proc.stdout.close()
         assert not target.exists(), f"attempt {attempt}: a file stands at the target after SIGKILL"
         leftovers = [p.name for p in tmp_path.iterdir()]
-        assert all(name.startswith(f".export.{fmt}.") and name.endswith(".airflow-export-tmp") for name in leftovers), leftovers
+        assert all(
+            name.startswith(f".export.{fmt}.") and name.endswith(".airflow-export-tmp") for name in leftovers
+        ), leftovers
 
     # The next complete run of the same export cleans up the dead runs' temporary files.
     small = subprocess.run([sys.executable, "-c", WRITER, fmt, str(target), "1000"], capture_output=True, text=True)

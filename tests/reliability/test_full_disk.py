@@ -119,5 +119,6 @@ def test_no_free_inodes(no_inodes):
 
 
 def test_no_inode_for_a_missing_directory(no_inodes):
-    with pytest.raises(OutputSpaceError, match=rf"no space left on device: cannot create output directory {no_inodes / 'sub'}"):
+    expected = rf"no space left on device: cannot create output directory {no_inodes / 'sub'}"
+    with pytest.raises(OutputSpaceError, match=expected):
         write_csv([[1]], no_inodes / "sub" / "x.csv", columns=["a"])
