@@ -8,13 +8,13 @@ Airflow's (``airflow.sdk.io``): S3 needs ``apache-airflow-providers-amazon[s3fs]
 
 :func:`staged_output` gives the writer a *local* path in every case, so the writers keep
 streaming in constant memory into their atomic temporary files
-(:class:`~airflow_export.writers.output.AtomicOutput`):
+(:class:`~airflow_export.writers.frame.AtomicOutput`):
 
 * local and ``file://`` targets: the writer writes the final path itself (resolved against
   the export root by :func:`airflow_export.paths.resolve_output_path`); nothing else happens;
 * remote targets: the writer writes into a private local staging directory (same file
   name, so rolled parts are named as usual), and :meth:`StagedOutput.commit` uploads every
-  file of the writer's :class:`~airflow_export.writers.result.ExportResult`:
+  file of the writer's :class:`~airflow_export.writers.frame.ExportResult`:
 
   1. each file is streamed (blocks of :data:`UPLOAD_BLOCK_BYTES`, a multipart upload on S3
      when larger; never read whole) to a temporary key in the target's folder,
@@ -57,8 +57,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_export.paths import ExportRoot, resolve_output_path
-from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, existing_outputs, part_path
-from airflow_export.writers.result import ExportedFile, ExportResult
+from airflow_export.writers.frame import OutputError, OutputExistsError, check_name_length, existing_outputs, part_path
+from airflow_export.writers.frame import ExportedFile, ExportResult
 
 __all__ = [
     "REMOTE_TEMP_MARKER",
@@ -235,7 +235,7 @@ class StagedOutput:
 
         :raises OutputExistsError: a file stands at ``NAME`` or any ``NAME.part-NNNNN.EXT`` (local),
             or an object at ``NAME`` or ``NAME.part-00001.EXT`` (remote).
-        :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.output.check_name_length`).
+        :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.frame.check_name_length`).
         """
         if not self.destination.is_remote:
             # Before the query, not after it: the writer would find these only once rows arrive.

@@ -105,7 +105,7 @@ def failure_reason(exc: BaseException) -> str:
     anything else (``OSError`` included) -> ``write_error``.
     """
     from airflow_export.paths import ExportPathError
-    from airflow_export.writers.output import OutputOutsideRootError
+    from airflow_export.writers.frame import OutputOutsideRootError
     from airflow_export.sources.base import SourceError
 
     name = type(exc).__name__

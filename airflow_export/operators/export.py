@@ -38,12 +38,12 @@ from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
 from airflow_export.sources.xcom import xcom_rows
-from airflow_export.writers.output import confined_to
+from airflow_export.writers.frame import confined_to
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_export.writers.result import ExportResult
+    from airflow_export.writers.frame import ExportResult
 
 DEFAULT_POOL = EXPORT_POOL
 #: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
@@ -412,7 +412,7 @@ class ExportCsvOperator(BaseExportOperator):
         self.chunk_size = chunk_size
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        from airflow_export.writers.csv_writer import write_csv
+        from airflow_export.writers.csv import write_csv
 
         return write_csv(
             source.rows, path, columns=source.columns, chunk_size=self.chunk_size,
@@ -441,7 +441,7 @@ class ExportPdfOperator(BaseExportOperator):
         self.rows_per_page = rows_per_page
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        from airflow_export.writers.pdf_writer import write_pdf
+        from airflow_export.writers.pdf import write_pdf
 
         return write_pdf(
             source.rows, path, columns=source.columns, title=self.title or self.task_id,

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from airflow_export import destinations, write_csv, write_pdf
 from airflow_export.destinations import Destination, resolve_destination, staged_output
 from airflow_export.paths import ExportPathError
-from airflow_export.writers.output import OutputError, OutputExistsError
+from airflow_export.writers.frame import OutputError, OutputExistsError
 
 from .conftest import CONN_ID
 

@@ -26,9 +26,10 @@ from decimal import Decimal
 import pypdf
 import pytest
 
-from airflow_export.writers import pdf_fonts
-from airflow_export.writers.output import OutputError, part_path
-from airflow_export.writers.pdf_fonts import (
+from airflow_export.writers.frame import part_path
+from airflow_export.writers.pdf import font_cache, write_pdf
+from airflow_export.writers.pdf import fonts as pdf_fonts
+from airflow_export.writers.pdf.fonts import (
     DEFAULT_FALLBACK_FONT_PATHS,
     FontMetrics,
     FontNotFoundError,
@@ -37,54 +38,21 @@ from airflow_export.writers.pdf_fonts import (
     find_font_path,
     load_font,
 )
-from airflow_export.writers.pdf_layout import (
+from airflow_export.writers.pdf.layout import (
     auto_font_size,
-    clean_text,
     fit_column_widths,
-    fit_font_size,
     numeric_min_width,
     page_geometry,
     resolve_page_size,
-    truncate_lines,
-    wrap_text,
 )
-from airflow_export.writers.pdf_writer import write_pdf
+from airflow_export.writers.pdf.text import clean_text, fit_font_size, truncate_lines, wrap_text
+from tests.writers.pdf.reading import footer, read, shows, table_rows
 
 A4_LANDSCAPE = (841.8897637795277, 595.2755905511812)
 MARGIN = 24.0
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def shows(page: pypdf.PageObject) -> list[tuple[str, float, float]]:
-    """(text, x, y) of every Tj on the page, in content order."""
-    out = []
-    x = y = 0.0
-    for operands, operator in page.get_contents().operations:
-        if operator == b"Tm":
-            x, y = float(operands[4]), float(operands[5])
-        elif operator == b"Tj":
-            out.append((str(operands[0]), x, y))
-    return out
-
-
-def table_rows(page: pypdf.PageObject) -> list[tuple[str, ...]]:
-    """The page's table lines top to bottom, each the tuple of its texts left to right
-    (title and footer excluded: they are the top-most and bottom-most lines)."""
-    by_y: dict[float, list[tuple[float, str]]] = defaultdict(list)
-    for text, x, y in shows(page):
-        by_y[y].append((x, text))
-    lines = [tuple(t for _, t in sorted(by_y[y])) for y in sorted(by_y, reverse=True)]
-    return lines[1:-1]
-
-
-def read(path) -> pypdf.PdfReader:
-    return pypdf.PdfReader(str(path))
-
-
-def footer(page: pypdf.PageObject) -> str:
-    return shows(page)[-1][0]
 
 
 @pytest.fixture(scope="module")
@@ -404,30 +372,6 @@ def test_rolling_into_parts(tmp_path):
     assert calls == [50, 100, 120, 150, 200, 240, 250, 300]
 
 
-def test_no_rolling_below_the_limit_and_stale_parts_removed(tmp_path):
-    target = tmp_path / "r.pdf"
-    write_pdf([(i,) for i in range(10)], target, max_rows_per_file=4)
-    assert os.path.exists(part_path(target, 3))
-    result = write_pdf([(i,) for i in range(4)], target, max_rows_per_file=4)
-    assert [f.path for f in result.files] == [str(target)]
-    assert os.listdir(tmp_path) == ["r.pdf"]  # the parts of the earlier run are gone
-
-
-def test_empty_input_with_columns(tmp_path):
-    result = write_pdf([], tmp_path / "e.pdf", columns=["a", "b"])
-    assert result.records == 0 and result.files[0].records == 0
-    page = read(tmp_path / "e.pdf").pages[0]
-    assert table_rows(page) == [("a", "b"), ("No rows",)]
-    assert footer(page) == "Page 1 of 1"
-
-
-def test_empty_input_without_columns(tmp_path):
-    result = write_pdf(iter(()), tmp_path / "e.pdf")
-    reader = read(tmp_path / "e.pdf")
-    assert result.records == 0 and len(reader.pages) == 1
-    assert [t for t, _, _ in shows(reader.pages[0])] == ["No rows", "e", "Page 1 of 1"]
-
-
 def test_output_is_deterministic(tmp_path):
     rows = [(i, f"значение {i}", "中文", i / 7) for i in range(80)]
     a = write_pdf(rows, tmp_path / "a" / "x.pdf", title="Same")
@@ -450,12 +394,6 @@ def test_page_size_option(tmp_path, page_size, landscape, expected):
 def test_rows_per_page_must_be_positive(tmp_path, value):
     with pytest.raises(ValueError, match="rows_per_page"):
         write_pdf([(1,)], tmp_path / "x.pdf", rows_per_page=value)
-    assert os.listdir(tmp_path) == []
-
-
-def test_unknown_option_is_named(tmp_path):
-    with pytest.raises(TypeError, match="'fontsize'"):
-        write_pdf([(1,)], tmp_path / "x.pdf", fontsize=8)
     assert os.listdir(tmp_path) == []
 
 
@@ -498,20 +436,6 @@ def test_circular_dict_names_row_and_column(tmp_path, first):
         write_pdf(iter(rows), tmp_path / "x.pdf", columns=["a", "b"], rows_per_page=50)
     assert str(info.value) == f"row {at}, column 'b': cannot render value of type dict (it contains itself: a circular reference)"
     assert os.listdir(tmp_path) == []
-
-
-def test_error_after_rolling_leaves_no_part(tmp_path):
-    rows = [(i,) for i in range(1, 30)] + [("a", "b")]
-    with pytest.raises(ValueError, match="row 30: expected 1 fields, got 2"):
-        write_pdf(iter(rows), tmp_path / "x.pdf", rows_per_page=5, max_rows_per_file=10)
-    assert os.listdir(tmp_path) == []
-
-
-def test_existing_file_without_overwrite(tmp_path):
-    (tmp_path / "x.pdf").write_bytes(b"old")
-    with pytest.raises(OutputError, match="already exists"):
-        write_pdf([(1,)], tmp_path / "x.pdf", overwrite=False)
-    assert (tmp_path / "x.pdf").read_bytes() == b"old"
 
 
 def test_font_not_found_names_the_package(tmp_path, monkeypatch):
@@ -767,8 +691,8 @@ def test_a_column_mixing_text_and_numbers(tmp_path):
 CHILD = textwrap.dedent(
     """
     import json, os, resource, sys
-    from airflow_export.writers.pdf_fonts import find_font_path, load_font
-    from airflow_export.writers.pdf_writer import write_pdf
+    from airflow_export.writers.pdf.fonts import find_font_path, load_font
+    from airflow_export.writers.pdf import write_pdf
 
     parts, per_part, limit, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     load_font(find_font_path())
@@ -1057,7 +981,7 @@ def test_fallback_font_path_option(tmp_path):
     bogus.write_bytes(b"not a font")
     with pytest.raises(ValueError, match="fallback_font_path: font_path .*bogus.ttf .*cannot be embedded"):
         write_pdf([(1,)], tmp_path / "x.pdf", fallback_font_path=bogus)
-    with pytest.raises(TypeError, match="fallback_font_path must be a path or None, got 3"):
+    with pytest.raises(ValueError, match="fallback_font_path must be a path or None, got 3"):
         write_pdf([(1,)], tmp_path / "x.pdf", fallback_font_path=3)
     assert sorted(os.listdir(tmp_path)) == ["bogus.ttf"]
     assert find_fallback_font_path() == DEJAVU
@@ -1114,8 +1038,8 @@ def test_the_suggested_page_size_fits(tmp_path):
 FONT_CACHE_CHILD = textwrap.dedent(
     """
     import json, sys
-    from airflow_export.writers import pdf_fonts
-    from airflow_export.writers.pdf_writer import write_pdf
+    from airflow_export.writers.pdf import fonts as pdf_fonts
+    from airflow_export.writers.pdf import write_pdf
 
     parsed = []
     original = pdf_fonts.TTFont
@@ -1155,13 +1079,13 @@ def test_font_cache_gives_the_same_pdf_as_parsing(tmp_path):
 def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
     from reportlab.pdfbase.ttfonts import TTFont
 
-    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
     paths = [find_font_path(), find_fallback_font_path()]
     for path in filter(None, paths):
         ref = TTFont("CacheTest", path)
-        cache_file = pdf_fonts._face_cache_file(path, 0)
-        pdf_fonts._write_face_cache(ref, cache_file)
-        got = pdf_fonts._font_from_cache("CacheTest", path, cache_file)
+        cache_file = font_cache.face_cache_file(path, 0)
+        font_cache.write_face_cache(ref, cache_file)
+        got = font_cache.font_from_cache("CacheTest", path, cache_file)
         a, b = vars(ref.face), vars(got.face)
         assert set(a) == set(b)
         for key in a:
@@ -1181,32 +1105,18 @@ def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
 def test_font_cache_ignores_bad_files(tmp_path, monkeypatch):
     import pickle
 
-    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
     path = find_font_path()
-    cache_file = pdf_fonts._face_cache_file(path, 0)
+    cache_file = font_cache.face_cache_file(path, 0)
     os.makedirs(os.path.dirname(cache_file), exist_ok=True)
     with open(cache_file, "wb") as fh:  # a pickle that would call a function: refused
         pickle.dump({"state": os.getcwd, "arrays": {}}, fh)
-    assert pdf_fonts._font_from_cache("X", path, cache_file) is None
+    assert font_cache.font_from_cache("X", path, cache_file) is None
     with open(cache_file, "wb") as fh:
         fh.write(b"not a pickle")
-    assert pdf_fonts._font_from_cache("X", path, cache_file) is None
-    monkeypatch.setenv(pdf_fonts.FONT_CACHE_ENV_VAR, "off")
-    assert pdf_fonts.font_cache_dir() is None and pdf_fonts._face_cache_file(path, 0) is None
-
-
-def test_overwrite_false_fails_before_any_row_is_read(tmp_path):
-    from airflow_export.writers.output import OutputExistsError
-
-    (tmp_path / "w.pdf").write_text("old")
-
-    def rows():
-        raise RuntimeError("a row was read")
-        yield
-
-    with pytest.raises(OutputExistsError):
-        write_pdf(rows(), tmp_path / "w.pdf", overwrite=False)
-    assert (tmp_path / "w.pdf").read_text() == "old"
+    assert font_cache.font_from_cache("X", path, cache_file) is None
+    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, "off")
+    assert font_cache.font_cache_dir() is None and font_cache.face_cache_file(path, 0) is None
 
 
 def test_integers_longer_than_pythons_str_limit_render(tmp_path):

@@ -1,81 +1,49 @@
 """Atomic file output: temporary files beside the target, renamed only when the export succeeds.
 
-No partial file ever stands at a target path. Each file of an export is written to a
-hidden temporary file in the target's directory (``.NAME.PID-RANDOM-HOSTID.airflow-export-tmp``)
-and all of them are renamed with :func:`os.replace` (atomic on POSIX within one file
-system) only after the last byte is written and fsync'ed. On any error the temporary files
-are removed. A run killed with SIGKILL may leave a temporary file behind; the next export to
-the same target removes the temporary files of dead processes before it starts.
+Contract: no partial file ever stands at a target path. Each file is written to a hidden
+temporary file in the target's directory (``.NAME.PID-RANDOM-HOSTID.airflow-export-tmp``,
+:mod:`~airflow_export.writers.frame.naming`), fsync'ed, and all files of an export are renamed
+with :func:`os.replace` (or linked, ``overwrite=False``) at :meth:`AtomicOutput.commit`; on any
+error the temporary files are removed. Temporary files of dead processes of this host are
+removed when the next export to the same target starts.
 
-With rolling (``parts=True``) the files are named by :func:`part_path`
-(``flights.csv`` -> ``flights.part-00001.csv``, ``flights.part-00002.csv`` ...).
+Every file operation goes through a descriptor of the target's directory, opened once. With
+``confine_to`` that opened directory must lie inside the given root, checked on the
+descriptor itself (``/proc/self/fd``). Why: docs/adr/0002-atomic-output.md and
+docs/adr/0003-explicit-export-root.md.
 
-Every file operation after the start goes through a file descriptor of the target's
-directory, opened once (``os.open(..., dir_fd=...)``, ``os.replace(..., src_dir_fd=...)``):
-renaming a directory or swapping one for a symlink while an export runs cannot move its
-files elsewhere. Inside :func:`confined_to` (the operators use it with the export root),
-that opened directory must also lie inside the given root, checked on the descriptor itself
-(``/proc/self/fd``), so a symlink swapped in between the operator's path check and the
-writer's start is caught too.
-
-Each finished file is described by its size and SHA-256. A file written through
-``PendingFile.open(hashing=True)`` is hashed and counted as its bytes are written (no
-second read); any other file is read back once at commit.
+Each finished file is described by its size and SHA-256, taken from the bytes as written when
+the file was opened with ``hashing=True``, else read back once at commit.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import errno
 import hashlib
 import os
-import re
 import secrets
-import socket
 from pathlib import Path
 from typing import BinaryIO
 
-from airflow_export.writers.result import ExportedFile
+from airflow_export.writers.frame.errors import (
+    SPACE_ERRNOS,
+    OutputError,
+    OutputExistsError,
+    OutputNotWritableError,
+    OutputOutsideRootError,
+    OutputSpaceError,
+)
+from airflow_export.writers.frame.naming import (
+    HOST_ID,
+    TEMP_SUFFIX,
+    check_name_length,
+    existing_outputs,
+    part_path,
+    remove_stale_temporaries,
+)
+from airflow_export.writers.frame.result import ExportedFile
 
-TEMP_SUFFIX = ".airflow-export-tmp"
-_COMPRESSED_SUFFIXES = {".gz", ".gzip", ".bz2", ".xz", ".zst"}
 _HASH_BLOCK = 1 << 20
-
-
-class OutputError(OSError):
-    """The output location cannot be used."""
-
-
-class OutputExistsError(OutputError, FileExistsError):
-    """The target exists and ``overwrite`` is False."""
-
-
-class OutputNotWritableError(OutputError, PermissionError):
-    """The output directory cannot be created or written."""
-
-
-class OutputOutsideRootError(OutputError, PermissionError):
-    """The target's directory, as opened, lies outside the root given to :func:`confined_to`."""
-
-
-_ROOT: contextvars.ContextVar[str | None] = contextvars.ContextVar("airflow_export_output_root", default=None)
-
-
-@contextlib.contextmanager
-def confined_to(root: str | os.PathLike | None):
-    """Within this block, every :class:`AtomicOutput` must write inside ``root`` (None: anywhere).
-
-    Checked on the opened directory, after every symlink, when the output starts; from then
-    on the directory is used through its descriptor. Context-local (``contextvars``).
-
-    :raises OutputOutsideRootError: (from ``AtomicOutput``) the directory is outside ``root``.
-    """
-    token = _ROOT.set(os.path.realpath(os.fspath(root)) if root is not None else None)
-    try:
-        yield
-    finally:
-        _ROOT.reset(token)
 
 
 def _fd_path(dir_fd: int, fallback: str) -> str:
@@ -86,19 +54,9 @@ def _fd_path(dir_fd: int, fallback: str) -> str:
         return os.path.realpath(fallback)
 
 
-class OutputSpaceError(OutputError):
-    """The file system refused more bytes: disk full (``ENOSPC``), quota exceeded (``EDQUOT``)
-    or file size limit (``EFBIG``). ``errno`` is the original one; the message names the target
-    and how many bytes of it had been written."""
-
-
-_SPACE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-                 errno.EFBIG: "file size limit exceeded"}
-
-
-def _space_error(exc: OSError, pending: "PendingFile") -> OSError:
+def _space_error(exc: OSError, pending: PendingFile) -> OSError:
     """``exc`` as an :class:`OutputSpaceError` when it is a space error, else ``exc`` itself."""
-    if isinstance(exc, OutputError) or exc.errno not in _SPACE_ERRNOS:
+    if isinstance(exc, OutputError) or exc.errno not in SPACE_ERRNOS:
         return exc
     try:
         written = os.fstat(pending._fh.fileno()).st_size  # what reached the file system
@@ -114,141 +72,10 @@ def _space_error(exc: OSError, pending: "PendingFile") -> OSError:
         free = ""
     return OutputSpaceError(
         exc.errno,
-        f"{_SPACE_ERRNOS[exc.errno]} while writing {pending.final_path}: its temporary file "
+        f"{SPACE_ERRNOS[exc.errno]} while writing {pending.final_path}: its temporary file "
         f"{os.path.basename(pending.temp_path)} stopped at {written:,} bytes{free}. The temporary file is removed "
         f"and the target is left as it was; free space (or raise the limit) and run the export again",
     )
-
-
-def part_path(path: str | os.PathLike, index: int) -> str:
-    """Name of part ``index`` (1-based) of a rolled-over export.
-
-    The part number goes before the format suffix, and before a compression suffix too:
-    ``/x/flights.csv`` -> ``/x/flights.part-00001.csv``;
-    ``/x/flights.csv.gz`` -> ``/x/flights.part-00001.csv.gz``; ``/x/report`` -> ``/x/report.part-00001``.
-
-    :param path: the export's target path.
-    :param index: part number, >= 1.
-    :raises ValueError: if ``index`` < 1.
-    """
-    if index < 1:
-        raise ValueError(f"part index must be >= 1, got {index}")
-    p = Path(path)
-    suffixes = p.suffixes[-2:] if p.suffix.lower() in _COMPRESSED_SUFFIXES else p.suffixes[-1:]
-    suffix = "".join(suffixes)
-    # A dotted stem such as "sales.2024-01-01" keeps its dots: only real format suffixes move.
-    if suffix and not all(s[1:].isalnum() and len(s) <= 6 for s in suffixes):
-        suffix = ""
-    stem = p.name[: len(p.name) - len(suffix)] if suffix else p.name
-    return str(p.with_name(f"{stem}.part-{index:05d}{suffix}"))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-#: Identifies this machine in temporary file names, so a process never judges the liveness of
-#: another host's (or container's) writer by a PID that is not its own.
-HOST_ID = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
-
-
-def _temp_owner(name: str, target_names: re.Pattern[str]) -> tuple[int, str] | None:
-    """``(pid, host_id)`` when ``name`` is a temporary file of one of ``target_names``, else None."""
-    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
-        return None
-    final_name, _, owner = name[1 : -len(TEMP_SUFFIX)].rpartition(".")
-    if not target_names.fullmatch(final_name):
-        return None
-    parts = owner.split("-")
-    if len(parts) != 3 or not parts[0].isdigit():
-        return None
-    return int(parts[0]), parts[2]
-
-
-#: Longest temporary-name overhead: "." + name + "." + "<pid>-<8 hex>-<8 hex>" + TEMP_SUFFIX (pid up to 7 digits).
-_TEMP_OVERHEAD = 1 + 1 + 7 + 1 + 8 + 1 + 8 + len(TEMP_SUFFIX)
-
-
-def check_name_length(path: str) -> None:
-    """Refuse a target whose temporary (or part) file name would exceed the file system's limit.
-
-    :raises OutputError: ``ENAMETOOLONG``, naming the limit and the longest usable name.
-    """
-    directory = os.path.dirname(path) or "."
-    try:
-        limit = os.pathconf(directory if os.path.isdir(directory) else "/", "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    longest = max(len(os.fsencode(os.path.basename(path))), len(os.fsencode(os.path.basename(part_path(path, 1)))))
-    if longest + _TEMP_OVERHEAD > limit:
-        name = os.path.basename(path)
-        allowed = limit - _TEMP_OVERHEAD - (longest - len(os.fsencode(name)))
-        raise OutputError(
-            errno.ENAMETOOLONG,
-            f"output file name {name!r} is {len(os.fsencode(name))} bytes; with its temporary (and part) suffixes it "
-            f"would exceed the file system's {limit}-byte limit: use a name of at most {allowed} bytes",
-        )
-
-
-def _output_names(target: Path) -> re.Pattern[str]:
-    """The names of ``target`` and of its part files (``flights.csv``, ``flights.part-NNNNN.csv``)."""
-    first_part = Path(part_path(target, 1)).name
-    head, _, tail = first_part.partition(".part-00001")
-    return re.compile(f"{re.escape(target.name)}|{re.escape(head)}\\.part-\\d{{5}}{re.escape(tail)}")
-
-
-def existing_outputs(target: str | os.PathLike) -> list[str]:
-    """The files already standing at ``target`` or at any of its part names, sorted.
-
-    What ``overwrite=False`` refuses: an earlier export of the same target, single or rolled.
-
-    :returns: paths (empty when the directory does not exist).
-    """
-    target = Path(target)
-    names = _output_names(target)
-    try:
-        with os.scandir(target.parent) as entries:
-            return sorted(str(target.parent / e.name) for e in entries if names.fullmatch(e.name))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def remove_stale_temporaries(target: str | os.PathLike, dir_fd: int | None = None) -> list[str]:
-    """Remove temporary files left for ``target`` (or its parts) by dead processes of this host.
-
-    Only the temporary files of exactly this target and of its part files are considered
-    (``.flights.csv.*`` and ``.flights.part-NNNNN.csv.*``, never ``.flights_2024.csv.*``), and
-    only those written on this host (the host id in the name) by a process that no longer
-    runs. Temporary files of other hosts or containers sharing the folder are left alone.
-
-    :param dir_fd: an open descriptor of the target's directory, used instead of its path.
-    :returns: the paths removed.
-    """
-    target = Path(target)
-    directory = target.parent
-    if dir_fd is None and not directory.is_dir():
-        return []
-    names = _output_names(target)
-    removed = []
-    with os.scandir(dir_fd if dir_fd is not None else directory) as entries:
-        for entry in list(entries):
-            owner = _temp_owner(entry.name, names)
-            if owner is None:
-                continue
-            pid, host = owner
-            if host == HOST_ID and pid != os.getpid() and not _pid_alive(pid):
-                try:
-                    os.remove(entry.name, dir_fd=dir_fd) if dir_fd is not None else (directory / entry.name).unlink()
-                    removed.append(str(directory / entry.name))
-                except FileNotFoundError:
-                    pass
-    return removed
 
 
 def _sha256_and_size(name: str, dir_fd: int | None = None) -> tuple[str, int]:
@@ -268,7 +95,7 @@ class HashingWriter:
     ``fileno``, ``closed`` ...) is passed to the wrapped file.
     """
 
-    def __init__(self, raw: BinaryIO, pending: "PendingFile | None" = None) -> None:
+    def __init__(self, raw: BinaryIO, pending: PendingFile | None = None) -> None:
         self._raw = raw
         self._hash = hashlib.sha256()
         self._pending = pending
@@ -342,7 +169,7 @@ class PendingFile:
             return self.hasher.hexdigest(), self.hasher.size
         return _sha256_and_size(self.temp_name, self.dir_fd)
 
-    def move_to(self, other: "PendingFile") -> None:
+    def move_to(self, other: PendingFile) -> None:
         """Rename this (closed) temporary file to ``other``'s temporary name (e.g. single file -> part 1)."""
         os.replace(self.temp_name, other.temp_name, src_dir_fd=self.dir_fd, dst_dir_fd=other.dir_fd)
 
@@ -390,11 +217,15 @@ class AtomicOutput:
     :param overwrite: if False and a target already exists, :class:`OutputError` is raised
         here, before any work is done.
     :param parts: name files with :func:`part_path` (rolling) instead of ``path`` itself.
+    :param confine_to: the export root, or None: the target's directory, as opened (after
+        every symlink), must lie inside it.
     :raises OutputError: target exists and ``overwrite`` is False; the directory cannot be
         created or written.
+    :raises OutputOutsideRootError: the directory resolves outside ``confine_to``.
     """
 
-    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True, parts: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = True, parts: bool = False,
+                 confine_to: str | os.PathLike | None = None) -> None:
         text = os.fspath(path)
         if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
             raise OutputError(errno.EISDIR, f"output path {text!r} names a directory; give a file name")
@@ -414,16 +245,16 @@ class AtomicOutput:
         if os.path.isdir(self.path):
             raise OutputError(errno.EISDIR, f"output path {self.path} is a directory, expected a file path")
         directory = os.path.dirname(self.path)
-        root = _ROOT.get()
+        root = os.path.realpath(os.fspath(confine_to)) if confine_to is not None else None
         if root is not None:
             # Before creating missing parents: makedirs would follow a swapped-in symlink out.
             self._refuse_outside(root, os.path.realpath(directory), directory)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
-            if exc.errno in _SPACE_ERRNOS:
+            if exc.errno in SPACE_ERRNOS:
                 raise OutputSpaceError(
-                    exc.errno, f"{_SPACE_ERRNOS[exc.errno]}: cannot create output directory {directory}"
+                    exc.errno, f"{SPACE_ERRNOS[exc.errno]}: cannot create output directory {directory}"
                 ) from exc
             raise OutputNotWritableError(exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}") from exc
         if not os.access(directory, os.W_OK | os.X_OK):
@@ -574,7 +405,7 @@ class AtomicOutput:
         self._pending = []
         self._close_dir()
 
-    def __enter__(self) -> "AtomicOutput":
+    def __enter__(self) -> AtomicOutput:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from airflow_export.writers.output import (
-    HOST_ID,
+from airflow_export.writers.frame import (
     TEMP_SUFFIX,
     AtomicOutput,
     OutputError,
@@ -19,6 +18,7 @@ from airflow_export.writers.output import (
     part_path,
     remove_stale_temporaries,
 )
+from airflow_export.writers.frame.naming import HOST_ID
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_constructor_cleans_stale_temporaries(tmp_path):
 
 
 def test_hashing_writer_gives_digest_and_size_without_reading_back(tmp_path, monkeypatch):
-    import airflow_export.writers.output as output_module
+    import airflow_export.writers.frame.atomic as output_module
 
     def no_reading(path):
         raise AssertionError(f"{path} was read back")
@@ -265,7 +265,7 @@ def test_plain_open_is_read_back_at_commit(tmp_path):
 
 
 def test_a_name_too_long_for_its_temporary_file_is_refused_up_front(tmp_path):
-    from airflow_export.writers.output import AtomicOutput, OutputError
+    from airflow_export.writers.frame import AtomicOutput, OutputError
 
     ok = "n" * 190 + ".csv"  # 194 bytes: its part name and temporary name still fit in 255
     with AtomicOutput(tmp_path / ok) as out:
