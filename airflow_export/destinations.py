@@ -57,8 +57,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from airflow_export.paths import ExportRoot, resolve_output_path
-from airflow_export.writers.frame import OutputError, OutputExistsError, check_name_length, existing_outputs, part_path
-from airflow_export.writers.frame import ExportedFile, ExportResult
+from airflow_export.writers.frame import (
+    ExportedFile,
+    ExportResult,
+    OutputError,
+    OutputExistsError,
+    check_name_length,
+    existing_outputs,
+    part_path,
+)
 
 __all__ = [
     "REMOTE_TEMP_MARKER",

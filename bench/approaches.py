@@ -447,8 +447,8 @@ def ours_pdf(spec: dict) -> tuple[int, list[str]]:
 
 def _ours_pdf_setup(spec: dict) -> dict:
     """Import the writer and load the font before the clock starts (loaded once per process)."""
+    import airflow_export.writers.pdf  # noqa: F401
     from airflow_export.sources import sql  # noqa: F401
-    from airflow_export.writers import pdf_writer  # noqa: F401
     from airflow_export.writers.pdf.fonts import find_font_path, load_font
 
     load_font(find_font_path())

@@ -38,7 +38,6 @@ from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
 from airflow_export.sources.xcom import xcom_rows
-from airflow_export.writers.frame import confined_to
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -293,8 +292,9 @@ class BaseExportOperator(BaseOperator):
         dest = self.destination()
         return dest.local_path or dest.uri
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        """Write ``source`` to ``path`` with this operator's format; implemented by subclasses."""
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
+        """Write ``source`` to ``path`` with this operator's format, inside the export root
+        ``confine_to`` (None: a remote destination's local staging file); implemented by subclasses."""
         raise NotImplementedError
 
     # -- execution ------------------------------------------------------------------------
@@ -319,8 +319,9 @@ class BaseExportOperator(BaseOperator):
                 )
                 # The writer re-checks the export root on the directory it opens (a symlink swapped
                 # in while the query ran is caught) and then writes through that directory's descriptor.
-                with confined_to(None if destination.is_remote else root.path):
-                    written = self.write(source, stage.local_path, progress)
+                written = self.write(
+                    source, stage.local_path, progress, confine_to=None if destination.is_remote else root.path
+                )
                 result = stage.commit(written)
         except BaseException as exc:
             reason = metrics.failure_reason(exc)
@@ -411,11 +412,11 @@ class ExportCsvOperator(BaseExportOperator):
         super().__init__(**kwargs)
         self.chunk_size = chunk_size
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.csv import write_csv
 
         return write_csv(
-            source.rows, path, columns=source.columns, chunk_size=self.chunk_size,
+            source.rows, path, columns=source.columns, chunk_size=self.chunk_size, confine_to=confine_to,
             overwrite=self.overwrite, progress=progress, **self.format_options,
         )
 
@@ -440,10 +441,10 @@ class ExportPdfOperator(BaseExportOperator):
         self.title = title
         self.rows_per_page = rows_per_page
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.pdf import write_pdf
 
         return write_pdf(
-            source.rows, path, columns=source.columns, title=self.title or self.task_id,
+            source.rows, path, columns=source.columns, title=self.title or self.task_id, confine_to=confine_to,
             rows_per_page=self.rows_per_page, overwrite=self.overwrite, progress=progress, **self.format_options,
         )

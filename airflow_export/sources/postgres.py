@@ -237,8 +237,7 @@ def copy_query_csv(
     :raises SourceError: the query failed (the server's message is kept).
     :raises ValueError: ``conn`` is not a psycopg 3 connection.
     """
-    from airflow_export.writers.frame import AtomicOutput
-    from airflow_export.writers.frame import ExportResult
+    from airflow_export.writers.frame import AtomicOutput, ExportResult
 
     if driver_of(conn) != PSYCOPG3:
         raise ValueError(f"copy_query_csv needs a psycopg 3 connection, got {type(conn).__module__}")
@@ -265,7 +264,4 @@ def copy_query_csv(
         finally:
             cursor.close()
         files = output.commit()
-    return ExportResult(
-        path=files[0].path, format="csv", records=files[0].records, bytes=files[0].bytes,
-        duration_seconds=time.monotonic() - started, files=tuple(files),
-    )
+    return ExportResult.from_files("csv", files, time.monotonic() - started)
