@@ -196,7 +196,9 @@ def iter_batches(
     if isinstance(first, Mapping):
         keys = columns if columns is not None else list(first)
         if not keys:
-            raise ValueError("row 1: no column to write: the first mapping has no keys and columns is empty or not given")
+            raise ValueError(
+                "row 1: no column to write: the first mapping has no keys and columns is empty or not given"
+            )
         return [str(k) for k in keys], _mapping_batches(first, it, keys, batch_size, extra_keys)
 
     _check_sequence_type(type(first), 1)

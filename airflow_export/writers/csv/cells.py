@@ -182,12 +182,11 @@ def csv_column(
         if only is float:
             if has_nan(values, has_none):
                 out = [NAN_CELL if v != v else v for v in values]
-        elif only is str:
-            if formula_guard and has_formula_start(values):
-                out = [
-                    FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
-                    for v in values
-                ]
+        elif only is str and formula_guard and has_formula_start(values):
+            out = [
+                FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
+                for v in values
+            ]
     elif types:
         converters = {t: _csv_converter(t, formula_guard) for t in types}
         bad = {t for t, c in converters.items() if c is None}

@@ -140,7 +140,7 @@ class CsvChunk:
 
     def rows(self, cells: CsvCells) -> Sequence[Sequence[Any]]:
         """Rows of ``cells`` for :func:`csv.writer`: the batch itself when nothing changed."""
-        return list(zip(*cells.columns)) if cells.changed else self.batch
+        return list(zip(*cells.columns, strict=False)) if cells.changed else self.batch
 
 
 def csv_chunk(
@@ -200,74 +200,91 @@ def csv_chunk(
         values = flat[i::width]
         raw.append(values)
         out: Sequence[Any] = values
+        kind = KIND_NUMBER
         if column_types == ints:
-            cells.append(values)
-            kinds.append(KIND_NUMBER)
-            continue
-        if column_types == floats:  # a C sum, ~3 ns a cell: always checked
+            pass
+        elif column_types == floats:  # a C sum, ~3 ns a cell: always checked
             if has_nan(values, False):
                 out = [NAN_CELL if v != v else v for v in values]
-                changed = True
-            cells.append(out)
-            kinds.append(KIND_NUMBER)
-            continue
-        if column_types == strs:
-            types: Any = STR_ONLY
-            has_none = False
         else:
-            types = set(column_types)
-            has_none = NONE_TYPE in types
-        empty_count: int | None = None
-        kind = KIND_MIXED
-        if types <= NONE_INT:
-            kind = KIND_NUMBER
-        elif types <= NONE_FLOAT:
-            kind = KIND_NUMBER
-            if not check_nan:
-                unchecked.append(i)
-            elif has_nan(values, has_none):
-                out = [NAN_CELL if v != v else v for v in values]
-        elif types <= NONE_STR:
-            kind = KIND_STR
-            guard = False
-            if formula_guard and not has_none:
-                try:  # one pass for both the formula guard and "is there an empty string"
-                    guard = not FORMULA_STARTS.isdisjoint(map(first_char, values))
-                    if not guard:
-                        empty_count = 0  # every string had a first character
-                except IndexError:  # an empty string (the guard never changes "")
-                    guard = has_formula_start(values)
-            elif formula_guard:
-                guard = has_formula_start(values)
-            elif not has_none and all(values):
-                empty_count = 0
-            if guard:
-                out = [
-                    FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
-                    for v in values
-                ]
-        else:
-            out = csv_column(
-                values, formula_guard=formula_guard, first_row=first_row, column=columns[i], types=types,
+            out, kind, has_none, empty_count, deferred = _other_column(
+                values, column_types, column_types == strs, check_nan, formula_guard, first_row, columns[i]
             )
-            has_none = has_none or not NULLABLE_TYPES.isdisjoint(types)
-        if has_none:
-            null_columns.append(i)
-        if kind is not KIND_NUMBER:
-            if empty_count is None:
-                empty_count = out.count("")
-            if empty_count:
-                empty_counts[i] = empty_count
-            if marker_text is not None and (count := out.count(marker_text)):
-                marker_counts[i] = count
-            if special_chars and holds_any(_text_of(out, kind, has_none), special_chars):
-                special.append(i)
+            if deferred:
+                unchecked.append(i)
+            if has_none:
+                null_columns.append(i)
+            if kind is not KIND_NUMBER:
+                empties, markers, needs_quotes = _text_stats(out, kind, has_none, empty_count, marker_text,
+                                                             special_chars)
+                if empties:
+                    empty_counts[i] = empties
+                if markers:
+                    marker_counts[i] = markers
+                if needs_quotes:
+                    special.append(i)
         if out is not values:
             changed = True
         cells.append(out)
         kinds.append(kind)
     return CsvChunk(batch, cells, changed, kinds, tuple(null_columns), empty_counts, marker_text, marker_counts,
                     tuple(unchecked), tuple(special), flat, raw)
+
+
+def _other_column(values: list[Any], column_types: list[type], only_str: bool, check_nan: bool, formula_guard: bool,
+                  first_row: int, column: str) -> tuple[Sequence[Any], str, bool, int | None, bool]:
+    """A column that is not all ints or all floats: ``(cells, kind, may hold a null, empty
+    strings if known, NaN check deferred)``."""
+    if only_str:
+        types: Any = STR_ONLY
+        has_none = False
+    else:
+        types = set(column_types)
+        has_none = NONE_TYPE in types
+    if types <= NONE_INT:
+        return values, KIND_NUMBER, has_none, None, False
+    if types <= NONE_FLOAT:
+        if not check_nan:
+            return values, KIND_NUMBER, has_none, None, True
+        out = [NAN_CELL if v != v else v for v in values] if has_nan(values, has_none) else values
+        return out, KIND_NUMBER, has_none, None, False
+    if types <= NONE_STR:
+        out, empty_count = _str_column(values, has_none, formula_guard)
+        return out, KIND_STR, has_none, empty_count, False
+    out = csv_column(values, formula_guard=formula_guard, first_row=first_row, column=column, types=types)
+    return out, KIND_MIXED, has_none or not NULLABLE_TYPES.isdisjoint(types), None, False
+
+
+def _str_column(values: list[Any], has_none: bool, formula_guard: bool) -> tuple[Sequence[Any], int | None]:
+    """A column of strings (and ``None``) with the formula guard applied, and its number of
+    empty strings when the scan proved it 0 (else None: to be counted)."""
+    empty_count: int | None = None
+    guard = False
+    if formula_guard and not has_none:
+        try:  # one pass for both the formula guard and "is there an empty string"
+            guard = not FORMULA_STARTS.isdisjoint(map(first_char, values))
+            if not guard:
+                empty_count = 0  # every string had a first character
+        except IndexError:  # an empty string (the guard never changes "")
+            guard = has_formula_start(values)
+    elif formula_guard:
+        guard = has_formula_start(values)
+    elif not has_none and all(values):
+        empty_count = 0
+    if not guard:
+        return values, empty_count
+    return [FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
+            for v in values], empty_count
+
+
+def _text_stats(out: Sequence[Any], kind: str, has_none: bool, empty_count: int | None, marker_text: str | None,
+                special_chars: str) -> tuple[int, int, bool]:
+    """A text column's empty strings, texts equal to ``marker_text``, and whether a text
+    holds one of ``special_chars`` (not checked when empty)."""
+    empties = out.count("") if empty_count is None else empty_count
+    markers = out.count(marker_text) if marker_text is not None else 0
+    needs_quotes = bool(special_chars) and holds_any(_text_of(out, kind, has_none), special_chars)
+    return empties, markers, needs_quotes
 
 
 def _text_of(cells: Sequence[Any], kind: str, has_none: bool) -> str:

@@ -121,7 +121,9 @@ class CsvOptions(WriterOptions):
         if not getattr(info, "_is_text_encoding", True):
             raise ValueError(f"encoding {self.encoding!r} is not a text encoding")
         if self.bom and info.name not in BOM_CODECS:
-            raise ValueError(f"bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding {self.encoding!r}")
+            raise ValueError(
+                f"bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding {self.encoding!r}"
+            )
         codec_bom = BOM_CODECS.get(info.name)
         forced = codec_bom is not None and codec_bom[2]
         if self.bom is False and forced:

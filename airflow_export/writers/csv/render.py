@@ -157,7 +157,7 @@ class ChunkRenderer:
             # (the same str() the row format applies).
             columns = [
                 list(map(str, column)) if kind is KIND_MIXED else column
-                for column, kind in zip(columns, chunk.kinds)
+                for column, kind in zip(columns, chunk.kinds, strict=False)
             ]
             # The rows with a text needing quotes; the texts put for "" and marker-equal
             # cells (these very objects) hold quote characters but are final already.
@@ -176,7 +176,7 @@ class ChunkRenderer:
             # first (extended-slice assignment, C). ~2x faster than csv.writer.writerows on
             # the flights rows (bench/ANALYSIS.md).
             width = len(self.names)
-            for i, (column, raw) in enumerate(zip(columns, chunk.raw_columns)):
+            for i, (column, raw) in enumerate(zip(columns, chunk.raw_columns, strict=False)):
                 if column is not raw:
                     flat[i::width] = column
             values = tuple(flat)
@@ -186,7 +186,7 @@ class ChunkRenderer:
         # One C-level "%" per row: ~1.6x faster than map(str) per column + str.join per row.
         rows = chunk.batch
         if cells.changed or set(map(type, rows)) != _TUPLE_ONLY:
-            rows = zip(*columns)  # "%" takes a tuple only
+            rows = zip(*columns, strict=False)  # "%" takes a tuple only
         lines = list(map(self.row_format.__mod__, rows))
         if not quoted:
             self.last_lines, self.last_terminated = lines, False
@@ -195,7 +195,7 @@ class ChunkRenderer:
         batch = chunk.batch
         sub = self.render_through_csv([batch[i] for i in quoted], first_row, per_row=True)
         lines = [line + terminator for line in lines]
-        for index, line in zip(quoted, sub):
+        for index, line in zip(quoted, sub, strict=False):
             lines[index] = line
         self.last_lines, self.last_terminated = lines, True
         text = "".join(lines)
@@ -300,7 +300,7 @@ def describe_csv_error(batch: Sequence[Sequence[Any]], names: list[str], first_r
         try:
             probe.writerow(row)
         except csv.Error as row_error:
-            for column, cell in zip(names, row):
+            for column, cell in zip(names, row, strict=False):
                 try:
                     probe.writerow(["x", cell])
                 except csv.Error as exc:
@@ -339,7 +339,8 @@ def render_huge_ints(chunks: ChunkRenderer, batch: Sequence[Any], first_row: int
     """Render a batch holding an int of more than ``sys.get_int_max_str_digits()`` digits.
 
     Python refuses such conversions by default (a guard against quadratic-time parsing of
-    untrusted text: CVE-2020-10735, Python 3.11's ``sys.set_int_max_str_digits``); an integer from a database is data, so the
+    untrusted text: CVE-2020-10735, Python 3.11's ``sys.set_int_max_str_digits``); an integer from a
+    database is data, so the
     batch is rendered again with the limit lifted, and the limit restored at once.
     """
     limit = sys.get_int_max_str_digits()

@@ -106,7 +106,7 @@ class StandIns:
     def apply(self, texts: list[str], counts: tuple[int, int, int]) -> list[str] | None:
         """``texts`` with every token replaced, or None if a token count is not ``counts``
         (empty texts, nulls, marker-equal texts): the data holds a stand-in character."""
-        for (token, text), want in zip(self.replacements, counts):
+        for (token, text), want in zip(self.replacements, counts, strict=False):
             if not want:
                 continue
             delta = len(text) - len(token)

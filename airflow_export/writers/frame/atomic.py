@@ -18,6 +18,7 @@ the file was opened with ``hashing=True``, else read back once at commit.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -149,7 +150,7 @@ class PendingFile:
         """
         try:
             fd = os.open(self.temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666, dir_fd=self.dir_fd)
-            self._fh = open(fd, "wb", buffering=buffering)
+            self._fh = open(fd, "wb", buffering=buffering)  # noqa: SIM115 - kept open across writes, closed by close()
         except PermissionError as exc:
             raise OutputNotWritableError(
                 exc.errno, f"output directory {Path(self.final_path).parent} is not writable"
@@ -256,7 +257,9 @@ class AtomicOutput:
                 raise OutputSpaceError(
                     exc.errno, f"{SPACE_ERRNOS[exc.errno]}: cannot create output directory {directory}"
                 ) from exc
-            raise OutputNotWritableError(exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}") from exc
+            raise OutputNotWritableError(
+                exc.errno or errno.EACCES, f"cannot create output directory {directory}: {exc.strerror}"
+            ) from exc
         if not os.access(directory, os.W_OK | os.X_OK):
             raise OutputNotWritableError(errno.EACCES, f"output directory {directory} is not writable")
         self._dir_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -350,10 +353,8 @@ class AtomicOutput:
         except BaseException:
             self.abort()
             raise
-        try:
+        with contextlib.suppress(OSError):
             os.fsync(self._dir_fd)
-        except OSError:
-            pass
         self._pending = []
         self._close_dir()
         return done
@@ -385,10 +386,8 @@ class AtomicOutput:
             index += 1
         for path in stale:
             if path not in keep:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.basename(path), dir_fd=self._dir_fd)
-                except FileNotFoundError:
-                    pass
 
     def abort(self) -> None:
         """Close and remove every temporary file; the targets are left as they were."""
@@ -398,10 +397,8 @@ class AtomicOutput:
                     pending._fh.close()
             except OSError:
                 pass
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(pending.temp_name, dir_fd=self._dir_fd)
-            except FileNotFoundError:
-                pass
         self._pending = []
         self._close_dir()
 

@@ -76,7 +76,7 @@ class PdfFiles(FileRenderer):
                 self._report()
             take = total - start if room is None else min(total - start, room)
             chunk = batch if take == total else batch[start : start + take]
-            for _ in current.add_rows(list(zip(*chunk)), series.written + 1):
+            for _ in current.add_rows(list(zip(*chunk, strict=False)), series.written + 1):
                 self._report()
             series.add(take)
             start += take
@@ -105,7 +105,8 @@ def _log_missing(path: str, fonts: FontSet) -> None:
             "PDF %s: the fonts (%s%s) have no glyph for %s; they show as empty boxes",
             path,
             os.path.basename(fonts.font.face.filename),
-            f", fallback {os.path.basename(fonts.fallback_path)}" if fonts.fallback is not None else ", no fallback font",
+            f", fallback {os.path.basename(fonts.fallback_path)}" if fonts.fallback is not None
+            else ", no fallback font",
             summary,
         )
 

@@ -6,6 +6,7 @@ that cannot be written or read is ignored (the font is parsed). Why: docs/adr/00
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -105,10 +106,8 @@ def write_face_cache(font: TTFont, cache_file: str) -> None:
         os.replace(temp, cache_file)
     except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is skipped
         logger.debug("font cache not written (%s): %s", cache_file, exc)
-        try:
+        with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(temp)
-        except (OSError, UnboundLocalError):
-            pass
 
 
 def font_from_cache(name: str, path: str, cache_file: str) -> TTFont | None:
@@ -151,10 +150,11 @@ def font_from_cache(name: str, path: str, cache_file: str) -> TTFont | None:
     # Each glyph's list of characters: slices of the flat list (C-level maps, no Python loop).
     ends = list(itertools.accumulate(arrays["g2c_counts"]))
     starts = [0, *ends[:-1]]
-    glyph_to_char = dict(zip(arrays["g2c_keys"], map(arrays["g2c_chars"].__getitem__, map(slice, starts, ends))))
+    chars = map(arrays["g2c_chars"].__getitem__, map(slice, starts, ends))
+    glyph_to_char = dict(zip(arrays["g2c_keys"], chars, strict=False))
     vars(face).update(
-        charToGlyph=dict(zip(arrays["c2g_keys"], arrays["c2g_values"])),
-        charWidths=dict(zip(arrays["w_keys"], arrays["w_values"])),
+        charToGlyph=dict(zip(arrays["c2g_keys"], arrays["c2g_values"], strict=False)),
+        charWidths=dict(zip(arrays["w_keys"], arrays["w_values"], strict=False)),
         glyphToChar=glyph_to_char,
         glyphPos=arrays["glyph_pos"],
     )

@@ -253,7 +253,8 @@ class FontSet:
         widths.update(extra)
         self.fallback = fallback
         self.fallback_chars = frozenset(map(chr, extra))
-        self.width_font = SimpleNamespace(face=SimpleNamespace(charWidths=widths, defaultWidth=self.font.face.defaultWidth))
+        face = SimpleNamespace(charWidths=widths, defaultWidth=self.font.face.defaultWidth)
+        self.width_font = SimpleNamespace(face=face)
         for metrics in self._metrics:
             metrics._bind()
         return True

@@ -146,6 +146,9 @@ class PageGeometry:
         return lines * self.leading + 2 * self.vpad
 
 
+_PAGE_SIZE_ERROR = "page_size must be 'A4', 'letter' or (width, height) in points, got {!r}"
+
+
 def resolve_page_size(page_size: str | Sequence[float], landscape: bool) -> tuple[float, float]:
     """Page (width, height) in points.
 
@@ -157,12 +160,12 @@ def resolve_page_size(page_size: str | Sequence[float], landscape: bool) -> tupl
         try:
             w, h = PAGE_SIZES[page_size.lower()]
         except KeyError:
-            raise ValueError(f"page_size must be 'A4', 'letter' or (width, height) in points, got {page_size!r}") from None
+            raise ValueError(_PAGE_SIZE_ERROR.format(page_size)) from None
     else:
         try:
             w, h = (float(v) for v in page_size)
         except (TypeError, ValueError):
-            raise ValueError(f"page_size must be 'A4', 'letter' or (width, height) in points, got {page_size!r}") from None
+            raise ValueError(_PAGE_SIZE_ERROR.format(page_size)) from None
         if not (w >= 144 and h >= 144 and math.isfinite(w) and math.isfinite(h)):
             raise ValueError(f"page_size must be at least 144 x 144 points, got {page_size!r}")
     short, long_ = sorted((w, h))

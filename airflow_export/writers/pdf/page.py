@@ -221,10 +221,7 @@ class PdfFile:
                 if not line:
                     continue
                 y = top - g.vpad - g.ascent - k * g.leading
-                if t.numeric[column]:
-                    x = left + t.widths[column] - g.hpad - t.metrics.width(line)
-                else:
-                    x = left + g.hpad
+                x = left + t.widths[column] - g.hpad - t.metrics.width(line) if t.numeric[column] else left + g.hpad
                 ops.append(f"1 0 0 1 {_fmt(x)} {_fmt(y)} Tm {self._show(line, self.size_str)}")
         ops.append("0 Tr ET")
         return "\n".join(ops)
@@ -278,7 +275,7 @@ class PdfFile:
             caches = (self.caches[column], self.atomic_caches[column])
             cell = self._cell
             out = []
-            for value, text in zip(values, texts):
+            for value, text in zip(values, texts, strict=False):
                 atomic = _is_atomic(type(value))
                 entry = caches[atomic].get(text)
                 out.append(cell(column, text, atomic) if entry is None else entry)
@@ -316,7 +313,7 @@ class PdfFile:
         ops_by_column = []
         lines_by_column = []
         for column_entries in entries:
-            ops, lines = zip(*column_entries)
+            ops, lines = zip(*column_entries, strict=False)
             ops_by_column.append(ops)
             lines_by_column.append(lines)
         del entries
@@ -331,11 +328,8 @@ class PdfFile:
         stripes = self.stripes
         row_bottoms = self.row_bottoms
         join = "".join
-        for row, lines in zip(zip(*ops_by_column), row_lines):
-            if lines <= 1:
-                height = one_line
-            else:
-                height = g.row_height(lines)
+        for row, lines in zip(zip(*ops_by_column, strict=False), row_lines, strict=False):
+            height = one_line if lines <= 1 else g.row_height(lines)
             y = self.y
             if y - height < bottom and self.page_records:
                 self.finish_page()

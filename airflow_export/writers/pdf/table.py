@@ -56,11 +56,13 @@ class Table:
         g = geometry
         hpad = g.hpad
         samples = (
-            [format_column(list(col), null_marker=null_marker, column=name) for col, name in zip(zip(*first_batch), names)]
+            [format_column(list(col), null_marker=null_marker, column=name)
+             for col, name in zip(zip(*first_batch, strict=False), names, strict=False)]
             if first_batch
             else [[] for _ in names]
         )
-        self.numeric = [self._is_numeric(col) for col in (zip(*first_batch) if first_batch else [() for _ in names])]
+        first_columns = zip(*first_batch, strict=False) if first_batch else [() for _ in names]
+        self.numeric = [self._is_numeric(col) for col in first_columns]
         self.numeric_min = numeric_min_width(g, metrics)
         self.widths = self._widths(names, samples, column_widths)
         lefts = []
@@ -72,10 +74,12 @@ class Table:
         self.right = x
         self.inner = [w - 2 * hpad for w in self.widths]
         self.header_lines = []
-        for name, inner in zip(names, self.inner):
+        for name, inner in zip(names, self.inner, strict=False):
             text = self.prepare(name, "header")
             lines = wrap_text(text, inner, metrics) if ("\n" in text or metrics.width(text) > inner) else [text]
-            self.header_lines.append(truncate_lines(lines, MAX_HEADER_LINES, lambda s, i=inner: wrap_text(s, i, metrics)))
+            self.header_lines.append(
+                truncate_lines(lines, MAX_HEADER_LINES, lambda s, i=inner: wrap_text(s, i, metrics))
+            )
         header_count = max((len(lines) for lines in self.header_lines), default=1)
         self.header_height = g.row_height(header_count) if names else 0.0
         self.body_top = g.table_top - self.header_height
@@ -93,7 +97,8 @@ class Table:
         """``text`` ready to measure and draw (:func:`~airflow_export.writers.pdf.layout.clean_text`:
         NFC, newlines, control characters), its characters checked against the fonts (see
         :meth:`~airflow_export.writers.pdf.fonts.FontSet.check`; ``place`` says where it is
-        drawn: ``"column 'name'"``, ``"header"`` or ``"title"``). Every text is prepared before it is measured, so a fallback font is loaded
+        drawn: ``"column 'name'"``, ``"header"`` or ``"title"``). Every text is prepared before it is
+        measured, so a fallback font is loaded
         before any of its characters is measured."""
         cleaned = clean_text(text, self.replacement)
         if not (cleaned.isascii() and self.metrics.has_all_ascii):
@@ -150,7 +155,7 @@ class Table:
                 given = list(column_widths)
                 if len(given) != len(names):
                     raise ValueError(f"column_widths has {len(given)} widths for {len(names)} columns {names!r}")
-            for name, w in zip(names, given):
+            for name, w in zip(names, given, strict=False):
                 if w is not None and (
                     isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < minimum
                 ):
@@ -170,13 +175,15 @@ class Table:
                 auto = fit_column_widths(
                     [self._wanted(names[i], samples[i], self.numeric[i]) for i in free], available - fixed, minimum
                 )
-                for i, w in zip(free, auto):
+                for i, w in zip(free, auto, strict=False):
                     given[i] = w
             return [float(w) for w in given]
         if len(names) * minimum > available + 1e-9:
             raise self._too_many_columns(len(names))
         return fit_column_widths(
-            [self._wanted(n, s, numeric) for n, s, numeric in zip(names, samples, self.numeric)], available, minimum
+            [self._wanted(n, s, numeric) for n, s, numeric in zip(names, samples, self.numeric, strict=False)],
+            available,
+            minimum,
         )
 
     def _wanted(self, name: str, sample: list[str], numeric: bool) -> float:
