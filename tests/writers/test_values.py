@@ -8,7 +8,7 @@ import io
 import json
 import sys
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -115,7 +115,7 @@ CASES = [
     (datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05"),
     (datetime(2024, 1, 2, 3, 4, 5, 600), "2024-01-02T03:04:05.000600"),
     (datetime(2024, 1, 2, 3, 4, 5, tzinfo=TZ2), "2024-01-02T03:04:05+02:00"),
-    (datetime(2024, 1, 2, tzinfo=timezone.utc), "2024-01-02T00:00:00+00:00"),
+    (datetime(2024, 1, 2, tzinfo=UTC), "2024-01-02T00:00:00+00:00"),
     (date(2024, 2, 29), "2024-02-29"),
     (time(23, 59, 1), "23:59:01"),
     (time(1, 2, 3, 4, tzinfo=TZ2), "01:02:03.000004+02:00"),

@@ -8,7 +8,7 @@
 * the output errors.
 """
 
-from airflow_export.writers.frame.atomic import AtomicOutput, PendingFile
+from airflow_export.writers.frame.atomic import AtomicOutput
 from airflow_export.writers.frame.errors import (
     OutputError,
     OutputExistsError,
@@ -24,6 +24,7 @@ from airflow_export.writers.frame.naming import (
     remove_stale_temporaries,
 )
 from airflow_export.writers.frame.options import WriterOptions, check_positive_int
+from airflow_export.writers.frame.pending import PendingFile
 from airflow_export.writers.frame.result import ExportedFile, ExportResult
 from airflow_export.writers.frame.series import FileRenderer, FileSeries
 

@@ -15,7 +15,8 @@ import os
 import time
 from typing import Any, BinaryIO
 
-from airflow_export.writers.frame.atomic import AtomicOutput, PendingFile
+from airflow_export.writers.frame.atomic import AtomicOutput
+from airflow_export.writers.frame.pending import PendingFile
 from airflow_export.writers.frame.result import ExportResult
 
 #: Write buffer of each file, in bytes.

@@ -73,10 +73,9 @@ def test_nothing_at_target_until_commit(tmp_path):
 def test_exception_in_block_removes_temporaries_and_keeps_old_file(tmp_path):
     target = tmp_path / "out.csv"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError, match="boom"):
-        with AtomicOutput(target) as output:
-            output.new_file().open().write(b"new")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), AtomicOutput(target) as output:
+        output.new_file().open().write(b"new")
+        raise RuntimeError("boom")
     assert target.read_bytes() == b"old"
     assert temporaries(tmp_path) == []
 
@@ -213,7 +212,7 @@ def test_constructor_cleans_stale_temporaries(tmp_path):
 
 
 def test_hashing_writer_gives_digest_and_size_without_reading_back(tmp_path, monkeypatch):
-    import airflow_export.writers.frame.atomic as output_module
+    import airflow_export.writers.frame.pending as output_module
 
     def no_reading(path):
         raise AssertionError(f"{path} was read back")
