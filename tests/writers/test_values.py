@@ -260,7 +260,7 @@ def test_quote_nonnumeric_leaves_numbers_unquoted():
         csv_column(("x", None)),
     ]
     buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns))
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns, strict=False))
     assert buf.getvalue() == '1,NaN,0.0000001,1,"true","x"\n2,1.5,2.50,3,"false",""\n'
 
 

@@ -61,7 +61,7 @@ class CsvFiles(FileRenderer):
 
     def discard_file(self) -> None:
         if self.gzip is not None:
-            self.gzip.fileobj = None  # write nothing more to the closed temporary file
+            self.gzip.fileobj = None  # type: ignore[assignment]  # write nothing more to the closed file
             self.gzip = None
         self.stream = None
 

@@ -188,7 +188,7 @@ def csv_column(
                 for v in values
             ]
     elif types:
-        converters = {t: _csv_converter(t, formula_guard) for t in types}
+        converters: dict[type, Any] = {t: _csv_converter(t, formula_guard) for t in types}
         bad = {t for t, c in converters.items() if c is None}
         if bad:
             raise_unrenderable(values, bad, first_row, column)

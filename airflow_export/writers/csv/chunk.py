@@ -246,7 +246,7 @@ def _other_column(values: list[Any], column_types: list[type], only_str: bool, c
     if types <= NONE_FLOAT:
         if not check_nan:
             return values, KIND_NUMBER, has_none, None, True
-        out = [NAN_CELL if v != v else v for v in values] if has_nan(values, has_none) else values
+        out: Sequence[Any] = [NAN_CELL if v != v else v for v in values] if has_nan(values, has_none) else values
         return out, KIND_NUMBER, has_none, None, False
     if types <= NONE_STR:
         out, empty_count = _str_column(values, has_none, formula_guard)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import compress, count
 from typing import Any
 
@@ -162,6 +162,7 @@ class ChunkRenderer:
             # The rows with a text needing quotes; the texts put for "" and marker-equal
             # cells (these very objects) hold quote characters but are final already.
             search, own = self.special_search, (self.empty_text, self.marker_quoted)
+            assert search is not None  # the join path always has one
             quoted = sorted({
                 row for i in chunk.special_columns for row in compress(count(), map(search, columns[i]))
                 if columns[i][row] is not own[0] and columns[i][row] is not own[1]
@@ -184,8 +185,8 @@ class ChunkRenderer:
             self.last_lines, self.last_terminated = values, False
             return [text], text
         # One C-level "%" per row: ~1.6x faster than map(str) per column + str.join per row.
-        rows = chunk.batch
-        if cells.changed or set(map(type, rows)) != _TUPLE_ONLY:
+        rows: Iterable[Sequence[Any]] = chunk.batch
+        if cells.changed or set(map(type, chunk.batch)) != _TUPLE_ONLY:
             rows = zip(*columns, strict=False)  # "%" takes a tuple only
         lines = list(map(self.row_format.__mod__, rows))
         if not quoted:
@@ -219,7 +220,7 @@ class ChunkRenderer:
                 return texts
         raise RuntimeError(f"rows {first_row}..{first_row + len(batch) - 1}: the NaN check did not settle")
 
-    def _through_csv(self, chunk: CsvChunk, first_row: int, per_row: bool) -> list[str] | None:
+    def _through_csv(self, chunk: CsvChunk, first_row: int, per_row: bool) -> list[str]:
         """The csv path: cells with stand-ins, :mod:`csv`, stray line breaks, stand-in
         replacement (redone with other stand-in characters when the data holds them)."""
         self.last_lines = None

@@ -46,7 +46,7 @@ class StandIns:
     def __init__(self, opts: CsvOptions, width: int, chars: str) -> None:
         quotechar, marker, quoting = opts.quotechar, opts.null_marker, opts.quoting
         bare = quoting == csv.QUOTE_NONE
-        empty_char, null_char, marker_char = chars
+        empty_char, null_char, marker_char = chars[0], chars[1], chars[2]
         self.chars = chars
 
         def cell(char: str) -> str:

@@ -193,6 +193,7 @@ class AtomicOutput:
         except BaseException:
             self.abort()
             raise
+        assert self._dir_fd is not None  # open until _close_dir below
         with contextlib.suppress(OSError):
             os.fsync(self._dir_fd)
         self._pending = []

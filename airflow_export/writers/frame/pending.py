@@ -23,7 +23,7 @@ def _space_error(exc: OSError, pending: PendingFile) -> OSError:
     if isinstance(exc, OutputError) or exc.errno not in SPACE_ERRNOS:
         return exc
     try:
-        written = os.fstat(pending._fh.fileno()).st_size  # what reached the file system
+        written = os.fstat(pending._fh.fileno()).st_size  # type: ignore[union-attr]  # None: caught below
     except (OSError, AttributeError, ValueError):
         written = 0
     directory = os.path.dirname(pending.final_path)

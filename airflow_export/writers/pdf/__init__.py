@@ -105,7 +105,7 @@ def _log_missing(path: str, fonts: FontSet) -> None:
             "PDF %s: the fonts (%s%s) have no glyph for %s; they show as empty boxes",
             path,
             os.path.basename(fonts.font.face.filename),
-            f", fallback {os.path.basename(fonts.fallback_path)}" if fonts.fallback is not None
+            f", fallback {os.path.basename(fonts.fallback_path or '')}" if fonts.fallback is not None
             else ", no fallback font",
             summary,
         )

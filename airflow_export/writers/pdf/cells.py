@@ -100,15 +100,16 @@ class CellDrawer:
                 parts.append(f"{self.font0} {size_str} Tf")
             return " ".join(parts)
         parts = []
-        current = (False, 0)
+        font_subset = (False, 0)
         for uses_fallback, text in runs:
             font = self.table.fonts.fallback if uses_fallback else self.font
+            assert font is not None  # a fallback run exists only when the fallback font is loaded
             for subset, chunk in font.splitString(text, doc):
-                if (uses_fallback, subset) != current:
+                if (uses_fallback, subset) != font_subset:
                     parts.append(f"{font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                    current = (uses_fallback, subset)
+                    font_subset = (uses_fallback, subset)
                 parts.append(f"({escapePDF(chunk)}) Tj")
-        if current != (False, 0):
+        if font_subset != (False, 0):
             parts.append(f"{self.font0} {size_str} Tf")
         return " ".join(parts)
 

@@ -43,6 +43,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import partial
 from types import SimpleNamespace
+from typing import Any
 
 from reportlab.lib.rl_accel import instanceStringWidthTTF
 from reportlab.pdfbase import pdfmetrics
@@ -216,7 +217,7 @@ class FontSet:
         self.fallback_chars: frozenset[str] = frozenset()
         #: what widths are measured with: an object with ``face.charWidths`` (1/1000 em by code
         #: point) and ``face.defaultWidth``, as rl_accel's ``instanceStringWidthTTF`` reads them.
-        self.width_font: object = font
+        self.width_font: Any = font  # the font, or a stand-in with the merged width table
         #: characters in neither font (the first :data:`MISSING_TRACKED`, in order of appearance).
         self.missing: dict[str, None] = {}
         #: where they occurred (as given to :meth:`check`), in order of appearance.
@@ -235,6 +236,7 @@ class FontSet:
         if self._tried:
             return self.fallback is not None
         self._tried = True
+        assert self.fallback_path is not None  # else _tried was True from the start
         try:
             fallback = load_font(self.fallback_path)
         except ValueError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from airflow_export.writers.pdf.fonts import FontMetrics, FontSet
@@ -24,6 +25,10 @@ from airflow_export.writers.pdf.text import clean_text, truncate_lines, wrap_tex
 from airflow_export.writers.values import format_column
 
 
+def _wrap_header(text: str, width: float, metrics: FontMetrics) -> list[str]:
+    return wrap_text(text, width, metrics)
+
+
 class Table:
     """What every file of one export shares: geometry, columns, widths, fonts, limits."""
 
@@ -35,7 +40,7 @@ class Table:
         metrics: FontMetrics,
         footer_metrics: FontMetrics,
         title_metrics: FontMetrics,
-        column_widths: Sequence[float] | Mapping[str, float] | None,
+        column_widths: Sequence[float | None] | Mapping[str, float] | None,
         max_lines_per_cell: int | None,
         null_marker: str,
         landscape: bool = True,
@@ -78,7 +83,7 @@ class Table:
             text = self.prepare(name, "header")
             lines = wrap_text(text, inner, metrics) if ("\n" in text or metrics.width(text) > inner) else [text]
             self.header_lines.append(
-                truncate_lines(lines, MAX_HEADER_LINES, lambda s, i=inner: wrap_text(s, i, metrics))
+                truncate_lines(lines, MAX_HEADER_LINES, partial(_wrap_header, width=inner, metrics=metrics))
             )
         header_count = max((len(lines) for lines in self.header_lines), default=1)
         self.header_height = g.row_height(header_count) if names else 0.0
@@ -139,7 +144,7 @@ class Table:
         self,
         names: list[str],
         samples: list[list[str]],
-        column_widths: Sequence[float] | Mapping[str, float] | None,
+        column_widths: Sequence[float | None] | Mapping[str, float] | None,
     ) -> list[float]:
         g = self.geometry
         available = g.table_width
@@ -177,7 +182,7 @@ class Table:
                 )
                 for i, w in zip(free, auto, strict=False):
                     given[i] = w
-            return [float(w) for w in given]
+            return [float(w) for w in given if w is not None]  # every None was filled in above
         if len(names) * minimum > available + 1e-9:
             raise self._too_many_columns(len(names))
         return fit_column_widths(

@@ -89,6 +89,7 @@ def format_decimal(value: Decimal) -> str:
     if value.is_infinite():
         return "-inf" if value.is_signed() else "inf"
     exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: "n", "N", "F" are NaN and infinities, handled above
     if exponent > DECIMAL_MAX_PADDING or -exponent - len(value.as_tuple().digits) > DECIMAL_MAX_PADDING:
         return str(value)
     return format(value, "f")

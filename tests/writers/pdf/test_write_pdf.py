@@ -212,7 +212,7 @@ def test_every_row_and_the_header_on_every_page(tmp_path):
     pages = read(tmp_path / "t.pdf").pages
     assert len(pages) == 3
     seen = []
-    for page, count in zip(pages, (50, 50, 20)):
+    for page, count in zip(pages, (50, 50, 20), strict=False):
         lines = table_rows(page)
         assert lines[0] == ("id", "name", "ratio")
         assert len(lines) == count + 1
@@ -358,7 +358,7 @@ def test_rolling_into_parts(tmp_path):
     assert not target.exists()  # the earlier run's single file is replaced by the parts
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(n) for n in names)
     seen = []
-    for name, pages_expected in zip(names, (3, 3, 2)):
+    for name, pages_expected in zip(names, (3, 3, 2), strict=False):
         pages = read(name).pages
         assert len(pages) == pages_expected
         for number, page in enumerate(pages, start=1):
@@ -512,7 +512,7 @@ NOTE = " ".join(["lorem ipsum"] * 60)
 def squeezed(rows, columns):
     """``rows`` with two extra columns that hold :data:`NOTE` in the first row only."""
     extra = [(NOTE, NOTE)] + [("", "")] * (len(rows) - 1)
-    return [tuple(r) + e for r, e in zip(rows, extra)], list(columns) + ["note1", "note2"]
+    return [tuple(r) + e for r, e in zip(rows, extra, strict=False)], list(columns) + ["note1", "note2"]
 
 
 def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]:
@@ -943,7 +943,7 @@ def test_the_missing_character_list_is_bounded(tmp_path, caplog):
     listed = ", ".join(f"U+{c:04X} DEVANAGARI LETTER {n}" for c, n in zip(range(0x0915, 0x0929), [
         "KA", "KHA", "GA", "GHA", "NGA", "CA", "CHA", "JA", "JHA", "NYA",
         "TTA", "TTHA", "DDA", "DDHA", "NNA", "TA", "THA", "DA", "DHA", "NA",
-    ]))
+    ], strict=False))
     assert message.endswith(f"have no glyph for 37 distinct characters: {listed} and 17 more; in column 'c'; "
                             "they show as empty boxes")
 
@@ -1095,7 +1095,7 @@ def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
                 assert type(a[key]) is type(b[key]) and a[key] == b[key], key
         for key in ("charToGlyph", "charWidths", "glyphToChar"):
             assert list(a[key].items()) == list(b[key].items())
-            assert all(type(x) is type(y) for x, y in zip(a[key].values(), b[key].values()))
+            assert all(type(x) is type(y) for x, y in zip(a[key].values(), b[key].values(), strict=False))
         assert set(vars(ref)) == set(vars(got))
         assert {k: v for k, v in vars(ref).items() if k not in ("face", "state", "encoding")} == {
             k: v for k, v in vars(got).items() if k not in ("face", "state", "encoding")
