@@ -26,7 +26,7 @@ def _stand_in_candidates() -> Iterable[str]:
 
 class StandIns:
     """Stand-in cells for the fields Python 3.11's csv cannot write PostgreSQL's way, and
-    the text that replaces their rendering in a chunk's text (see the module docstring).
+    the text that replaces their rendering in a chunk's text (docs/adr/0004-csv-nulls-and-stand-ins.md).
 
     Three kinds, each with its own character ``ch``: an empty text (written ``""``, or
     nothing under ``quoting="none"``), a null (written as the null marker, unquoted) and a

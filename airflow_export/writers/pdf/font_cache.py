@@ -115,7 +115,7 @@ def font_from_cache(name: str, path: str, cache_file: str) -> TTFont | None:
     usable file: then the font is parsed).
 
     What ``TTFont.__init__`` would build (checked attribute by attribute against a parsed font
-    in ``tests/writers/test_pdf_writer.py``): the face's attributes from the file (the big
+    in ``tests/writers/pdf/test_write_pdf.py``): the face's attributes from the file (the big
     tables from arrays: ~0.02 s instead of ~0.16 s of parsing), the font file's bytes read
     again (needed for subsetting), the 1/1000-em scale function rebuilt as ReportLab's
     ``extractInfo`` builds it, and the TTFont's own five attributes set as its ``__init__``

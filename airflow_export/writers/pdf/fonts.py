@@ -1,36 +1,11 @@
-"""The Unicode TrueType font of the PDF writer: where it is found, loading, and measuring text.
+"""The Unicode TrueType fonts of the PDF writer: finding, loading, measuring; the fallback font.
 
-The PDF writer embeds one TrueType font (subsetted: only the glyphs used) so that Latin,
-Cyrillic, Greek and CJK text render as real glyphs and extract back as the same text. It
-must be a font with TrueType (``glyf``) outlines: ReportLab's :class:`~reportlab.pdfbase.ttfonts.TTFont`
-rejects CFF/PostScript-outline fonts (e.g. Noto CJK ``.otf``/``.ttc``), and DejaVu has no CJK.
-
-Default search list (:data:`DEFAULT_FONT_PATHS`, first existing file wins):
-
-====================================================  ==========================================
-path                                                  package
-====================================================  ==========================================
-``/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc``      Debian/Ubuntu ``fonts-wqy-zenhei``
-``/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc``        Fedora/RHEL ``wqy-zenhei-fonts``
-``/usr/share/fonts/truetype/wqy/wqy-microhei.ttc``    Debian/Ubuntu ``fonts-wqy-microhei``
-``/usr/share/fonts/truetype/arphic/uming.ttc``        Debian/Ubuntu ``fonts-arphic-uming``
-====================================================  ==========================================
-
-The environment variable :data:`FONT_ENV_VAR` (``AIRFLOW_EXPORT_PDF_FONT``), if set, is
-tried before the list; an explicit ``font_path`` replaces the search altogether.
-
-Fallback font (:class:`FontSet`): characters the main font has no glyph for (WenQuanYi Zen
-Hei has no Hebrew, Arabic, most emoji, combining marks, ``ﬁ``-style ligatures ...) are drawn
-with a second font, by default DejaVu Sans (:data:`DEFAULT_FALLBACK_FONT_PATHS`, Debian/Ubuntu
-package ``fonts-dejavu-core``), if it has them. It is loaded only when the first such character
-is met, so an export the main font covers costs nothing extra. Only the characters missing from
-the main font switch fonts (a ``Tf`` around each run of them inside the cell's text operators),
-and they are measured with the fallback font's advance widths. Glyphs are drawn one by one, left
-to right in the order of the text: no shaping (Arabic letters show their isolated forms, not
-joined) and no bidirectional reordering (a right-to-left word is drawn in its logical order,
-i.e. mirrored for a reader); doing either needs a shaping engine (HarfBuzz) and the Unicode
-bidi algorithm, which are out of scope. Characters in neither font show as the main font's
-missing-glyph box; the writer logs them once per export (:meth:`FontSet.missing_summary`).
+:func:`find_font_path` searches :data:`DEFAULT_FONT_PATHS` (after :data:`FONT_ENV_VAR`) unless a
+``font_path`` is given; :func:`load_font` loads a font once per process (through the disk cache of
+:mod:`~airflow_export.writers.pdf.font_cache`); :class:`FontSet` draws the characters the main font
+lacks with a fallback font and records the characters no font has; :class:`FontMetrics` measures
+text. The search list, the fallback and their limits: docs/formats.md ("Fonts"); why:
+docs/adr/0009-pdf-fonts-and-fallback.md.
 """
 
 from __future__ import annotations
@@ -193,7 +168,7 @@ def load_font(path: str, index: int = 0) -> TTFont:
 
 class FontSet:
     """The fonts of one export: the main font, an optional fallback font, and a bounded record
-    of the characters neither has (see the module docstring for what the fallback can and
+    of the characters neither has (see docs/formats.md, "Fonts", for what the fallback can and
     cannot do).
 
     The fallback font is loaded by :meth:`check` when the first character the main font lacks

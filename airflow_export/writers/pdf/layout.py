@@ -1,35 +1,8 @@
-"""Page geometry, column widths, line wrapping and cell truncation for the PDF writer.
+"""Page geometry and column widths for the PDF writer.
 
-Pure functions and data (no PDF output here), all lengths in PostScript points
-(1/72 inch), PDF coordinates (origin bottom left, y up).
-
-Page layout, top to bottom (``fs`` = body font size)::
-
-    margin (24 pt)
-    title line            title_size = max(8, 1.5 fs), block 1.5 x title_size
-    table: header row     repeated on every page
-           data rows      one or more lines each; line height (leading) 1.2 fs,
-                          0.25 fs padding above and below -> a one-line row is 1.7 fs
-    footer line           "Page N of M", block 2 x footer_size, footer_size = max(6, fs)
-    margin (24 pt)
-
-Cells are padded 0.4 fs left and right. How a cell's text meets its column's inner width
-(the writer decides which kind a value is, see :mod:`airflow_export.writers.pdf`):
-
-* **Atomic values** (numbers, dates/times, durations, booleans, UUIDs: anything that is not
-  ``str``/``bytes``/JSON) are never wrapped: text wider than the column is drawn on one line at
-  the size :func:`fit_font_size` gives (shrink to fit, 0.01 pt steps, no smaller than
-  :data:`MIN_SHRINK_FONT_SIZE`); only below that floor are they wrapped like text, so nothing
-  is ever lost.
-* **Text** wraps at spaces (:func:`wrap_text`). A single word wider than the column (an
-  e-mail address, a URL, an identifier) is kept whole on a line of its own, drawn smaller,
-  if that needs a shrink of at most :data:`MAX_WORD_SHRINK` (30 %); otherwise it is broken,
-  preferably after punctuation (:data:`BREAK_AFTER`) or before ``@``/opening brackets
-  (:data:`BREAK_BEFORE`), between any two characters only when there is no such place.
-
-Column widths come from the header and the first page of rows (:func:`fit_column_widths`);
-a numeric column is given at least the width of :data:`NUMERIC_MIN_DIGITS` (7) digits,
-room for later, longer numbers (see :func:`numeric_min_width`).
+Pure functions and data (no PDF output here), all lengths in PostScript points (1/72 inch), PDF
+coordinates (origin bottom left, y up). The page layout and the width rules: docs/formats.md
+("PDF layout"); cell text rules: :mod:`airflow_export.writers.pdf.text`.
 """
 
 from __future__ import annotations

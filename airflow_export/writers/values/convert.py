@@ -174,7 +174,7 @@ _TEXT_CONVERTERS: dict[type, Callable[[Any], str | None] | None] = {
 def format_value(
     value: Any, *, null_marker: str = "", row: int | None = None, column: str | None = None
 ) -> str:
-    """The text form of one value (see the module table).
+    """The text form of one value (the table in docs/formats.md, "Values").
 
     :param value: the cell value.
     :param null_marker: text for a null (``None``, ``pandas.NA``, ``pandas.NaT``, NaT

@@ -19,7 +19,7 @@ _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class UnrenderableValueError(TypeError):
-    """A value has no text form (see the module table).
+    """A value has no text form (the table in docs/formats.md, "Values").
 
     Message: ``row 17, column 'price': cannot render value of type object``, with the
     reason in parentheses when there is one (``... of type dict (it contains itself: a

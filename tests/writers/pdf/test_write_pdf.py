@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import subprocess
@@ -27,25 +26,15 @@ import pypdf
 import pytest
 
 from airflow_export.writers.frame import part_path
-from airflow_export.writers.pdf import font_cache, write_pdf
 from airflow_export.writers.pdf import fonts as pdf_fonts
+from airflow_export.writers.pdf import write_pdf
 from airflow_export.writers.pdf.fonts import (
     DEFAULT_FALLBACK_FONT_PATHS,
     FontMetrics,
     FontNotFoundError,
-    FontSet,
     find_fallback_font_path,
     find_font_path,
-    load_font,
 )
-from airflow_export.writers.pdf.layout import (
-    auto_font_size,
-    fit_column_widths,
-    numeric_min_width,
-    page_geometry,
-    resolve_page_size,
-)
-from airflow_export.writers.pdf.text import clean_text, fit_font_size, truncate_lines, wrap_text
 from tests.writers.pdf.reading import footer, read, shows, table_rows
 
 A4_LANDSCAPE = (841.8897637795277, 595.2755905511812)
@@ -55,66 +44,12 @@ MARGIN = 24.0
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture(scope="module")
-def font():
-    return load_font(find_font_path())
 
 
 ROWS_120 = [(i, f"name {i}", f"{i * 1.5}") for i in range(1, 121)]
 
 
 # ---------------------------------------------------------------- pure layout functions
-
-
-@pytest.mark.parametrize(
-    ("wanted", "available", "minimum", "expected"),
-    [
-        ([10, 30], 80, 5, [20.0, 60.0]),  # fits: grow in proportion
-        ([40, 40], 80, 5, [40.0, 40.0]),  # exactly fits
-        ([10, 50, 60], 70, 5, [10.0, 30.0, 30.0]),  # too wide: the narrow keeps, wide ones share
-        ([1, 1], 80, 5, [40.0, 40.0]),  # raised to the minimum, then grown
-        ([100], 50, 5, [50.0]),  # one column: bounded by the table
-        ([300, 10], 100, 5, [250 / 3, 50 / 3]),  # bounded to half the table (50), then 50:10 grown to 100
-        ([300, 80, 20], 100, 5, [40.0, 40.0, 20.0]),  # 50 + 80 + 20 > 100: water filling at 40
-        ([], 100, 5, []),
-    ],
-)
-def test_fit_column_widths(wanted, available, minimum, expected):
-    assert fit_column_widths(wanted, available, minimum) == pytest.approx(expected)
-
-
-def test_fit_column_widths_too_many_columns_names_the_count():
-    with pytest.raises(ValueError, match="30 columns do not fit"):
-        fit_column_widths([10] * 30, 100, 5)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("plain", "plain"),
-        ("a\r\nb", "a\nb"),
-        ("a\rb", "a\nb"),
-        ("a\tb", "a b"),
-        ("a\x00b", "a\ufffdb"),
-        ("a\x7fb", "a\ufffdb"),
-        ("a\u2028b", "a\nb"),
-        ("S&P <500>", "S&P <500>"),
-        ("中文", "中文"),
-        # NFC: base letter + combining mark -> the precomposed character where Unicode has one
-        ("Cafe\u0301", "Caf\u00e9"),
-        ("A\u030angstro\u0308m", "\u00c5ngstr\u00f6m"),
-        ("\u1100\u1161", "\uac00"),  # Hangul jamo -> syllable
-        ("q\u0301", "q\u0301"),  # no precomposed q-acute: unchanged
-        ("\ufb01le", "\ufb01le"),  # a compatibility ligature is not decomposed (NFC, not NFKC)
-        ("e\u0301\x00", "\u00e9\ufffd"),  # normalised and cleaned
-    ],
-)
-def test_clean_text(text, expected):
-    assert clean_text(text) == expected
-
-
-def test_clean_text_replacement():
-    assert clean_text("a\x1bb", "\u25a1") == "a\u25a1b"
 
 
 def test_control_characters_print_visibly(tmp_path):
@@ -124,83 +59,6 @@ def test_control_characters_print_visibly(tmp_path):
 
 
 # At 10 pt a digit of WenQuanYi Zen Hei is 599.609375/1000 * 10 = 5.99609375 pt, a space 2.998046875 pt.
-@pytest.mark.parametrize(
-    ("text", "width", "expected"),
-    [
-        ("", 30, [""]),
-        ("00000", 30, ["00000"]),  # 29.98 pt fits in 30
-        ("000000", 30, ["00000", "0"]),  # a long word is broken between characters
-        ("0000000000", 30, ["00000", "00000"]),
-        ("00 00 00", 30, ["00 00", "00"]),  # 5 digits + 1 space = 32.98 > 30 -> break at the space
-        ("00 00 00", 41.9, ["00 00", "00"]),  # 6 digits + 2 spaces = 41.97 pt > 41.9
-        ("00 00 00", 42, ["00 00 00"]),
-        ("0 0", 30, ["0 0"]),
-        ("00\n00", 100, ["00", "00"]),  # hard line breaks kept
-        ("0000 0000000", 30, ["0000", "00000", "00"]),
-    ],
-)
-def test_wrap_text(font, text, width, expected):
-    metrics = FontMetrics(font, 10)
-    assert wrap_text(text, width, metrics) == expected
-    assert all(metrics.width(line) <= width for line in expected)
-
-
-@pytest.mark.parametrize(
-    ("lines", "limit", "expected"),
-    [
-        (["a", "b"], 2, ["a", "b"]),
-        (["a", "b", "c"], 2, ["a", "\u2026 [+2 lines truncated]"]),
-        (["a", "b", "c", "d", "e"], 3, ["a", "b", "\u2026 [+3 lines truncated]"]),
-        (["a", "b", "c"], 1, ["\u2026 [+3 lines truncated]"]),
-    ],
-)
-def test_truncate_lines(lines, limit, expected):
-    assert truncate_lines(lines, limit, lambda s: [s]) == expected
-
-
-def test_truncate_lines_wraps_the_marker_in_a_narrow_cell():
-    # a "wrap" that cuts at 8 characters: the long marker needs 3 lines, so with 3 lines
-    # allowed nothing else fits -> the marker counts all 5 lines
-    def wrap(s):
-        return [s[i : i + 8] for i in range(0, len(s), 8)]
-
-    assert truncate_lines(["a", "b", "c", "d", "e"], 3, wrap) == ["\u2026 [+5 li", "nes trun", "cated]"]
-    # one line allowed: the short marker
-    assert truncate_lines(["a", "b", "c", "d", "e"], 1, wrap) == ["\u2026+5"]
-
-
-@pytest.mark.parametrize(
-    ("size", "landscape", "expected"),
-    [
-        ("A4", True, A4_LANDSCAPE),
-        ("a4", False, (A4_LANDSCAPE[1], A4_LANDSCAPE[0])),
-        ("letter", True, (792.0, 612.0)),
-        ("Letter", False, (612.0, 792.0)),
-        ((300, 200), False, (200.0, 300.0)),
-    ],
-)
-def test_resolve_page_size(size, landscape, expected):
-    assert resolve_page_size(size, landscape) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize("size", ["A3", (10, 10), "x", None])
-def test_resolve_page_size_rejects(size):
-    with pytest.raises(ValueError, match="page_size"):
-        resolve_page_size(size, True)
-
-
-@pytest.mark.parametrize(
-    ("rows_per_page", "expected"),
-    [
-        (50, 6.0),  # (50+1) rows * 1.7 * 6 = 520.2 <= 595.28 - 48 - 13.5 - 12 = 521.78
-        (20, 10.0),  # capped at 10 pt
-        (1000, 5.0),  # nothing fits: the smallest size (rows continue on more pages)
-    ],
-)
-def test_auto_font_size_a4_landscape(rows_per_page, expected):
-    assert auto_font_size(*A4_LANDSCAPE, rows_per_page) == expected
-
-
 # ---------------------------------------------------------------- the PDF
 
 
@@ -469,14 +327,6 @@ def test_rows_continue_on_a_new_page_when_wrapped_rows_fill_it(tmp_path):
         assert table_rows(page)[0] == ("id", "t")
 
 
-def test_measured_widths_match_reportlab(font):
-    # the helper the wrapping relies on agrees with ReportLab's own stringWidth
-    metrics = FontMetrics(font, 7)
-    for text in ("flights", "Привет", "中文字符", "S&P <500>"):
-        assert metrics.width(text) == font.stringWidth(text, 7)
-        assert math.isclose(sum(metrics.char_widths(text)), metrics.width(text))
-
-
 def test_long_title_is_cut_to_the_page_width(tmp_path, font):
     title = "Quarterly " * 40
     write_pdf([(1,)], tmp_path / "t.pdf", title=title)
@@ -486,14 +336,6 @@ def test_long_title_is_cut_to_the_page_width(tmp_path, font):
     assert drawn.endswith("\u2026") and title.startswith(drawn[:-1])
     title_size = 9.0  # max(8, 1.5 * 6 pt)
     assert FontMetrics(font, title_size).width(drawn) <= A4_LANDSCAPE[0] - 2 * MARGIN
-
-
-def test_reportlab_uses_the_rl_accel_c_extension():
-    from reportlab.lib import rl_accel
-
-    for name in ("instanceStringWidthTTF", "escapePDF", "fp_str"):
-        assert type(getattr(rl_accel, name)).__name__ == "builtin_function_or_method", name
-    assert rl_accel._py_funcs == {}
 
 
 # ---------------------------------------------------------------- numbers never break, text breaks nicely
@@ -529,60 +371,7 @@ def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]
     return out
 
 
-@pytest.mark.parametrize(
-    ("width", "size", "max_width", "floor", "expected"),
-    [
-        (50, 10, 100, 3, 10),  # fits: unchanged
-        (100, 10, 100, 3, 10),  # exactly fits
-        (120, 10, 100, 3, 8.33),  # 8.333.. rounded down
-        (300, 10, 100, 3, 3.33),
-        (400, 10, 100, 3, None),  # 2.5 pt < the 3 pt floor
-        (120, 10, 100, 9, None),  # 8.33 < a 9 pt floor
-        (44.970703125, 6, 25.18359375, 3, 3.36),  # "123456789.123" into 7 digits at 6 pt
-        (61.845703125, 6, 58.248046875, 3, 5.65),  # "user100@example.com" where "user50@example.com" fits
-    ],
-)
-def test_fit_font_size(width, size, max_width, floor, expected):
-    fitted = fit_font_size(width, size, max_width, floor)
-    assert fitted == expected
-    if fitted is not None:
-        assert width * fitted / size <= max_width
-
-
-def test_numeric_min_width_is_seven_digits_plus_padding(font):
-    g = page_geometry(*A4_LANDSCAPE, 6.0, 50)
-    assert numeric_min_width(g, FontMetrics(font, 6.0)) == pytest.approx(7 * 3.59765625 + 2 * 2.4)  # 29.98359375
-
-
 # At 10 pt: digit 5.99609375, "." 2.98828125 ... (see the comment of test_wrap_text)
-@pytest.mark.parametrize(
-    ("text", "width", "max_shrink", "floor", "expected"),
-    [
-        ("000000", 30, 0.0, 3, ["00000", "0"]),  # no shrink asked: broken as before
-        ("000000", 30, 0.3, 3, ["000000"]),  # 35.98 pt -> 8.33 pt >= 7 pt: kept whole
-        ("000000 ", 30, 0.3, 3, ["000000"]),  # a trailing space adds no empty line
-        ("00000000", 30, 0.3, 3, ["00000", "000"]),  # 47.97 pt would need 6.25 pt < 7 pt: broken
-        ("000000", 30, 0.3, 9, ["00000", "0"]),  # 8.33 pt is below a 9 pt floor
-        ("a 000000 b", 30, 0.3, 3, ["a", "000000", "b"]),  # the shrunk word has its own line
-        ("www.example.com/path", 90, 0.0, 3, ["www.example.com/", "path"]),
-        # broken after punctuation where that takes no more lines than breaking anywhere
-        ("order-2024-000123-XYZ", 60, 0.0, 3, ["order-2024-", "000123-XYZ"]),  # not "order-2024-0"
-        ("https://x.org/abc", 50, 0.0, 3, ["https://x.", "org/abc"]),  # not "https://x.o"
-        ("a_b_c_d_e_f_g", 30, 0.0, 3, ["a_b_", "c_d_", "e_f_g"]),
-        # ... but not when it would take more lines: "www." / "example." / "com/path" is 3
-        ("www.example.com/path", 60, 0.0, 3, ["www.example", ".com/path"]),
-        ("user1991@example.com", 60, 0.0, 3, ["user1991@e", "xample.com"]),
-    ],
-)
-def test_wrap_text_shrinks_or_breaks_long_words(font, text, width, max_shrink, floor, expected):
-    metrics = FontMetrics(font, 10)
-    lines = wrap_text(text, width, metrics, max_shrink, floor)
-    assert lines == expected
-    for line in lines:
-        if metrics.width(line) > width:  # only a shrunk word: it fits at >= 70 % of the size
-            assert fit_font_size(metrics.width(line), 10, width, floor) >= 7
-
-
 def test_ids_and_emails_never_break_when_later_rows_are_longer(tmp_path):
     # The bug: widths come from page 1 (ids 1..50, emails up to "user50@example.com"), so
     # later "1000" printed as "100" / "0" and "user100@example.com" as "user100@example.co" / "m".
@@ -805,71 +594,6 @@ def font_runs(page: pypdf.PageObject) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("plain", None),
-        ("中文 Ωμέγα", None),  # all in the main font
-        ("שלום", [(True, "שלום")]),
-        ("ab שלום cd", [(False, "ab "), (True, "שלום"), (False, " cd")]),
-        ("\ufb01le", [(True, "\ufb01"), (False, "le")]),
-        ("q\u0301", [(False, "q"), (True, "\u0301")]),
-        ("\u0928\u092e", None),  # Devanagari: in neither font, left to the main font
-    ],
-)
-def test_font_set_runs(font, text, expected):
-    fonts = FontSet(font, DEJAVU)
-    fonts.check(text, "x")
-    assert fonts.runs(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("texts", "listed", "expected"),
-    [
-        ([], 20, None),
-        (["abc", "中文", "שלום"], 20, None),  # all drawn (main or fallback font)
-        (["\U0001F980"], 20, "1 distinct character: U+1F980 CRAB; in here"),
-        (["\u0E01\u0E02", "\u0E01"], 20,
-         "2 distinct characters: U+0E01 THAI CHARACTER KO KAI, U+0E02 THAI CHARACTER KHO KHAI; in here"),
-        (["\u0E01\u0E02\u0E03"], 2,
-         "3 distinct characters: U+0E01 THAI CHARACTER KO KAI, U+0E02 THAI CHARACTER KHO KHAI and 1 more; in here"),
-        (["\ue000"], 20, "1 distinct character: U+E000 <unnamed>; in here"),  # private use: no name
-        # memory bound: 1000 distinct remembered, the count says "1000+"
-        (["".join(chr(c) for c in range(0xE000, 0xE000 + 1500))], 1,
-         "1000+ distinct characters: U+E000 <unnamed> and 999+ more; in here"),
-    ],
-)
-def test_missing_summary(font, texts, listed, expected):
-    fonts = FontSet(font, DEJAVU)
-    for text in texts:
-        fonts.check(text, "here")
-    assert fonts.missing_summary(listed) == expected
-
-
-def test_a_default_fallback_that_cannot_load_is_skipped(font, tmp_path, caplog):
-    bogus = tmp_path / "bogus.ttf"
-    bogus.write_bytes(b"not a font")
-    fonts = FontSet(font, str(bogus))  # as found by the default search: not required
-    with caplog.at_level("WARNING", logger="airflow_export"):
-        fonts.check("שלום", "column 'w'")
-    assert fonts.fallback is None and fonts.runs("שלום") is None
-    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["PDF fallback font not used"]
-    assert fonts.missing_summary().startswith("4 distinct characters: U+05E9 HEBREW LETTER SHIN")
-
-
-def test_fallback_widths_are_the_fallback_fonts(font):
-    # DejaVu Sans advance widths (1/1000 em): ש 708.49609375, ל 568.359375, ו 272.4609375,
-    # ם 663.57421875; WenQuanYi has none (its default width is 365.234375)
-    fonts = FontSet(font, DEJAVU)
-    metrics = FontMetrics(font, 10, fonts)
-    assert metrics.width("שלום") == 4 * 3.65234375  # before the fallback is loaded
-    fonts.check("שלום", "x")  # loads it: the metrics made with this set now measure with it
-    assert fonts.fallback is not None
-    assert metrics.width("שלום") == 22.12890625
-    assert metrics.width("ab שלום") == 2 * 5.390625 + 2.998046875 + 22.12890625  # a, b, space: WenQuanYi
-    assert metrics.char_widths("aש") == [5.390625, 7.0849609375]
-
-
 def test_hebrew_and_arabic_are_drawn_with_the_fallback_font(tmp_path, caplog):
     rows = [("שלום",), ("ab שלום cd",), ("مرحبا",), ("\ufb01le",), ("中文",)]
     with caplog.at_level("WARNING", logger="airflow_export"):
@@ -1074,49 +798,6 @@ def test_font_cache_gives_the_same_pdf_as_parsing(tmp_path):
     assert plain == first == second
     texts = [page.extract_text() for page in read(tmp_path / "second.pdf").pages]
     assert "значение 7" in texts[0] and "中文 日本語" in texts[0] and "Ωμέγα" in texts[0]
-
-
-def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
-    paths = [find_font_path(), find_fallback_font_path()]
-    for path in filter(None, paths):
-        ref = TTFont("CacheTest", path)
-        cache_file = font_cache.face_cache_file(path, 0)
-        font_cache.write_face_cache(ref, cache_file)
-        got = font_cache.font_from_cache("CacheTest", path, cache_file)
-        a, b = vars(ref.face), vars(got.face)
-        assert set(a) == set(b)
-        for key in a:
-            if key == "_pdfScale":
-                assert [a[key](v) for v in (0, 1, 512, 1000)] == [b[key](v) for v in (0, 1, 512, 1000)]
-            else:
-                assert type(a[key]) is type(b[key]) and a[key] == b[key], key
-        for key in ("charToGlyph", "charWidths", "glyphToChar"):
-            assert list(a[key].items()) == list(b[key].items())
-            assert all(type(x) is type(y) for x, y in zip(a[key].values(), b[key].values(), strict=False))
-        assert set(vars(ref)) == set(vars(got))
-        assert {k: v for k, v in vars(ref).items() if k not in ("face", "state", "encoding")} == {
-            k: v for k, v in vars(got).items() if k not in ("face", "state", "encoding")
-        }
-
-
-def test_font_cache_ignores_bad_files(tmp_path, monkeypatch):
-    import pickle
-
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
-    path = find_font_path()
-    cache_file = font_cache.face_cache_file(path, 0)
-    os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-    with open(cache_file, "wb") as fh:  # a pickle that would call a function: refused
-        pickle.dump({"state": os.getcwd, "arrays": {}}, fh)
-    assert font_cache.font_from_cache("X", path, cache_file) is None
-    with open(cache_file, "wb") as fh:
-        fh.write(b"not a pickle")
-    assert font_cache.font_from_cache("X", path, cache_file) is None
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, "off")
-    assert font_cache.font_cache_dir() is None and font_cache.face_cache_file(path, 0) is None
 
 
 def test_integers_longer_than_pythons_str_limit_render(tmp_path):
