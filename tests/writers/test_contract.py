@@ -16,19 +16,7 @@ from airflow_export.writers.csv import write_csv
 from airflow_export.writers.frame import TEMP_SUFFIX, OutputError, OutputExistsError, part_path
 from airflow_export.writers.pdf import write_pdf
 from tests.writers.pdf.reading import footer, read, shows, table_rows
-
-
-class Tracked:
-    """An iterable of rows that records how many rows were taken."""
-
-    def __init__(self, rows):
-        self.rows = list(rows)
-        self.taken = 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.taken += 1
-            yield row
+from tests.writers.support import Tracked
 
 
 def csv_files(path) -> list[list[list[str]]]:

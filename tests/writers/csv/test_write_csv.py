@@ -17,6 +17,7 @@ import pytest
 
 from airflow_export.writers.csv import CsvOptions, write_csv
 from airflow_export.writers.frame import TEMP_SUFFIX, ExportResult
+from tests.writers.support import Tracked
 
 
 def read_csv(path, *, encoding="utf-8", **dialect):
@@ -32,19 +33,6 @@ def read_bytes(path):
 
 def leftovers(directory):
     return sorted(name for name in os.listdir(directory) if name.endswith(TEMP_SUFFIX))
-
-
-class Tracked:
-    """An iterable of rows that records how many rows were taken."""
-
-    def __init__(self, rows):
-        self.rows = list(rows)
-        self.taken = 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.taken += 1
-            yield row
 
 
 # ---------------------------------------------------------------- values and quoting
