@@ -267,19 +267,26 @@ def test_quote_nonnumeric_leaves_numbers_unquoted():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: format_value(object(), row=17, column="price"), "row 17, column 'price': cannot render value of type object"),
+        (lambda: format_value(object(), row=17, column="price"),
+         "row 17, column 'price': cannot render value of type object"),
         (lambda: format_value(Opaque()), "cannot render value of type Opaque"),
         (lambda: format_value({1, 2}, row=1, column="s"), "row 1, column 's': cannot render value of type set"),
         (lambda: format_value((1, 2), column="t"), "column 't': cannot render value of type tuple"),
         (lambda: format_value(complex(1, 2)), "cannot render value of type complex"),
-        (lambda: format_value({"a": Opaque()}, row=3, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
-        (lambda: csv_column([1, 2, object()], first_row=15, column="price"), "row 17, column 'price': cannot render value of type object"),
-        (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
-        (lambda: format_column(["a", Opaque()], first_row=100, column="c"), "row 101, column 'c': cannot render value of type Opaque"),
-        (lambda: format_column([{"x": {1}}], first_row=9, column="c"), "row 9, column 'c': cannot render value of type set"),
+        (lambda: format_value({"a": Opaque()}, row=3, column="j"),
+         "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: csv_column([1, 2, object()], first_row=15, column="price"),
+         "row 17, column 'price': cannot render value of type object"),
+        (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"),
+         "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: format_column(["a", Opaque()], first_row=100, column="c"),
+         "row 101, column 'c': cannot render value of type Opaque"),
+        (lambda: format_column([{"x": {1}}], first_row=9, column="c"),
+         "row 9, column 'c': cannot render value of type set"),
         # dict/list that JSON cannot hold: the error of every other bad value, with the reason.
         (lambda: format_value({(1, 2): 2}, row=4, column="j"),
-         "row 4, column 'j': cannot render value of type dict (JSON keys must be str, int, float, bool or None, not tuple)"),
+         "row 4, column 'j': cannot render value of type dict "
+         "(JSON keys must be str, int, float, bool or None, not tuple)"),
         (lambda: format_value(_cyclic(), row=5, column="j"),
          "row 5, column 'j': cannot render value of type dict (it contains itself: a circular reference)"),
         (lambda: format_value(_cyclic_with_nan(), row=5, column="j"),
@@ -316,7 +323,8 @@ def test_format_decimal(value, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(timedelta(weeks=1), "P7D"), (timedelta(seconds=3600), "PT1H"), (timedelta(days=1, microseconds=500), "P1DT0.0005S")],
+    [(timedelta(weeks=1), "P7D"), (timedelta(seconds=3600), "PT1H"),
+     (timedelta(days=1, microseconds=500), "P1DT0.0005S")],
 )
 def test_format_timedelta(value, text):
     assert format_timedelta(value) == text

@@ -109,7 +109,6 @@ def format_json(value: dict | list) -> str:
     raise UnrenderableValueError(type(value).__name__, reason=reason)
 
 
-
 def text_converter(value_type: type) -> Callable[[Any], str | None] | None:
     """The value -> text function for ``value_type`` (not ``NoneType``), or None if it has none.
 
@@ -221,7 +220,6 @@ def raise_unrenderable(values: Sequence[Any], bad: set[type], first_row: int, co
         if type(value) in bad:
             raise UnrenderableValueError(type(value).__name__, first_row + index, column)
     raise AssertionError("unreachable")  # pragma: no cover
-
 
 
 def format_column(

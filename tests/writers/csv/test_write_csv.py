@@ -41,7 +41,8 @@ def leftovers(directory):
 TZ = timezone(timedelta(hours=-5))
 VALUE_ROW = (
     None, "", "text", True, False, 0, -5, 2**70, 0.1, -2.5, 1e-7, float("nan"), float("inf"), float("-inf"),
-    Decimal("1E-7"), Decimal("1E+3"), Decimal("-12.50"), datetime(2013, 1, 1, 5, 15), datetime(2013, 1, 1, 5, 15, tzinfo=TZ),
+    Decimal("1E-7"), Decimal("1E+3"), Decimal("-12.50"), datetime(2013, 1, 1, 5, 15),
+    datetime(2013, 1, 1, 5, 15, tzinfo=TZ),
     date(2013, 12, 31), time(7, 30), timedelta(hours=1, minutes=2, seconds=3), b"\x00\xab", bytearray(b"\x01"),
     uuid.UUID(int=255), {"a": 1, "b": [True, None]}, [1, "x"],
 )
@@ -445,7 +446,8 @@ def test_encodings_and_bom_once(tmp_path, encoding, bom, prefix, decode):
 
 
 @pytest.mark.parametrize(
-    ("encoding", "instead"), [("utf-16", "utf-16-le"), ("UTF16", "utf-16-le"), ("utf-32", "utf-32-le"), ("utf-8-sig", "utf-8")]
+    ("encoding", "instead"),
+    [("utf-16", "utf-16-le"), ("UTF16", "utf-16-le"), ("utf-32", "utf-32-le"), ("utf-8-sig", "utf-8")],
 )
 def test_bom_false_with_an_encoding_that_always_writes_one_is_an_error(tmp_path, encoding, instead):
     """Python's utf-16/utf-32/utf-8-sig codecs always start with a BOM: bom=False would be
@@ -580,7 +582,8 @@ def test_rows_are_consumed_lazily(tmp_path):
 
 
 def test_chunk_size_does_not_change_the_output(tmp_path):
-    rows = [(i, f"=x{i}" if i % 7 == 0 else f"s{i}", None if i % 5 == 0 else i / 4, float("nan") if i % 11 == 0 else 1.0)
+    rows = [(i, f"=x{i}" if i % 7 == 0 else f"s{i}", None if i % 5 == 0 else i / 4,
+             float("nan") if i % 11 == 0 else 1.0)
             for i in range(300)]
     outputs = {read_bytes(write_csv(rows, tmp_path / f"c{n}.csv", columns=list("abcd"), chunk_size=n).path)
                for n in (1, 7, 64, 1000)}
@@ -652,7 +655,8 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
         ({"delimiter": "\n"}, ValueError, "delimiter must be one character other than CR and LF, got '\\n'"),
         ({"quotechar": ""}, ValueError, "quotechar must be one character other than CR and LF, got ''"),
         ({"quotechar": ","}, ValueError, "delimiter and quotechar must differ, both are ','"),
-        ({"quoting": "some"}, ValueError, "quoting must be one of ['all', 'minimal', 'none', 'nonnumeric'] or the matching csv.QUOTE_* int, got 'some'"),
+        ({"quoting": "some"}, ValueError,
+         "quoting must be one of ['all', 'minimal', 'none', 'nonnumeric'] or the matching csv.QUOTE_* int, got 'some'"),
         ({"quoting": 9}, ValueError, "quoting must be one of"),
         ({"quoting": True}, ValueError, "quoting must be one of"),
         ({"lineterminator": ";"}, ValueError, "lineterminator must be one of ('\\r\\n', '\\n', '\\r'), got ';'"),
@@ -661,9 +665,12 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
         ({"formula_guard": None}, ValueError, "formula_guard must be True or False, got None"),
         ({"encoding": "klingon"}, ValueError, "encoding 'klingon' is not a known Python codec"),
         ({"encoding": "rot13"}, ValueError, "encoding 'rot13' is not a text encoding"),
-        ({"encoding": "latin-1", "bom": True}, ValueError, "bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding 'latin-1'"),
+        ({"encoding": "latin-1", "bom": True}, ValueError,
+         "bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding 'latin-1'"),
         ({"compression": "zip"}, ValueError, "compression must be one of (None, 'gzip'), got 'zip'"),
-        ({"null_marker": "a,b"}, ValueError, "null_marker 'a,b' holds the delimiter (','); a null is written unquoted, so it cannot (or use empty_string='empty')"),
+        ({"null_marker": "a,b"}, ValueError,
+         "null_marker 'a,b' holds the delimiter (','); a null is written unquoted, so it cannot "
+         "(or use empty_string='empty')"),
         ({"null_marker": "N;", "delimiter": ";"}, ValueError, "null_marker 'N;' holds the delimiter (';')"),
         ({"null_marker": '"N"'}, ValueError, "null_marker '\"N\"' holds the quote character ('\"')"),
         ({"null_marker": "N\r"}, ValueError, "null_marker 'N\\r' holds CR ('\\r')"),
@@ -687,7 +694,8 @@ def test_bad_options_are_named(tmp_path, options, error, message):
 def test_options_defaults():
     opts = CsvOptions()
     assert (opts.delimiter, opts.quotechar, opts.quoting, opts.lineterminator) == (",", '"', csv.QUOTE_MINIMAL, "\r\n")
-    assert (opts.header, opts.encoding, opts.bom, opts.compression, opts.null_marker) == (True, "utf-8", False, None, "")
+    assert (opts.header, opts.encoding, opts.bom, opts.compression, opts.null_marker) == (
+        True, "utf-8", False, None, "")
     assert opts.empty_string == "quoted"
     assert (opts.formula_guard, opts.max_rows_per_file, opts.max_bytes_per_file, opts.overwrite, opts.progress) == (
         True, None, None, True, None)
@@ -812,7 +820,8 @@ def test_null_versus_empty_string_exact_bytes(tmp_path, rows, options, expected)
         ({"lineterminator": "\n"}, b'a\n\n""\nx\n\n'),
         ({"quoting": "all"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
         ({"quoting": "nonnumeric"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
-        ({"quoting": "none", "null_marker": "NULL"}, b"a\r\nNULL\r\n\r\nx\r\nNULL\r\n"),  # csv alone refuses a record of one empty field
+        # csv alone refuses a record of one empty field
+        ({"quoting": "none", "null_marker": "NULL"}, b"a\r\nNULL\r\n\r\nx\r\nNULL\r\n"),
         ({"null_marker": "NULL"}, b'a\r\nNULL\r\n""\r\nx\r\nNULL\r\n'),
         ({"null_marker": "NULL", "quoting": "all"}, b'"a"\r\nNULL\r\n""\r\n"x"\r\nNULL\r\n'),
         ({"empty_string": "empty"}, b'a\r\n""\r\n""\r\nx\r\n""\r\n'),  # Python's csv: both ""
@@ -936,7 +945,8 @@ def test_rolling_by_rows_with_stand_ins(tmp_path):
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 1000])
 def test_nan_in_float_and_none_column_in_a_later_chunk(tmp_path, chunk_size):
-    rows = [(1.5, None), (2.0, 0.5), (None, 1.0), (float("nan"), float("nan")), (float("-inf"), None), (3.0, float("nan"))]
+    rows = [(1.5, None), (2.0, 0.5), (None, 1.0), (float("nan"), float("nan")), (float("-inf"), None),
+            (3.0, float("nan"))]
     path = tmp_path / "nan.csv"
     write_csv(rows, path, columns=["a", "b"], chunk_size=chunk_size)
     assert read_bytes(path) == b"a,b\r\n1.5,\r\n2.0,0.5\r\n,1.0\r\nNaN,NaN\r\n-inf,\r\n3.0,NaN\r\n"

@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_parts_are_named_and_committed_in_order(tmp_path):
         output.new_file().open().write(b"%d" % n)
     files = output.commit()
     assert [os.path.basename(f.path) for f in files] == ["p.part-00001.csv", "p.part-00002.csv", "p.part-00003.csv"]
-    assert [open(f.path, "rb").read() for f in files] == [b"0", b"1", b"2"]
+    assert [Path(f.path).read_bytes() for f in files] == [b"0", b"1", b"2"]
 
 
 def test_commit_removes_parts_of_a_longer_earlier_run(tmp_path):

@@ -43,7 +43,8 @@ def test_defaults_and_frozen():
         ({"overwrite": "yes"}, ValueError, "overwrite must be True or False, got 'yes'"),
         ({"max_rows_per_file": -1}, ValueError, "max_rows_per_file must be None or an int >= 1, got -1"),
         ({"progress": "print"}, TypeError, "progress must be a callable progress(records_so_far) or None, got 'print'"),
-        ({"colur": "red"}, TypeError, "write_toy() got an unknown option 'colur' (did you mean 'colour'?); valid options: "
+        ({"colur": "red"}, TypeError,
+         "write_toy() got an unknown option 'colur' (did you mean 'colour'?); valid options: "
          "colour, max_rows_per_file, null_marker, overwrite, progress, width"),
         ({"zzz": 1}, TypeError, "write_toy() got an unknown option 'zzz'; valid options: "
          "colour, max_rows_per_file, null_marker, overwrite, progress, width"),

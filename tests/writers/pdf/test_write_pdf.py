@@ -292,7 +292,9 @@ def test_circular_dict_names_row_and_column(tmp_path, first):
     rows[at - 1] = (at, bad)
     with pytest.raises(UnrenderableValueError) as info:
         write_pdf(iter(rows), tmp_path / "x.pdf", columns=["a", "b"], rows_per_page=50)
-    assert str(info.value) == f"row {at}, column 'b': cannot render value of type dict (it contains itself: a circular reference)"
+    assert str(info.value) == (
+        f"row {at}, column 'b': cannot render value of type dict (it contains itself: a circular reference)"
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -497,7 +499,8 @@ CHILD = textwrap.dedent(
     write_pdf(rows(2 * per_part), os.path.join(out, "warm.pdf"), max_rows_per_file=per_part, rows_per_page=25)
     if limit:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-    result = write_pdf(rows(parts * per_part), os.path.join(out, "big.pdf"), max_rows_per_file=per_part, rows_per_page=25)
+    result = write_pdf(rows(parts * per_part), os.path.join(out, "big.pdf"), max_rows_per_file=per_part,
+                       rows_per_page=25)
     print(json.dumps({
         "files": len(result.files),
         "records": [f.records for f in result.files],
@@ -693,7 +696,8 @@ def test_emoji_is_drawn_with_the_fallback_font(tmp_path, caplog):
     # ReportLab writes the ToUnicode entry of a character beyond the BMP as <1F600> where the PDF
     # format wants UTF-16BE (<D83DDE00>; ttfonts.makeToUnicodeCMap formats "%04X"), so pypdf cannot
     # map it back: the glyph is drawn but is not extracted.
-    fallback = next(f.get_object() for f in page["/Resources"]["/Font"].values() if "DejaVu" in f.get_object()["/BaseFont"])
+    fonts = page["/Resources"]["/Font"].values()
+    fallback = next(f.get_object() for f in fonts if "DejaVu" in f.get_object()["/BaseFont"])
     assert b"<01> <1F600>" in fallback["/ToUnicode"].get_object().get_data()
     assert page.extract_text().split("\n")[1] == "smile "
 
