@@ -93,7 +93,7 @@ class PdfFile:
 
     def _start_page(self) -> None:
         self.ops: list[str] = []
-        self.y = self.table.body_top
+        self.cursor_y = self.table.body_top
         self.row_bottoms: list[float] = []
         self.stripes: list[str] = []
         self.page_records = 0
@@ -128,14 +128,14 @@ class PdfFile:
         join = "".join
         for row, lines in zip(zip(*ops_by_column, strict=False), row_lines, strict=False):
             height = one_line if lines <= 1 else g.row_height(lines)
-            y = self.y
+            y = self.cursor_y
             if y - height < bottom and self.page_records:
                 self.finish_page()
                 yield self.records
                 append = self.ops.append
                 stripes = self.stripes
                 row_bottoms = self.row_bottoms
-                y = self.y
+                y = self.cursor_y
             if self.page_records & 1:
                 stripes.append(f"{stripe_prefix}{y - height:.2f}{stripe_suffix}{height:.2f} re")
             text = join(row)
@@ -146,7 +146,7 @@ class PdfFile:
                     text = text.replace(baseline_mark(k), f"{y - first_offset - k * leading:.2f}")
                 append(text)
             y -= height
-            self.y = y
+            self.cursor_y = y
             row_bottoms.append(y)
             self.page_records += 1
             self.records += 1

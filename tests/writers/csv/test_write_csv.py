@@ -1052,7 +1052,7 @@ def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quot
     """The join path (no field needs quotes) must write what the csv module path writes."""
     import random
 
-    import airflow_export.writers.csv.render as csv_writer_module
+    import airflow_export.writers.csv.render as render_module
 
     rng = random.Random(f"{quoting}{null_marker}{width}{rolling}")
     pool = PLAIN_POOL
@@ -1064,11 +1064,11 @@ def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quot
     options = dict(columns=columns, quoting=quoting, null_marker=null_marker, chunk_size=16, **rolling)
     joined = write_csv(rows, tmp_path / "join" / "x.csv", **options)
     calls = []
-    original = csv_writer_module.ChunkRenderer._join
-    monkeypatch.setattr(csv_writer_module.ChunkRenderer, "_join", lambda *a: calls.append(1) or original(*a))
+    original = render_module.ChunkRenderer._join
+    monkeypatch.setattr(render_module.ChunkRenderer, "_join", lambda *a: calls.append(1) or original(*a))
     write_csv(rows, tmp_path / "probe" / "x.csv", **options)
     assert calls  # the join path did write these chunks
-    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))  # disables it
+    monkeypatch.setattr(render_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))  # disables it
     calls.clear()
     through_csv = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
     assert not calls
@@ -1077,11 +1077,11 @@ def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quot
 
 
 def test_a_chunk_needing_quotes_goes_through_the_csv_module(tmp_path, monkeypatch):
-    import airflow_export.writers.csv.render as csv_writer_module
+    import airflow_export.writers.csv.render as render_module
 
     used = []
-    original = csv_writer_module.ChunkRenderer._write
-    monkeypatch.setattr(csv_writer_module.ChunkRenderer, "_write", lambda *a: used.append(1) or original(*a))
+    original = render_module.ChunkRenderer._write
+    monkeypatch.setattr(render_module.ChunkRenderer, "_write", lambda *a: used.append(1) or original(*a))
     path = tmp_path / "q.csv"
     write_csv([("a", None), ("b", "")], path, columns=["s", "t"], chunk_size=1)
     assert used == []
@@ -1101,7 +1101,7 @@ def test_rows_needing_quotes_among_plain_rows_same_bytes_as_csv_path(tmp_path, m
                                                                       lineterminator, width, rolling):
     import random
 
-    import airflow_export.writers.csv.render as csv_writer_module
+    import airflow_export.writers.csv.render as render_module
 
     rng = random.Random(f"{null_marker}{lineterminator}{width}{rolling}")
     rows = [tuple(rng.choice(SOMETIMES_QUOTED) if rng.random() < 0.04 else rng.choice(PLAIN_POOL)
@@ -1109,7 +1109,7 @@ def test_rows_needing_quotes_among_plain_rows_same_bytes_as_csv_path(tmp_path, m
     columns = [f"c{i}" for i in range(width)]
     options = dict(columns=columns, null_marker=null_marker, lineterminator=lineterminator, chunk_size=50, **rolling)
     split = write_csv(rows, tmp_path / "split" / "x.csv", **options)
-    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))
+    monkeypatch.setattr(render_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))
     whole = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
     assert [read_bytes(f.path) for f in split.files] == [read_bytes(f.path) for f in whole.files]
     back = parse_copy_csv(b"".join(read_bytes(f.path) for f in split.files[:1]).decode(),
@@ -1118,11 +1118,11 @@ def test_rows_needing_quotes_among_plain_rows_same_bytes_as_csv_path(tmp_path, m
 
 
 def test_only_the_rows_needing_quotes_go_through_the_csv_module(tmp_path, monkeypatch):
-    import airflow_export.writers.csv.render as csv_writer_module
+    import airflow_export.writers.csv.render as render_module
 
     batches = []
-    original = csv_writer_module.ChunkRenderer._write
-    monkeypatch.setattr(csv_writer_module.ChunkRenderer, "_write",
+    original = render_module.ChunkRenderer._write
+    monkeypatch.setattr(render_module.ChunkRenderer, "_write",
                         lambda self, cells, first_row: batches.append(list(cells)) or original(self, cells, first_row))
     rows = [(i, f"r{i}", None if i % 3 else "") for i in range(10)]
     rows[4] = (4, "a,b", "")
