@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_export.writers.csv import write_csv
-from airflow_export.writers.frame import TEMP_SUFFIX, OutputError, OutputExistsError, part_path
+from airflow_export.writers.frame import TEMP_SUFFIX, OutputError, OutputExistsError, OutputOutsideRootError, part_path
 from airflow_export.writers.pdf import write_pdf
 from tests.writers.pdf.reading import footer, read, shows, table_rows
 from tests.writers.support import Tracked
@@ -254,3 +254,27 @@ def test_each_run_leaves_exactly_its_own_files(tmp_path, writer):
     third = writer.write([(i,) for i in range(3)], target, columns=["n"], max_rows_per_file=2)
     assert names_in(tmp_path) == [f"r.part-0000{i}{writer.suffix}" for i in (1, 2)]
     assert [f.records for f in third.files] == [2, 1]
+
+
+# ---------------------------------------------------------------- confine_to
+
+
+@WRITERS
+def test_confine_to_refuses_a_directory_that_resolves_outside_the_root(tmp_path, writer):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    rows = Tracked([(1,)])
+    with pytest.raises(OutputOutsideRootError, match="outside the export root"):
+        writer.write(rows, root / "link" / f"x{writer.suffix}", columns=["a"], confine_to=root)
+    assert rows.taken == 0 and os.listdir(outside) == []
+
+
+@WRITERS
+def test_confine_to_allows_the_root_and_none_allows_anywhere(tmp_path, writer):
+    root = tmp_path / "root"
+    inside = writer.write([(1,)], root / "sub" / f"x{writer.suffix}", columns=["a"], confine_to=root)
+    anywhere = writer.write([(1,)], tmp_path / f"y{writer.suffix}", columns=["a"], confine_to=None)
+    assert inside.records == anywhere.records == 1
+    assert os.path.exists(inside.path) and os.path.exists(anywhere.path)
