@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_export.writers.result import ExportedFile, ExportResult
+from airflow_export.writers.frame import ExportedFile, ExportResult
 
 __version__ = "0.1.0"
 
@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "write_csv": ("airflow_export.writers.csv_writer", "write_csv"),
-    "write_pdf": ("airflow_export.writers.pdf_writer", "write_pdf"),
+    "write_csv": ("airflow_export.writers.csv", "write_csv"),
+    "write_pdf": ("airflow_export.writers.pdf", "write_pdf"),
     "ExportCsvOperator": ("airflow_export.operators.export", "ExportCsvOperator"),
     "ExportPdfOperator": ("airflow_export.operators.export", "ExportPdfOperator"),
     "export_asset": ("airflow_export.operators.export", "export_asset"),
@@ -33,8 +33,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from airflow_export.operators.export import ExportCsvOperator, ExportPdfOperator, export_asset
-    from airflow_export.writers.csv_writer import write_csv
-    from airflow_export.writers.pdf_writer import write_pdf
+    from airflow_export.writers.csv import write_csv
+    from airflow_export.writers.pdf import write_pdf
 
 
 def __getattr__(name: str) -> Any:

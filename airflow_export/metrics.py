@@ -113,7 +113,7 @@ def failure_reason(exc: BaseException) -> str:
     """
     from airflow_export.destinations.root import ExportPathError
     from airflow_export.sources.base import SourceError
-    from airflow_export.writers.output import OutputOutsideRootError
+    from airflow_export.writers.frame import OutputOutsideRootError
 
     name = type(exc).__name__
     if name == "AirflowTaskTimeout":

@@ -243,7 +243,7 @@ def ours_csv(spec: dict) -> tuple[int, list[str]]:
     """``write_csv`` fed by ``airflow_export.sources.sql.sql_rows`` (``fetchmany(1000)``) with
     a minimal hook (``get_conn()`` -> ``sqlite3.connect``); default options."""
     from airflow_export.sources.sql import sql_rows
-    from airflow_export.writers.csv_writer import write_csv
+    from airflow_export.writers.csv import write_csv
 
     path = _out(spec, ".csv")
     with sql_rows(_SqliteHook(spec["db"]), query(spec), fetch_size=FETCH_SIZE) as source:
@@ -323,7 +323,7 @@ def ours_write_only(spec: dict) -> tuple[int, list[str]]:
     """``write_csv`` on the same prefetched in-memory batches, flattened to rows."""
     from itertools import chain
 
-    from airflow_export.writers.csv_writer import write_csv
+    from airflow_export.writers.csv import write_csv
 
     setup = spec["_setup"]
     path = _out(spec, ".csv")
@@ -343,7 +343,7 @@ def _platypus_parts() -> dict:
     from reportlab.pdfbase.ttfonts import TTFont
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, TableStyle
 
-    from airflow_export.writers.pdf_fonts import find_font_path
+    from airflow_export.writers.pdf.fonts import find_font_path
 
     font_name = "BenchUnicode"
     if font_name not in pdfmetrics.getRegisteredFontNames():
@@ -433,7 +433,7 @@ def ours_pdf(spec: dict) -> tuple[int, list[str]]:
     """``write_pdf`` fed by ``sql_rows`` (``fetchmany(1000)``), 50 rows a page; ``max_rows_per_file``
     from the spec when given (``null`` = one file however long), else the writer's default."""
     from airflow_export.sources.sql import sql_rows
-    from airflow_export.writers.pdf_writer import write_pdf
+    from airflow_export.writers.pdf import write_pdf
 
     options = {}
     if "max_rows_per_file" in spec:
@@ -447,9 +447,9 @@ def ours_pdf(spec: dict) -> tuple[int, list[str]]:
 
 def _ours_pdf_setup(spec: dict) -> dict:
     """Import the writer and load the font before the clock starts (loaded once per process)."""
+    import airflow_export.writers.pdf  # noqa: F401
     from airflow_export.sources import sql  # noqa: F401
-    from airflow_export.writers import pdf_writer  # noqa: F401
-    from airflow_export.writers.pdf_fonts import find_font_path, load_font
+    from airflow_export.writers.pdf.fonts import find_font_path, load_font
 
     load_font(find_font_path())
     return {}
@@ -465,7 +465,7 @@ def _platypus_setup(spec: dict) -> dict:
 
 def _csv_setup(spec: dict) -> dict:
     import airflow_export.sources.sql  # noqa: F401
-    import airflow_export.writers.csv_writer  # noqa: F401
+    import airflow_export.writers.csv  # noqa: F401
 
     return {}
 

@@ -7,8 +7,13 @@ import errno
 import os
 
 from airflow_export.destinations.target import Destination
-from airflow_export.writers.output import OutputError, OutputExistsError, check_name_length, existing_outputs
-from airflow_export.writers.result import ExportResult
+from airflow_export.writers.frame import (
+    ExportResult,
+    OutputError,
+    OutputExistsError,
+    check_name_length,
+    existing_outputs,
+)
 
 
 class LocalStage:
@@ -31,7 +36,7 @@ class LocalStage:
         directory at the target, or (``overwrite=False``) an existing target or part.
 
         :raises OutputExistsError: a file stands at ``NAME`` or any ``NAME.part-NNNNN.EXT``.
-        :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.output.check_name_length`),
+        :raises OutputError: ``ENAMETOOLONG`` (see :func:`~airflow_export.writers.frame.check_name_length`),
             ``EISDIR``.
         """
         local = self.local_path

@@ -18,8 +18,7 @@ import tempfile
 from typing import Any
 
 from airflow_export.destinations.target import Destination
-from airflow_export.writers.output import OutputError, OutputExistsError, part_path
-from airflow_export.writers.result import ExportedFile, ExportResult
+from airflow_export.writers.frame import ExportedFile, ExportResult, OutputError, OutputExistsError, part_path
 
 log = logging.getLogger(__name__)
 

@@ -33,12 +33,11 @@ from airflow_export.sources.base import ConnectionNotDefinedError, RowSource
 from airflow_export.sources.files import file_rows
 from airflow_export.sources.sql import sql_rows
 from airflow_export.sources.xcom import xcom_rows
-from airflow_export.writers.output import confined_to
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_export.writers.result import ExportResult
+    from airflow_export.writers.frame import ExportResult
 
 #: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
 RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
@@ -240,8 +239,9 @@ class BaseExportOperator(BaseOperator):
         """The real local path to write (checked against the export root), or the remote URI."""
         return self.destination().target
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        """Write ``source`` to ``path`` with this operator's format; implemented by subclasses."""
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
+        """Write ``source`` to ``path`` with this operator's format, inside the directory
+        ``confine_to`` (None: a remote destination's local staging file); implemented by subclasses."""
         raise NotImplementedError
 
     # -- execution ------------------------------------------------------------------------
@@ -292,8 +292,9 @@ class BaseExportOperator(BaseOperator):
             )
             # The writer re-checks the export root on the directory it opens (a symlink swapped
             # in while the query ran is caught) and then writes through that directory's descriptor.
-            with confined_to(None if destination.is_remote else root.path):
-                written = self.write(source, stage.local_path, progress)
+            written = self.write(
+                source, stage.local_path, progress, confine_to=None if destination.is_remote else root.path
+            )
             return stage.commit(written)
 
     # -- OpenLineage ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from airflow_export.operators.progress import ProgressLogger
 from airflow_export.sources.base import RowSource
 
 if TYPE_CHECKING:
-    from airflow_export.writers.result import ExportResult
+    from airflow_export.writers.frame import ExportResult
 
 __all__ = [
     "RESERVED_OPTIONS",
@@ -44,11 +44,11 @@ class ExportCsvOperator(BaseExportOperator):
         super().__init__(**kwargs)
         self.chunk_size = chunk_size
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        from airflow_export.writers.csv_writer import write_csv
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
+        from airflow_export.writers.csv import write_csv
 
         return write_csv(
-            source.rows, path, columns=source.columns, chunk_size=self.chunk_size,
+            source.rows, path, columns=source.columns, chunk_size=self.chunk_size, confine_to=confine_to,
             overwrite=self.overwrite, progress=progress, **self.format_options,
         )
 
@@ -73,10 +73,10 @@ class ExportPdfOperator(BaseExportOperator):
         self.title = title
         self.rows_per_page = rows_per_page
 
-    def write(self, source: RowSource, path: str, progress: ProgressLogger) -> ExportResult:
-        from airflow_export.writers.pdf_writer import write_pdf
+    def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
+        from airflow_export.writers.pdf import write_pdf
 
         return write_pdf(
-            source.rows, path, columns=source.columns, title=self.title or self.task_id,
+            source.rows, path, columns=source.columns, title=self.title or self.task_id, confine_to=confine_to,
             rows_per_page=self.rows_per_page, overwrite=self.overwrite, progress=progress, **self.format_options,
         )

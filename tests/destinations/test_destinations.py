@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from airflow_export import write_csv, write_pdf
 from airflow_export.destinations import Destination, ExportPathError, remote, resolve_destination, staged_output
-from airflow_export.writers.output import OutputError, OutputExistsError
+from airflow_export.writers.frame import OutputError, OutputExistsError
 
 from .conftest import CONN_ID
 

@@ -308,7 +308,7 @@ def test_columns_rename_query_and_file_columns_and_a_wrong_count_fails(sqlite_co
 
 
 def test_a_too_long_file_name_fails_before_the_query_runs(sqlite_conn, tmp_path):
-    from airflow_export.writers.output import OutputError
+    from airflow_export.writers.frame import OutputError
 
     op = ExportCsvOperator(task_id="l", conn_id="test_db", sql="SELECT abs(-9223372036854775808) AS boom",
                            output_path=str(tmp_path / ("b" * 220 + ".csv")))
@@ -319,7 +319,7 @@ def test_a_too_long_file_name_fails_before_the_query_runs(sqlite_conn, tmp_path)
 @pytest.mark.parametrize("suffix", ["/", "/.", "/.."])
 def test_directory_like_output_paths_are_refused_by_operator_and_writers(tmp_path, suffix):
     from airflow_export import write_csv, write_pdf
-    from airflow_export.writers.output import OutputError
+    from airflow_export.writers.frame import OutputError
 
     target = str(tmp_path / "out") + suffix
     with pytest.raises(ValueError, match="names a directory; give a file"):
@@ -348,7 +348,7 @@ def test_an_existing_directory_as_output_path_fails_before_the_query(sqlite_conn
 
 def test_writers_refuse_uris_and_later_parts_with_overwrite_false(tmp_path):
     from airflow_export import write_csv, write_pdf
-    from airflow_export.writers.output import OutputError, OutputExistsError
+    from airflow_export.writers.frame import OutputError, OutputExistsError
 
     for writer in (write_csv, write_pdf):
         with pytest.raises(OutputError, match="is a URI; the writers take local paths"):

@@ -23,7 +23,7 @@ import pytest
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator, write_csv, write_pdf
 from airflow_export.metrics import failure_reason
-from airflow_export.writers.output import OutputError, OutputSpaceError
+from airflow_export.writers.frame import OutputError, OutputSpaceError
 
 ROWS = 20_000
 

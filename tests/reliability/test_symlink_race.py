@@ -19,7 +19,7 @@ import pytest
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator
 from airflow_export.metrics import failure_reason
-from airflow_export.writers.output import OutputOutsideRootError
+from airflow_export.writers.frame import OutputOutsideRootError
 
 
 def swap_for_symlink(victim, outside) -> None:

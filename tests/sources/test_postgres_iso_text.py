@@ -18,7 +18,7 @@ from airflow_export.sources.postgres import (
     register_iso_datetime_loaders,
 )
 from airflow_export.sources.sql import sql_rows
-from airflow_export.writers.csv_writer import write_csv
+from airflow_export.writers.csv import write_csv
 
 
 def _tz(hours: int = 0, minutes: int = 0, seconds: int = 0) -> timezone:

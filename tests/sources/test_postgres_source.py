@@ -30,7 +30,7 @@ from airflow_export import ExportCsvOperator
 from airflow_export.sources.base import SourceError
 from airflow_export.sources.postgres import CURSOR_PREFIX, driver_of
 from airflow_export.sources.sql import sql_rows
-from airflow_export.writers.csv_writer import write_csv
+from airflow_export.writers.csv import write_csv
 from tests.sources.conftest import CONN_ID
 from tests.support.postgres import (
     FLIGHTS_COLUMNS,
@@ -269,7 +269,7 @@ _RSS_SCRIPT = """
 import json, resource, sys
 import psycopg
 from airflow_export.sources.sql import sql_rows
-from airflow_export.writers.csv_writer import write_csv
+from airflow_export.writers.csv import write_csv
 
 class Hook:
     def get_conn(self):

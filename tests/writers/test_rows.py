@@ -75,11 +75,15 @@ def test_wrong_field_count_names_row(rows, columns, message):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        (["abc"], "row 1: a row must be a sequence of fields or a mapping, got str (a string is not a row; wrap it in a tuple)"),
-        ([(1, 2), "ab"], "row 2: a row must be a sequence of fields or a mapping, got str (a string is not a row; wrap it in a tuple)"),
+        (["abc"], "row 1: a row must be a sequence of fields or a mapping, got str "
+                  "(a string is not a row; wrap it in a tuple)"),
+        ([(1, 2), "ab"], "row 2: a row must be a sequence of fields or a mapping, got str "
+                         "(a string is not a row; wrap it in a tuple)"),
         ([5], "row 1: a row must be a sequence of fields or a mapping, got int"),
-        ([(1,), {"a": 1}], "row 2: got a mapping row after sequence rows; all rows of one export must be sequences or all mappings"),
-        ([{"a": 1}, (1,)], "row 2: got tuple after mapping rows; all rows of one export must be mappings or all sequences"),
+        ([(1,), {"a": 1}], "row 2: got a mapping row after sequence rows; "
+                           "all rows of one export must be sequences or all mappings"),
+        ([{"a": 1}, (1,)], "row 2: got tuple after mapping rows; "
+                           "all rows of one export must be mappings or all sequences"),
     ],
 )
 def test_bad_row_types_name_the_row(rows, message):
@@ -167,7 +171,8 @@ def test_iter_rows_flattens():
 
 @pytest.mark.parametrize(("rows", "columns", "message"), [
     ([(), ()], None, "row 1: a row has no fields; there is no column to write"),
-    ([{}, {"a": 1}], None, "row 1: no column to write: the first mapping has no keys and columns is empty or not given"),
+    ([{}, {"a": 1}], None,
+     "row 1: no column to write: the first mapping has no keys and columns is empty or not given"),
     ([{"a": 1}], [], "row 1: no column to write: the first mapping has no keys and columns is empty or not given"),
 ])
 def test_rows_without_any_column_are_refused(rows, columns, message):

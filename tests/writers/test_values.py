@@ -8,16 +8,15 @@ import io
 import json
 import sys
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from airflow_export.writers.csv.cells import csv_column
 from airflow_export.writers.values import (
     FORMULA_TRIGGERS,
     UnrenderableValueError,
-    csv_batch,
-    csv_column,
     format_column,
     format_decimal,
     format_timedelta,
@@ -116,7 +115,7 @@ CASES = [
     (datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05"),
     (datetime(2024, 1, 2, 3, 4, 5, 600), "2024-01-02T03:04:05.000600"),
     (datetime(2024, 1, 2, 3, 4, 5, tzinfo=TZ2), "2024-01-02T03:04:05+02:00"),
-    (datetime(2024, 1, 2, tzinfo=timezone.utc), "2024-01-02T00:00:00+00:00"),
+    (datetime(2024, 1, 2, tzinfo=UTC), "2024-01-02T00:00:00+00:00"),
     (date(2024, 2, 29), "2024-02-29"),
     (time(23, 59, 1), "23:59:01"),
     (time(1, 2, 3, 4, tzinfo=TZ2), "01:02:03.000004+02:00"),
@@ -261,26 +260,33 @@ def test_quote_nonnumeric_leaves_numbers_unquoted():
         csv_column(("x", None)),
     ]
     buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns))
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(zip(*columns, strict=False))
     assert buf.getvalue() == '1,NaN,0.0000001,1,"true","x"\n2,1.5,2.50,3,"false",""\n'
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: format_value(object(), row=17, column="price"), "row 17, column 'price': cannot render value of type object"),
+        (lambda: format_value(object(), row=17, column="price"),
+         "row 17, column 'price': cannot render value of type object"),
         (lambda: format_value(Opaque()), "cannot render value of type Opaque"),
         (lambda: format_value({1, 2}, row=1, column="s"), "row 1, column 's': cannot render value of type set"),
         (lambda: format_value((1, 2), column="t"), "column 't': cannot render value of type tuple"),
         (lambda: format_value(complex(1, 2)), "cannot render value of type complex"),
-        (lambda: format_value({"a": Opaque()}, row=3, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
-        (lambda: csv_column([1, 2, object()], first_row=15, column="price"), "row 17, column 'price': cannot render value of type object"),
-        (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"), "row 3, column 'j': cannot render value of type Opaque"),
-        (lambda: format_column(["a", Opaque()], first_row=100, column="c"), "row 101, column 'c': cannot render value of type Opaque"),
-        (lambda: format_column([{"x": {1}}], first_row=9, column="c"), "row 9, column 'c': cannot render value of type set"),
+        (lambda: format_value({"a": Opaque()}, row=3, column="j"),
+         "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: csv_column([1, 2, object()], first_row=15, column="price"),
+         "row 17, column 'price': cannot render value of type object"),
+        (lambda: csv_column([None, "a", [Opaque()]], first_row=1, column="j"),
+         "row 3, column 'j': cannot render value of type Opaque"),
+        (lambda: format_column(["a", Opaque()], first_row=100, column="c"),
+         "row 101, column 'c': cannot render value of type Opaque"),
+        (lambda: format_column([{"x": {1}}], first_row=9, column="c"),
+         "row 9, column 'c': cannot render value of type set"),
         # dict/list that JSON cannot hold: the error of every other bad value, with the reason.
         (lambda: format_value({(1, 2): 2}, row=4, column="j"),
-         "row 4, column 'j': cannot render value of type dict (JSON keys must be str, int, float, bool or None, not tuple)"),
+         "row 4, column 'j': cannot render value of type dict "
+         "(JSON keys must be str, int, float, bool or None, not tuple)"),
         (lambda: format_value(_cyclic(), row=5, column="j"),
          "row 5, column 'j': cannot render value of type dict (it contains itself: a circular reference)"),
         (lambda: format_value(_cyclic_with_nan(), row=5, column="j"),
@@ -317,58 +323,11 @@ def test_format_decimal(value, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(timedelta(weeks=1), "P7D"), (timedelta(seconds=3600), "PT1H"), (timedelta(days=1, microseconds=500), "P1DT0.0005S")],
+    [(timedelta(weeks=1), "P7D"), (timedelta(seconds=3600), "PT1H"),
+     (timedelta(days=1, microseconds=500), "P1DT0.0005S")],
 )
 def test_format_timedelta(value, text):
     assert format_timedelta(value) == text
-
-
-# ---------------------------------------------------------------- whole batches (the CSV hot path)
-
-
-@pytest.mark.parametrize(
-    ("batch", "expected"),
-    [
-        ([("a", 1), ("=b", 2)], [["a", "1"], ["'=b", "2"]]),  # pure str column
-        ([("a", 1), (None, 2), ("-b", 3)], [["a", "1"], ["", "2"], ["'-b", "3"]]),  # str + None
-        ([(1.5,), (float("nan"),)], [["1.5"], ["NaN"]]),  # pure float column
-        ([(1.5,), (None,), (float("nan"),)], [["1.5"], [""], ["NaN"]]),  # float + None
-        ([(float("inf"),), (float("-inf"),)], [["inf"], ["-inf"]]),  # inf + -inf: alarm, no change
-        ([(True, 1), (False, 2)], [["true", "1"], ["false", "2"]]),
-        ([(1, Decimal("1E+2"))], [["1", "100"]]),
-        ([("x", date(2020, 1, 2))], [["x", "2020-01-02"]]),
-    ],
-)
-def test_csv_batch_cells(batch, expected):
-    """The text csv.writer writes for csv_batch's cells."""
-    out = csv_batch(batch, ["a", "b"][: len(batch[0])])
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(out)
-    assert list(csv.reader(io.StringIO(buf.getvalue()))) == expected
-
-
-@pytest.mark.parametrize(
-    "batch",
-    [
-        [(1, "a", 1.5, None)] * 3,
-        [(1, "a", None, None), (None, None, 2.5, None)],
-        [("1", 0, 0.0, "")],
-        [("a b", -1, -0.5, "x-y")],
-    ],
-)
-def test_csv_batch_returns_the_batch_itself_when_nothing_changes(batch):
-    assert csv_batch(batch, list("abcd")) is batch
-
-
-def test_csv_batch_guard_off_and_null_marker():
-    batch = [("=x", None, 1.0), (None, 2, None)]
-    assert csv_batch(batch, list("abc"), formula_guard=False) is batch
-    assert csv_batch(batch, list("abc"), null_marker="NULL") == [("'=x", "NULL", 1.0), ("NULL", 2, "NULL")]
-
-
-def test_csv_batch_error_names_row_and_column():
-    with pytest.raises(TypeError, match=r"^row 12, column 'b': cannot render value of type Opaque$"):
-        csv_batch([(1, 2), (3, Opaque())], ["a", "b"], first_row=11)
 
 
 # ---------------------------------------------------------------- numpy and pandas values
@@ -376,7 +335,7 @@ def test_csv_batch_error_names_row_and_column():
 import numpy as np  # noqa: E402  (in the project's environment; values.py itself never imports them)
 import pandas as pd  # noqa: E402
 
-from airflow_export.writers.values import CsvChunk, csv_chunk, format_datetime64, format_numpy_float  # noqa: E402
+from airflow_export.writers.values import format_datetime64, format_numpy_float  # noqa: E402
 
 NUMPY_PANDAS_CASES = [
     (pd.NA, ""),
@@ -495,91 +454,3 @@ def test_format_datetime64_returns_none_for_nat():
 def test_numpy_complex_has_no_text_form():
     with pytest.raises(UnrenderableValueError, match="^row 3, column 'z': cannot render value of type complex128$"):
         format_value(np.complex128(1j), row=3, column="z")
-
-
-# ---------------------------------------------------------------- csv_chunk: stand-ins and counts
-
-
-E, N, M = '"\x1a', '"\x1c', '"\x1d'
-
-
-@pytest.mark.parametrize(
-    ("batch", "marker", "cells", "rows", "counts"),
-    [
-        # pure str column with "" (and the formula guard)
-        ([("", 1), ("=x", 2), ("a", 3)], None, {"empty_cell": E}, [(E, 1), ("'=x", 2), ("a", 3)], (0, 1, 0)),
-        # str + None column: None kept (null_cell None), "" replaced
-        ([("", None), (None, 1.5)], None, {"empty_cell": E}, [(E, None), (None, 1.5)], (0, 1, 0)),
-        # nulls replaced in every kind of column, NA-like values too
-        ([(None, None, None, pd.NA), (1, 1.5, "s", np.datetime64("NaT"))], None, {"null_cell": N},
-         [(N, N, N, N), (1, 1.5, "s", N)], (5, 0, 0)),
-        # marker-equal texts (but not numbers), before nulls become the marker text
-        ([("NULL", None, 0), ("x", "NULL", None)], "NULL",
-         {"null_cell": "NULL", "marker_cell": M}, [(M, "NULL", 0), ("x", M, "NULL")], (2, 0, 2)),
-        # b"" is an empty text too
-        ([(b"", b"\x01")], None, {"empty_cell": E}, [(E, "01")], (0, 1, 0)),
-        # nothing to do: the batch itself
-        ([(1, "a", 1.5, None)], "NULL", {"empty_cell": E, "marker_cell": M}, None, (0, 0, 0)),
-    ],
-)
-def test_csv_chunk_cells_with_stand_ins(batch, marker, cells, rows, counts):
-    chunk = csv_chunk(batch, [f"c{i}" for i in range(len(batch[0]))], marker_text=marker)
-    assert isinstance(chunk, CsvChunk)
-    result = chunk.cells(count_nulls=True, **cells)
-    assert (result.nulls, result.empties, result.markers) == counts
-    if rows is None:
-        assert chunk.rows(result) is batch and not result.changed
-    else:
-        assert [tuple(r) for r in chunk.rows(result)] == rows
-
-
-def test_csv_chunk_kinds_nulls_and_counts():
-    batch = [(1, 1.5, "a", None, b"x", None), (None, None, "", "", 2, None)]
-    chunk = csv_chunk(batch, list("abcdef"), marker_text="a")
-    assert chunk.kinds == ["number", "number", "str", "str", "mixed", "number"]
-    assert chunk.null_columns == (0, 1, 3, 5)
-    assert chunk.empty_counts == {2: 1, 3: 1}
-    assert chunk.marker_counts == {2: 1}
-    assert [list(c) for c in chunk.columns] == [[1, None], [1.5, None], ["a", ""], [None, ""], ["78", 2], [None, None]]
-
-
-@pytest.mark.parametrize(
-    ("batch", "plain"),
-    [
-        ([("a", 1), ("b", 2.5)], True),
-        ([("a,b", 1)], False),
-        ([('say "hi"', 1)], False),
-        ([("line\nbreak", 1)], False),
-        ([("cr\ronly", 1)], False),
-        ([(None, 1), ("x,", 2)], False),  # str + None column
-        ([({"a": 1, "b": 2}, 1)], False),  # JSON text holds '"' and ','
-        ([(Decimal("-1.5"), -1)], True),  # numbers are never scanned
-        ([("'quoted", 1)], True),
-    ],
-)
-def test_csv_chunk_plain_tells_whether_a_text_cell_needs_quotes(batch, plain):
-    assert csv_chunk(batch, ["a", "b"], special_chars=',"\r\n').plain is plain
-    assert csv_chunk(batch, ["a", "b"]).plain is True  # not asked
-
-
-def test_csv_chunk_plain_sees_the_formula_guard_prefix():
-    # With quotechar "'" the guard's prefix is a quote character: the cell needs quotes.
-    assert csv_chunk([("=x",)], ["a"], special_chars=",'\r\n").plain is False
-    assert csv_chunk([("=x",)], ["a"], special_chars=",'\r\n", formula_guard=False).plain is True
-
-
-def test_csv_chunk_defers_nan_check_of_float_and_none_columns_only():
-    batch = [(1.0, None, float("nan")), (float("nan"), 2.0, 1.0)]
-    chunk = csv_chunk(batch, ["a", "b", "c"], check_nan=False)
-    assert chunk.unchecked_floats == (1,)  # column b (floats and None); a and c are checked anyway
-    assert [[str(c) for c in column] for column in chunk.columns] == [["1.0", "NaN"], ["None", "2.0"], ["NaN", "1.0"]]
-    assert csv_chunk(batch, ["a", "b", "c"]).unchecked_floats == ()
-
-
-def test_csv_chunk_empty_string_detection_with_and_without_guard():
-    batch = [("a",), ("",), ("-b",)]
-    for guard, texts in ((True, ["a", E, "'-b"]), (False, ["a", E, "-b"])):
-        chunk = csv_chunk(batch, ["s"], formula_guard=guard)
-        assert chunk.empty_counts == {0: 1}
-        assert list(chunk.cells(empty_cell=E).columns[0]) == texts
-    assert csv_chunk([("a",), ("b",)], ["s"], formula_guard=False).empty_counts == {}

@@ -7,11 +7,11 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from airflow_export.writers.output import (
-    HOST_ID,
+from airflow_export.writers.frame import (
     TEMP_SUFFIX,
     AtomicOutput,
     OutputError,
@@ -19,6 +19,7 @@ from airflow_export.writers.output import (
     part_path,
     remove_stale_temporaries,
 )
+from airflow_export.writers.frame.naming import HOST_ID
 
 
 @pytest.mark.parametrize(
@@ -73,10 +74,9 @@ def test_nothing_at_target_until_commit(tmp_path):
 def test_exception_in_block_removes_temporaries_and_keeps_old_file(tmp_path):
     target = tmp_path / "out.csv"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError, match="boom"):
-        with AtomicOutput(target) as output:
-            output.new_file().open().write(b"new")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), AtomicOutput(target) as output:
+        output.new_file().open().write(b"new")
+        raise RuntimeError("boom")
     assert target.read_bytes() == b"old"
     assert temporaries(tmp_path) == []
 
@@ -96,7 +96,7 @@ def test_parts_are_named_and_committed_in_order(tmp_path):
         output.new_file().open().write(b"%d" % n)
     files = output.commit()
     assert [os.path.basename(f.path) for f in files] == ["p.part-00001.csv", "p.part-00002.csv", "p.part-00003.csv"]
-    assert [open(f.path, "rb").read() for f in files] == [b"0", b"1", b"2"]
+    assert [Path(f.path).read_bytes() for f in files] == [b"0", b"1", b"2"]
 
 
 def test_commit_removes_parts_of_a_longer_earlier_run(tmp_path):
@@ -213,7 +213,7 @@ def test_constructor_cleans_stale_temporaries(tmp_path):
 
 
 def test_hashing_writer_gives_digest_and_size_without_reading_back(tmp_path, monkeypatch):
-    import airflow_export.writers.output as output_module
+    import airflow_export.writers.frame.pending as output_module
 
     def no_reading(path):
         raise AssertionError(f"{path} was read back")
@@ -265,7 +265,7 @@ def test_plain_open_is_read_back_at_commit(tmp_path):
 
 
 def test_a_name_too_long_for_its_temporary_file_is_refused_up_front(tmp_path):
-    from airflow_export.writers.output import AtomicOutput, OutputError
+    from airflow_export.writers.frame import AtomicOutput, OutputError
 
     ok = "n" * 190 + ".csv"  # 194 bytes: its part name and temporary name still fit in 255
     with AtomicOutput(tmp_path / ok) as out:

@@ -6,6 +6,7 @@ return value with :meth:`ExportResult.to_dict` (metadata only, never rows).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 
@@ -53,6 +54,24 @@ class ExportResult:
     def records_per_second(self) -> float:
         """Throughput in records per second (0.0 when the duration is 0)."""
         return self.records / self.duration_seconds if self.duration_seconds > 0 else 0.0
+
+    @classmethod
+    def from_files(cls, format: str, files: Sequence[ExportedFile], duration_seconds: float) -> ExportResult:
+        """The result of an export that wrote ``files`` (in order, at least one): ``path`` is
+        the first file's, ``records`` and ``bytes`` their sums.
+
+        :raises ValueError: ``files`` is empty.
+        """
+        if not files:
+            raise ValueError("an export result needs at least one file")
+        return cls(
+            path=files[0].path,
+            format=format,
+            records=sum(f.records for f in files),
+            bytes=sum(f.bytes for f in files),
+            duration_seconds=duration_seconds,
+            files=tuple(files),
+        )
 
     def to_dict(self) -> dict:
         """JSON-serialisable metadata: path, format, records, bytes, duration_seconds, sha256, files."""

@@ -15,38 +15,9 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_export.writers.csv_writer import CsvOptions, write_csv
-from airflow_export.writers.output import TEMP_SUFFIX, OutputError
-from airflow_export.writers.result import ExportResult
-
-
-def read_csv(path, *, encoding="utf-8", **dialect):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding=encoding, newline="") as fh:
-        return list(csv.reader(fh, **dialect))
-
-
-def read_bytes(path):
-    with open(path, "rb") as fh:
-        return fh.read()
-
-
-def leftovers(directory):
-    return sorted(name for name in os.listdir(directory) if name.endswith(TEMP_SUFFIX))
-
-
-class Tracked:
-    """An iterable of rows that records how many rows were taken."""
-
-    def __init__(self, rows):
-        self.rows = list(rows)
-        self.taken = 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.taken += 1
-            yield row
-
+from airflow_export.writers.csv import write_csv
+from airflow_export.writers.frame import ExportResult
+from tests.writers.support import leftovers, parse_copy_csv, read_bytes, read_csv
 
 # ---------------------------------------------------------------- values and quoting
 
@@ -54,7 +25,8 @@ class Tracked:
 TZ = timezone(timedelta(hours=-5))
 VALUE_ROW = (
     None, "", "text", True, False, 0, -5, 2**70, 0.1, -2.5, 1e-7, float("nan"), float("inf"), float("-inf"),
-    Decimal("1E-7"), Decimal("1E+3"), Decimal("-12.50"), datetime(2013, 1, 1, 5, 15), datetime(2013, 1, 1, 5, 15, tzinfo=TZ),
+    Decimal("1E-7"), Decimal("1E+3"), Decimal("-12.50"), datetime(2013, 1, 1, 5, 15),
+    datetime(2013, 1, 1, 5, 15, tzinfo=TZ),
     date(2013, 12, 31), time(7, 30), timedelta(hours=1, minutes=2, seconds=3), b"\x00\xab", bytearray(b"\x01"),
     uuid.UUID(int=255), {"a": 1, "b": [True, None]}, [1, "x"],
 )
@@ -133,28 +105,6 @@ def test_quoting_none_with_a_null_marker_exact_bytes(tmp_path, quoting):
     write_csv([(1, "x", None, 1.5, "")], path, columns=list("abcde"), quoting=quoting, null_marker=r"\N")
     assert read_bytes(path) == b"a,b,c,d,e\r\n1,x,\\N,1.5,\r\n"
     assert read_csv(path) == [list("abcde"), ["1", "x", "\\N", "1.5", ""]]
-
-
-@pytest.mark.parametrize("quoting", ["none", csv.QUOTE_NONE])
-def test_quoting_none_with_empty_string_quoted_needs_a_null_marker(tmp_path, quoting):
-    """"none" cannot write "" quoted: with null_marker="" a null and "" would be the same
-    empty field, so the option check refuses it (before any row is read), naming both options."""
-    rows = Tracked([(None, "")])
-    with pytest.raises(ValueError) as info:
-        write_csv(rows, tmp_path / "x.csv", columns=["a", "b"], quoting=quoting)
-    assert str(info.value) == (
-        "quoting='none' with empty_string='quoted' needs a null_marker: unquoted, an empty string and a null "
-        "(null_marker='') would both be an empty field; pass null_marker (e.g. null_marker='\\N') to keep them "
-        "apart, or empty_string='empty' to write both as an empty field"
-    )
-    assert rows.taken == 0 and os.listdir(tmp_path) == []
-    with pytest.raises(ValueError, match=r"^quoting='none' with empty_string='quoted' needs a null_marker"):
-        CsvOptions(quoting=quoting, empty_string="quoted", null_marker="")
-    # Either way out works and is what it says.
-    write_csv([(None, "")], tmp_path / "e.csv", columns=["a", "b"], quoting=quoting, empty_string="empty")
-    assert read_bytes(tmp_path / "e.csv") == b"a,b\r\n,\r\n"
-    write_csv([(None, "")], tmp_path / "m.csv", columns=["a", "b"], quoting=quoting, null_marker="NULL")
-    assert read_csv(tmp_path / "m.csv") == [["a", "b"], ["NULL", ""]]
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 1000])
@@ -398,15 +348,6 @@ def test_unrenderable_value_names_row_and_column_and_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_failure_keeps_the_previous_file(tmp_path):
-    path = tmp_path / "keep.csv"
-    path.write_bytes(b"old contents")
-    with pytest.raises(TypeError):
-        write_csv([(1,), (object(),)], path, columns=["a"])
-    assert read_bytes(path) == b"old contents"
-    assert leftovers(tmp_path) == []
-
-
 def test_failing_source_leaves_no_file(tmp_path):
     def rows():
         yield from ((i,) for i in range(3000))
@@ -415,13 +356,6 @@ def test_failing_source_leaves_no_file(tmp_path):
     path = tmp_path / "src.csv.gz"
     with pytest.raises(ConnectionError, match="database went away"):
         write_csv(rows(), path, columns=["a"])
-    assert os.listdir(tmp_path) == []
-
-
-def test_rolling_failure_leaves_no_part(tmp_path):
-    path = tmp_path / "r.csv"
-    with pytest.raises(TypeError):
-        write_csv([(1,), (2,), (3,), (object(),)], path, columns=["a"], max_rows_per_file=1, chunk_size=1)
     assert os.listdir(tmp_path) == []
 
 
@@ -473,28 +407,6 @@ def test_encodings_and_bom_once(tmp_path, encoding, bom, prefix, decode):
     assert read_csv(path, encoding=decode) == [["city", "n"], ["東京", "1"], ["東京", "1"], ["東京", "1"]]
 
 
-@pytest.mark.parametrize(
-    ("encoding", "instead"), [("utf-16", "utf-16-le"), ("UTF16", "utf-16-le"), ("utf-32", "utf-32-le"), ("utf-8-sig", "utf-8")]
-)
-def test_bom_false_with_an_encoding_that_always_writes_one_is_an_error(tmp_path, encoding, instead):
-    """Python's utf-16/utf-32/utf-8-sig codecs always start with a BOM: bom=False would be
-    silently ignored, so it is refused before any row is read, naming the BOM-less codec."""
-    rows = Tracked([("a",)])
-    with pytest.raises(ValueError) as info:
-        write_csv(rows, tmp_path / "x.csv", columns=["a"], encoding=encoding, bom=False)
-    assert str(info.value) == (
-        f"bom=False contradicts encoding {encoding!r}, which starts every file with a byte order mark; "
-        f"for no BOM name the byte order, e.g. encoding={instead!r}"
-    )
-    assert rows.taken == 0 and os.listdir(tmp_path) == []
-
-
-@pytest.mark.parametrize(("encoding", "bom"), [("utf-8", False), ("utf-8", True), ("utf-16", True), ("latin-1", False)])
-def test_bom_option_is_stored_resolved(encoding, bom):
-    assert CsvOptions(encoding=encoding).bom is (encoding == "utf-16")
-    assert CsvOptions(encoding=encoding, bom=bom).bom is bom
-
-
 def test_bom_once_per_file_when_rolling(tmp_path):
     path = tmp_path / "b.csv"
     result = write_csv([(i,) for i in range(5)], path, columns=["n"], bom=True, max_rows_per_file=2, chunk_size=1)
@@ -531,35 +443,6 @@ def test_output_is_byte_identical_across_runs(tmp_path):
 
 
 # ---------------------------------------------------------------- rolling
-
-
-@pytest.mark.parametrize(
-    ("rows", "max_rows", "chunk_size", "counts"),
-    [
-        (10, 4, 3, [4, 4, 2]),
-        (10, 5, 1000, [5, 5]),
-        (10, 10, 3, [10]),
-        (10, 100, 3, [10]),
-        (7, 1, 2, [1] * 7),
-        (0, 3, 2, [0]),
-    ],
-)
-def test_rolling_by_rows(tmp_path, rows, max_rows, chunk_size, counts):
-    path = tmp_path / "flights.csv"
-    result = write_csv([(i, f"v{i}") for i in range(rows)], path, columns=["i", "v"],
-                       max_rows_per_file=max_rows, chunk_size=chunk_size)
-    assert [f.records for f in result.files] == counts
-    assert [os.path.basename(f.path) for f in result.files] == [
-        f"flights.part-{n:05d}.csv" for n in range(1, len(counts) + 1)
-    ]
-    assert result.path == result.files[0].path and result.records == rows
-    seen = []
-    for file in result.files:
-        back = read_csv(file.path)
-        assert back[0] == ["i", "v"]
-        seen += back[1:]
-    assert seen == [[str(i), f"v{i}"] for i in range(rows)]
-    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f.path) for f in result.files)
 
 
 @pytest.mark.parametrize(("max_bytes", "chunk_size"), [(64, 1000), (64, 1), (200, 7), (1000, 3)])
@@ -600,53 +483,13 @@ def test_rolling_by_rows_and_bytes(tmp_path):
     assert [f.records for f in result.files] == [2] * 5
 
 
-def test_rolling_removes_parts_of_a_longer_earlier_run(tmp_path):
-    path = tmp_path / "p.csv"
-    write_csv([(i,) for i in range(6)], path, columns=["n"], max_rows_per_file=2)
-    result = write_csv([(i,) for i in range(3)], path, columns=["n"], max_rows_per_file=2)
-    assert sorted(os.listdir(tmp_path)) == ["p.part-00001.csv", "p.part-00002.csv"]
-    assert [f.records for f in result.files] == [2, 1]
-
-
 # ---------------------------------------------------------------- empty input, header, overwrite, progress
-
-
-def test_empty_input_gives_header_only(tmp_path):
-    path = tmp_path / "e.csv"
-    result = write_csv([], path, columns=["a", "b"])
-    assert read_bytes(path) == b"a,b\r\n"
-    assert (result.records, len(result.files)) == (0, 1)
-
-
-def test_empty_input_without_columns_gives_empty_file(tmp_path):
-    path = tmp_path / "e.csv"
-    result = write_csv(iter(()), path, bom=True)
-    assert read_bytes(path) == b""
-    assert (result.records, result.bytes) == (0, 0)
 
 
 def test_header_false(tmp_path):
     path = tmp_path / "h.csv"
     write_csv([(1, 2)], path, columns=["a", "b"], header=False)
     assert read_bytes(path) == b"1,2\r\n"
-
-
-def test_overwrite_false_fails_before_reading_rows(tmp_path):
-    path = tmp_path / "o.csv"
-    path.write_text("existing")
-    rows = Tracked([(1,), (2,)])
-    with pytest.raises(OutputError, match="already exists and overwrite=False"):
-        write_csv(rows, path, columns=["a"], overwrite=False)
-    assert rows.taken == 0
-    assert path.read_text() == "existing"
-
-
-def test_overwrite_false_checks_first_part_when_rolling(tmp_path):
-    (tmp_path / "o.part-00001.csv").write_text("existing")
-    rows = Tracked([(1,)])
-    with pytest.raises(OutputError):
-        write_csv(rows, tmp_path / "o.csv", columns=["a"], overwrite=False, max_rows_per_file=5)
-    assert rows.taken == 0
 
 
 def test_overwrite_true_replaces(tmp_path):
@@ -678,7 +521,8 @@ def test_rows_are_consumed_lazily(tmp_path):
 
 
 def test_chunk_size_does_not_change_the_output(tmp_path):
-    rows = [(i, f"=x{i}" if i % 7 == 0 else f"s{i}", None if i % 5 == 0 else i / 4, float("nan") if i % 11 == 0 else 1.0)
+    rows = [(i, f"=x{i}" if i % 7 == 0 else f"s{i}", None if i % 5 == 0 else i / 4,
+             float("nan") if i % 11 == 0 else 1.0)
             for i in range(300)]
     outputs = {read_bytes(write_csv(rows, tmp_path / f"c{n}.csv", columns=list("abcd"), chunk_size=n).path)
                for n in (1, 7, 64, 1000)}
@@ -743,60 +587,6 @@ def test_memory_does_not_grow_with_row_count(tmp_path):
 # ---------------------------------------------------------------- options
 
 
-@pytest.mark.parametrize(
-    ("options", "error", "message"),
-    [
-        ({"delimeter": ";"}, TypeError, "write_csv() got an unknown option 'delimeter' (did you mean 'delimiter'?); valid options: delimiter, quotechar, quoting, lineterminator, header, encoding, bom, compression, null_marker, empty_string, formula_guard, max_rows_per_file, max_bytes_per_file, overwrite, progress"),
-        ({"sep": ";"}, TypeError, "write_csv() got an unknown option 'sep'; valid options: delimiter,"),
-        ({"delimiter": ";;"}, ValueError, "delimiter must be one character other than CR and LF, got ';;'"),
-        ({"delimiter": "\n"}, ValueError, "delimiter must be one character other than CR and LF, got '\\n'"),
-        ({"quotechar": ""}, ValueError, "quotechar must be one character other than CR and LF, got ''"),
-        ({"quotechar": ","}, ValueError, "delimiter and quotechar must differ, both are ','"),
-        ({"quoting": "some"}, ValueError, "quoting must be one of ['all', 'minimal', 'none', 'nonnumeric'] or the matching csv.QUOTE_* int, got 'some'"),
-        ({"quoting": 9}, ValueError, "quoting must be one of"),
-        ({"quoting": True}, ValueError, "quoting must be one of"),
-        ({"lineterminator": ";"}, ValueError, "lineterminator must be one of ('\\r\\n', '\\n', '\\r'), got ';'"),
-        ({"header": "yes"}, ValueError, "header must be True or False, got 'yes'"),
-        ({"bom": 1}, ValueError, "bom must be True, False or None, got 1"),
-        ({"formula_guard": None}, ValueError, "formula_guard must be True or False, got None"),
-        ({"overwrite": 0}, ValueError, "overwrite must be True or False, got 0"),
-        ({"encoding": "klingon"}, ValueError, "encoding 'klingon' is not a known Python codec"),
-        ({"encoding": "rot13"}, ValueError, "encoding 'rot13' is not a text encoding"),
-        ({"encoding": "latin-1", "bom": True}, ValueError, "bom=True needs a Unicode encoding (utf-8, utf-16, utf-32), got encoding 'latin-1'"),
-        ({"compression": "zip"}, ValueError, "compression must be one of (None, 'gzip'), got 'zip'"),
-        ({"null_marker": None}, ValueError, "null_marker must be a string, got None"),
-        ({"null_marker": "a,b"}, ValueError, "null_marker 'a,b' holds the delimiter (','); a null is written unquoted, so it cannot (or use empty_string='empty')"),
-        ({"null_marker": "N;", "delimiter": ";"}, ValueError, "null_marker 'N;' holds the delimiter (';')"),
-        ({"null_marker": '"N"'}, ValueError, "null_marker '\"N\"' holds the quote character ('\"')"),
-        ({"null_marker": "N\r"}, ValueError, "null_marker 'N\\r' holds CR ('\\r')"),
-        ({"null_marker": "N\n"}, ValueError, "null_marker 'N\\n' holds LF ('\\n')"),
-        ({"empty_string": "null"}, ValueError, "empty_string must be one of ('quoted', 'empty'), got 'null'"),
-        ({"max_rows_per_file": 0}, ValueError, "max_rows_per_file must be None or an int >= 1, got 0"),
-        ({"max_bytes_per_file": -1}, ValueError, "max_bytes_per_file must be None or an int >= 1, got -1"),
-        ({"max_bytes_per_file": 1.5}, ValueError, "max_bytes_per_file must be None or an int >= 1, got 1.5"),
-        ({"progress": 5}, TypeError, "progress must be a callable progress(records_so_far) or None, got 5"),
-        ({"chunk_size": 0}, ValueError, "chunk_size must be an int >= 1, got 0"),
-        ({"chunk_size": -10}, ValueError, "chunk_size must be an int >= 1, got -10"),
-        ({"chunk_size": "100"}, ValueError, "chunk_size must be an int >= 1, got '100'"),
-    ],
-)
-def test_bad_options_are_named(tmp_path, options, error, message):
-    rows = Tracked([(1,)])
-    with pytest.raises(error) as info:
-        write_csv(rows, tmp_path / "x.csv", columns=["a"], **options)
-    assert str(info.value).startswith(message)
-    assert rows.taken == 0 and os.listdir(tmp_path) == []
-
-
-def test_options_defaults():
-    opts = CsvOptions()
-    assert (opts.delimiter, opts.quotechar, opts.quoting, opts.lineterminator) == (",", '"', csv.QUOTE_MINIMAL, "\r\n")
-    assert (opts.header, opts.encoding, opts.bom, opts.compression, opts.null_marker) == (True, "utf-8", False, None, "")
-    assert opts.empty_string == "quoted"
-    assert (opts.formula_guard, opts.max_rows_per_file, opts.max_bytes_per_file, opts.overwrite, opts.progress) == (
-        True, None, None, True, None)
-
-
 def test_path_like_and_relative_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = write_csv([(1,)], "rel.csv", columns=["a"])
@@ -827,44 +617,6 @@ def test_formula_guard_in_pure_string_column(tmp_path):
 
 
 # ---------------------------------------------------------------- nulls versus empty strings (PostgreSQL's COPY CSV)
-
-
-def parse_copy_csv(data, *, delimiter=",", quotechar='"', lineterminator="\r\n", null=""):
-    """A tiny reference reader of PostgreSQL's CSV convention: an UNQUOTED field equal to
-    ``null`` is None, a quoted field is always text (so ``""`` is the empty string).
-    A line holding nothing is one null field (a one-column row). Strict: raises on bad input."""
-    rows, i, n = [], 0, len(data)
-    while i < n:
-        row = []
-        while True:
-            if data.startswith(quotechar, i):
-                i += 1
-                pieces = []
-                while True:
-                    j = data.index(quotechar, i)
-                    pieces.append(data[i:j])
-                    i = j + 1
-                    if data.startswith(quotechar, i):
-                        pieces.append(quotechar)
-                        i += 1
-                    else:
-                        break
-                row.append("".join(pieces))
-            else:
-                j = i
-                while j < n and data[j] != delimiter and not data.startswith(lineterminator, j):
-                    assert data[j] not in "\r\n" and data[j] != quotechar, (data, j)
-                    j += 1
-                row.append(None if data[i:j] == null else data[i:j])
-                i = j
-            if data.startswith(delimiter, i):
-                i += 1
-                continue
-            assert data.startswith(lineterminator, i), (data, i)
-            i += len(lineterminator)
-            break
-        rows.append(row)
-    return rows
 
 
 @pytest.mark.parametrize(
@@ -916,7 +668,8 @@ def test_null_versus_empty_string_exact_bytes(tmp_path, rows, options, expected)
         ({"lineterminator": "\n"}, b'a\n\n""\nx\n\n'),
         ({"quoting": "all"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
         ({"quoting": "nonnumeric"}, b'"a"\r\n\r\n""\r\n"x"\r\n\r\n'),
-        ({"quoting": "none", "null_marker": "NULL"}, b"a\r\nNULL\r\n\r\nx\r\nNULL\r\n"),  # csv alone refuses a record of one empty field
+        # csv alone refuses a record of one empty field
+        ({"quoting": "none", "null_marker": "NULL"}, b"a\r\nNULL\r\n\r\nx\r\nNULL\r\n"),
         ({"null_marker": "NULL"}, b'a\r\nNULL\r\n""\r\nx\r\nNULL\r\n'),
         ({"null_marker": "NULL", "quoting": "all"}, b'"a"\r\nNULL\r\n""\r\n"x"\r\nNULL\r\n'),
         ({"empty_string": "empty"}, b'a\r\n""\r\n""\r\nx\r\n""\r\n'),  # Python's csv: both ""
@@ -977,21 +730,6 @@ def test_stray_line_break_rows_keep_nulls_unquoted_default_marker(tmp_path):
     assert read_bytes(path) == b'a,b,c\n,"a\rb",""\n"",,q\n'
 
 
-@pytest.mark.parametrize(
-    ("rows", "expected"),
-    [
-        # Data holding the stand-in characters, alone and forming the exact stand-in tokens.
-        ([("\x1a", "", '"\x1a')], b'a,b,c\r\n\x1a,"","""\x1a"\r\n'),
-        ([('"""\x1a"', "", None)], b'a,b,c\r\n"""""""\x1a""","",\r\n'),
-        ([("\x1a\x1c\x1d", "", "NULL")], b'a,b,c\r\n\x1a\x1c\x1d,"",NULL\r\n'),
-    ],
-)
-def test_data_holding_stand_in_characters_is_written_exactly(tmp_path, rows, expected):
-    path = tmp_path / "s.csv"
-    write_csv(rows, path, columns=list("abc"))
-    assert read_bytes(path) == expected
-
-
 NULL_POOL = [None, "", "x", "NULL", "\\N", "a,b", '"', '""', 'q"uote', "\x1a", '"\x1a', '"""\x1a"', "\x1c", '"\x1c',
              "\x1d", '"\x1d', "\ue000", '"\ue000', "line\nbreak", "cr\ronly", "\r\n", " ", "'", "é東", 0, -1, 2.5, True]
 
@@ -1040,7 +778,8 @@ def test_rolling_by_rows_with_stand_ins(tmp_path):
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 1000])
 def test_nan_in_float_and_none_column_in_a_later_chunk(tmp_path, chunk_size):
-    rows = [(1.5, None), (2.0, 0.5), (None, 1.0), (float("nan"), float("nan")), (float("-inf"), None), (3.0, float("nan"))]
+    rows = [(1.5, None), (2.0, 0.5), (None, 1.0), (float("nan"), float("nan")), (float("-inf"), None),
+            (3.0, float("nan"))]
     path = tmp_path / "nan.csv"
     write_csv(rows, path, columns=["a", "b"], chunk_size=chunk_size)
     assert read_bytes(path) == b"a,b\r\n1.5,\r\n2.0,0.5\r\n,1.0\r\nNaN,NaN\r\n-inf,\r\n3.0,NaN\r\n"
@@ -1104,8 +843,8 @@ def test_writers_import_and_write_without_numpy_or_pandas(tmp_path):
         "import sys\n"
         "sys.modules['numpy'] = None\n"  # any import of numpy/pandas now fails
         "sys.modules['pandas'] = None\n"
-        "from airflow_export.writers.csv_writer import write_csv\n"
-        "import airflow_export.writers.pdf_writer\n"
+        "from airflow_export.writers.csv import write_csv\n"
+        "import airflow_export.writers.pdf\n"
         f"r = write_csv([(1, None, '', 0.5)], {str(tmp_path / 'x.csv')!r}, columns=list('abcd'))\n"
         "print(r.records, open(r.path, 'rb').read())\n"
     )
@@ -1115,146 +854,6 @@ def test_writers_import_and_write_without_numpy_or_pandas(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "1 b'a,b,c,d\\r\\n1,,\"\",0.5\\r\\n'\n"
-
-
-def test_chunk_holding_every_preferred_stand_in_character(tmp_path):
-    # Every ASCII control the writer prefers is in the data (and forms tokens): it falls back to
-    # private-use characters for this chunk, and the output is still exact, also in latin-1.
-    from airflow_export.writers.csv_writer import _STAND_IN_CHARS
-
-    noise = "".join('"' + c for c in _STAND_IN_CHARS)
-    rows = [(noise, "", None), ("", noise, "x")]
-    for encoding in ("utf-8", "latin-1"):
-        path = tmp_path / f"all-{encoding}.csv"
-        write_csv(rows, path, columns=list("abc"), encoding=encoding, chunk_size=2)
-        quoted = '"' + noise.replace('"', '""') + '"'
-        assert read_bytes(path) == f'a,b,c\r\n{quoted},"",\r\n"",{quoted},x\r\n'.encode(encoding)
-
-
-# ---------------------------------------------------------------- the two paths give the same bytes
-
-
-PLAIN_POOL = [None, "", "x", "NULL", "\\N", "=f", "-1", " ", "'", "é東", "\x1a", '\x1c', 0, -1, 2**70, 2.5, -0.0,
-              float("inf"), float("nan"), True, Decimal("1.50"), date(2020, 1, 2), b"", b"\x01", uuid.UUID(int=1)]
-
-
-@pytest.mark.parametrize("quoting", ["minimal", "none"])
-@pytest.mark.parametrize("null_marker", ["", "NULL"])
-@pytest.mark.parametrize("width", [1, 4])
-@pytest.mark.parametrize("rolling", [{}, {"max_bytes_per_file": 200}, {"max_rows_per_file": 7}])
-def test_join_path_and_csv_path_write_the_same_bytes(tmp_path, monkeypatch, quoting, null_marker, width, rolling):
-    """The join path (no field needs quotes) must write what the csv module path writes."""
-    import random
-
-    import airflow_export.writers.csv_writer as csv_writer_module
-
-    rng = random.Random(f"{quoting}{null_marker}{width}{rolling}")
-    pool = PLAIN_POOL
-    if quoting == "none":  # needs a marker; a text equal to it is an error there
-        null_marker = null_marker or r"\N"
-        pool = [v for v in PLAIN_POOL if not (type(v) is str and v == null_marker)]
-    rows = [tuple(rng.choice(pool) for _ in range(width)) for _ in range(120)]
-    columns = [f"c{i}" for i in range(width)]
-    options = dict(columns=columns, quoting=quoting, null_marker=null_marker, chunk_size=16, **rolling)
-    joined = write_csv(rows, tmp_path / "join" / "x.csv", **options)
-    calls = []
-    original = csv_writer_module._ChunkWriter._join
-    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_join", lambda *a: calls.append(1) or original(*a))
-    write_csv(rows, tmp_path / "probe" / "x.csv", **options)
-    assert calls  # the join path did write these chunks
-    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))  # disables it
-    calls.clear()
-    through_csv = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
-    assert not calls
-    assert [read_bytes(f.path) for f in joined.files] == [read_bytes(f.path) for f in through_csv.files]
-    assert [f.records for f in joined.files] == [f.records for f in through_csv.files]
-
-
-def test_a_chunk_needing_quotes_goes_through_the_csv_module(tmp_path, monkeypatch):
-    import airflow_export.writers.csv_writer as csv_writer_module
-
-    used = []
-    original = csv_writer_module._ChunkWriter._write
-    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_write", lambda *a: used.append(1) or original(*a))
-    path = tmp_path / "q.csv"
-    write_csv([("a", None), ("b", "")], path, columns=["s", "t"], chunk_size=1)
-    assert used == []
-    write_csv([("a", None), ("b,c", "")], path, columns=["s", "t"], chunk_size=1)
-    assert used == [1]  # only the second chunk
-    assert read_bytes(path) == b's,t\r\na,\r\n"b,c",""\r\n'
-
-
-SOMETIMES_QUOTED = ["a,b", 'say "hi"', "line\nbreak", "cr\ronly", "\r\n", '"\x1a', ","]
-
-
-@pytest.mark.parametrize("null_marker", ["", "NULL"])
-@pytest.mark.parametrize("lineterminator", ["\r\n", "\n"])
-@pytest.mark.parametrize("width", [1, 4])
-@pytest.mark.parametrize("rolling", [{}, {"max_bytes_per_file": 300}])
-def test_rows_needing_quotes_among_plain_rows_same_bytes_as_csv_path(tmp_path, monkeypatch, null_marker,
-                                                                      lineterminator, width, rolling):
-    import random
-
-    import airflow_export.writers.csv_writer as csv_writer_module
-
-    rng = random.Random(f"{null_marker}{lineterminator}{width}{rolling}")
-    rows = [tuple(rng.choice(SOMETIMES_QUOTED) if rng.random() < 0.04 else rng.choice(PLAIN_POOL)
-                  for _ in range(width)) for _ in range(300)]
-    columns = [f"c{i}" for i in range(width)]
-    options = dict(columns=columns, null_marker=null_marker, lineterminator=lineterminator, chunk_size=50, **rolling)
-    split = write_csv(rows, tmp_path / "split" / "x.csv", **options)
-    monkeypatch.setattr(csv_writer_module, "_NUMBER_CHARS", frozenset(",0123456789.-+einfNa"))
-    whole = write_csv(rows, tmp_path / "csv" / "x.csv", **options)
-    assert [read_bytes(f.path) for f in split.files] == [read_bytes(f.path) for f in whole.files]
-    back = parse_copy_csv(b"".join(read_bytes(f.path) for f in split.files[:1]).decode(),
-                          lineterminator=lineterminator, null=null_marker)
-    assert back[0] == columns
-
-
-def test_only_the_rows_needing_quotes_go_through_the_csv_module(tmp_path, monkeypatch):
-    import airflow_export.writers.csv_writer as csv_writer_module
-
-    batches = []
-    original = csv_writer_module._ChunkWriter._write
-    monkeypatch.setattr(csv_writer_module._ChunkWriter, "_write",
-                        lambda self, cells, first_row: batches.append(list(cells)) or original(self, cells, first_row))
-    rows = [(i, f"r{i}", None if i % 3 else "") for i in range(10)]
-    rows[4] = (4, "a,b", "")
-    rows[7] = (7, 'q"', None)
-    rows[1] = (1, "", "")  # "" in the same column: written '""' by the join path, not sent to csv
-    path = tmp_path / "s.csv"
-    write_csv(rows, path, columns=["i", "s", "e"])
-    assert len(batches) == 1  # one sub-batch: the two rows needing quotes, "" as its stand-in cell
-    assert [row[:2] for row in batches[0]] == [(4, "a,b"), (7, 'q"')] and batches[0][1][2] is None
-    expected = ["i,s,e"] + [f'{i},r{i},{"" if i % 3 else chr(34) * 2}' for i in range(10)]
-    expected[5] = '4,"a,b",""'
-    expected[8] = '7,"q""",'
-    expected[2] = '1,"",""'
-    assert read_bytes(path) == ("\r\n".join(expected) + "\r\n").encode()
-
-
-@pytest.mark.parametrize("delimiter", [",", "%", ";"])
-@pytest.mark.parametrize("chunk_size", [1, 3, 1000])
-def test_join_path_formats_like_str(tmp_path, delimiter, chunk_size):
-    # The join path formats whole chunks with "%s" (str() of every cell): "%" in the
-    # delimiter or the data, lists as rows, nulls, NaN, -0.0, big ints, Decimals and
-    # number/str mixes across chunks must come out as str() writes them.
-    rows = [
-        [1, 0.1, "100%s", None, Decimal("1.50")],
-        (-0.0, 0.0, "%d%%", "", 10**30),
-        (2, float("nan"), "a", "=1+1", 1.0),
-        (3, 2.5, None, "x", "y"),
-        (True, -1e300, "%(x)s", "é", 0),
-    ]
-    path = tmp_path / "out.csv"
-    write_csv(rows, path, columns=["a", "b", "c", "d", "e"], chunk_size=chunk_size, delimiter=delimiter)
-    assert read_csv(path, delimiter=delimiter)[1:] == [
-        ["1", "0.1", "100%s", "", "1.50"],
-        ["-0.0", "0.0", "%d%%", "", str(10**30)],
-        ["2", "NaN", "a", "'=1+1", "1.0"],
-        ["3", "2.5", "", "x", "y"],
-        ["true", "-1e+300", "%(x)s", "é", "0"],
-    ]
 
 
 def test_integers_longer_than_pythons_str_limit_are_written_in_full(tmp_path):

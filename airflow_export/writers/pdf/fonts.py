@@ -1,36 +1,11 @@
-"""The Unicode TrueType font of the PDF writer: where it is found, loading, and measuring text.
+"""The Unicode TrueType fonts of the PDF writer: finding, loading, measuring; the fallback font.
 
-The PDF writer embeds one TrueType font (subsetted: only the glyphs used) so that Latin,
-Cyrillic, Greek and CJK text render as real glyphs and extract back as the same text. It
-must be a font with TrueType (``glyf``) outlines: ReportLab's :class:`~reportlab.pdfbase.ttfonts.TTFont`
-rejects CFF/PostScript-outline fonts (e.g. Noto CJK ``.otf``/``.ttc``), and DejaVu has no CJK.
-
-Default search list (:data:`DEFAULT_FONT_PATHS`, first existing file wins):
-
-====================================================  ==========================================
-path                                                  package
-====================================================  ==========================================
-``/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc``      Debian/Ubuntu ``fonts-wqy-zenhei``
-``/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc``        Fedora/RHEL ``wqy-zenhei-fonts``
-``/usr/share/fonts/truetype/wqy/wqy-microhei.ttc``    Debian/Ubuntu ``fonts-wqy-microhei``
-``/usr/share/fonts/truetype/arphic/uming.ttc``        Debian/Ubuntu ``fonts-arphic-uming``
-====================================================  ==========================================
-
-The environment variable :data:`FONT_ENV_VAR` (``AIRFLOW_EXPORT_PDF_FONT``), if set, is
-tried before the list; an explicit ``font_path`` replaces the search altogether.
-
-Fallback font (:class:`FontSet`): characters the main font has no glyph for (WenQuanYi Zen
-Hei has no Hebrew, Arabic, most emoji, combining marks, ``ﬁ``-style ligatures ...) are drawn
-with a second font, by default DejaVu Sans (:data:`DEFAULT_FALLBACK_FONT_PATHS`, Debian/Ubuntu
-package ``fonts-dejavu-core``), if it has them. It is loaded only when the first such character
-is met, so an export the main font covers costs nothing extra. Only the characters missing from
-the main font switch fonts (a ``Tf`` around each run of them inside the cell's text operators),
-and they are measured with the fallback font's advance widths. Glyphs are drawn one by one, left
-to right in the order of the text: no shaping (Arabic letters show their isolated forms, not
-joined) and no bidirectional reordering (a right-to-left word is drawn in its logical order,
-i.e. mirrored for a reader); doing either needs a shaping engine (HarfBuzz) and the Unicode
-bidi algorithm, which are out of scope. Characters in neither font show as the main font's
-missing-glyph box; the writer logs them once per export (:meth:`FontSet.missing_summary`).
+:func:`find_font_path` searches :data:`DEFAULT_FONT_PATHS` (after :data:`FONT_ENV_VAR`) unless a
+``font_path`` is given; :func:`load_font` loads a font once per process (through the disk cache of
+:mod:`~airflow_export.writers.pdf.font_cache`); :class:`FontSet` draws the characters the main font
+lacks with a fallback font and records the characters no font has; :class:`FontMetrics` measures
+text. The search list, the fallback and their limits: docs/formats.md ("Fonts"); why:
+docs/adr/0009-pdf-fonts-and-fallback.md.
 """
 
 from __future__ import annotations
@@ -43,10 +18,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import partial
 from types import SimpleNamespace
+from typing import Any
 
 from reportlab.lib.rl_accel import instanceStringWidthTTF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+from airflow_export.writers.pdf.font_cache import face_cache_file, font_from_cache, write_face_cache
 
 #: Environment variable naming a font file to use instead of the default search list.
 FONT_ENV_VAR = "AIRFLOW_EXPORT_PDF_FONT"
@@ -161,15 +139,15 @@ def load_font(path: str, index: int = 0) -> TTFont:
     Parsing a large font is a fixed cost of every process that writes a PDF (WenQuanYi Zen
     Hei, 17 MB, 45k glyphs: ~0.16 s, half of a 1,000-row export in a fresh Airflow task
     process). The parsed tables are therefore also kept on disk (:func:`font_cache_dir`) and
-    read back in ~0.03 s by later processes; see :func:`_font_from_cache`.
+    read back in ~0.03 s by later processes; see :func:`font_from_cache`.
     """
     key = (path, index)
     with _LOCK:
         font = _CACHE.get(key)
         if font is None:
             name = f"AirflowExport-{len(_CACHE) + 1}"
-            cache_file = _face_cache_file(path, index)
-            font = _font_from_cache(name, path, cache_file) if cache_file else None
+            cache_file = face_cache_file(path, index)
+            font = font_from_cache(name, path, cache_file) if cache_file else None
             if font is None:
                 try:
                     font = TTFont(name, path, subfontIndex=index)
@@ -179,174 +157,18 @@ def load_font(path: str, index: int = 0) -> TTFont:
                         f"with TrueType outlines, e.g. {DEFAULT_FONT_PATHS[0]} from {FONT_PACKAGE}"
                     ) from exc
                 if cache_file:
-                    _write_face_cache(font, cache_file)
+                    write_face_cache(font, cache_file)
             # Registered so a canvas can name it as its initial font (no unused Helvetica object).
             pdfmetrics.registerFont(font)
             _CACHE[key] = font
     return font
 
 
-#: Environment variable: the folder of the parsed-font cache; ``off`` (or empty) disables it.
-FONT_CACHE_ENV_VAR = "AIRFLOW_EXPORT_FONT_CACHE"
-#: Bumped whenever the cache file's layout changes.
-_FACE_CACHE_FORMAT = 1
-#: The face attributes stored as arrays (the big tables), the rest is pickled as is
-#: (``hmetrics`` too: its advances are ints or floats).
-_FACE_ARRAYS = ("charToGlyph", "charWidths", "glyphToChar", "glyphPos")
-
-
-def font_cache_dir() -> str | None:
-    """The folder of the parsed-font cache, or None when disabled.
-
-    ``$AIRFLOW_EXPORT_FONT_CACHE`` if set (``off`` or empty: no cache), else
-    ``$XDG_CACHE_HOME/airflow-export/fonts`` (``~/.cache/airflow-export/fonts``).
-    """
-    configured = os.environ.get(FONT_CACHE_ENV_VAR)
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off", "0", "false", "no") else configured
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "airflow-export", "fonts")
-
-
-def _face_cache_file(path: str, index: int) -> str | None:
-    """The cache file of the font at ``path`` (``index`` in a collection), or None (no cache).
-
-    Named by a SHA-256 of everything the parse depends on: the file's path, size, mtime and
-    inode, the index, the ReportLab and Python versions and the cache format.
-    """
-    folder = font_cache_dir()
-    if folder is None:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    import hashlib
-    import sys
-
-    import reportlab
-
-    key = repr((_FACE_CACHE_FORMAT, path, index, st.st_size, st.st_mtime_ns, st.st_ino, reportlab.Version,
-                sys.version_info[:2]))
-    return os.path.join(folder, hashlib.sha256(key.encode()).hexdigest()[:32] + ".face")
-
-
-class _FaceUnpickler:
-    """Reads a cache file with :mod:`pickle`, allowing no class but ReportLab's name bytes
-    (so a tampered cache file cannot make the load run code)."""
-
-    @staticmethod
-    def load(fh):  # noqa: ANN001, ANN205
-        import pickle
-
-        from reportlab.pdfbase.ttfonts import TTFNameBytes
-
-        class Restricted(pickle.Unpickler):
-            def find_class(self, module, name):  # noqa: ANN001, ANN202
-                if (module, name) == ("reportlab.pdfbase.ttfonts", "TTFNameBytes"):
-                    return TTFNameBytes
-                raise pickle.UnpicklingError(f"font cache: class {module}.{name} not allowed")
-
-        return Restricted(fh).load()
-
-
-def _write_face_cache(font: TTFont, cache_file: str) -> None:
-    """Store the parsed face of ``font`` at ``cache_file`` (temp file + rename; errors are
-    logged at debug level and otherwise ignored: the cache is only a speed-up)."""
-    import pickle
-    from array import array
-
-    face = vars(font.face)
-    try:
-        state = {k: v for k, v in face.items() if k not in ("_ttf_data", "_pdfScale", *_FACE_ARRAYS)}
-        c2g, widths, g2c = face["charToGlyph"], face["charWidths"], face["glyphToChar"]
-        arrays = {
-            "c2g_keys": array("q", c2g), "c2g_values": array("q", c2g.values()),
-            "w_keys": array("q", widths), "w_values": array("d", widths.values()),
-            "g2c_keys": array("q", g2c), "g2c_counts": array("q", map(len, g2c.values())),
-            "g2c_chars": array("q", itertools.chain.from_iterable(g2c.values())),
-            "glyph_pos": array("q", face["glyphPos"]),
-        }
-        blob = {"state": state, "arrays": {k: (v.typecode, v.tobytes()) for k, v in arrays.items()}}
-        os.makedirs(os.path.dirname(cache_file), mode=0o700, exist_ok=True)
-        temp = f"{cache_file}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(temp, "wb") as fh:
-            pickle.dump(blob, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, cache_file)
-    except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is skipped
-        logger.debug("font cache not written (%s): %s", cache_file, exc)
-        try:
-            os.unlink(temp)
-        except (OSError, UnboundLocalError):
-            pass
-
-
-def _font_from_cache(name: str, path: str, cache_file: str) -> TTFont | None:
-    """A :class:`TTFont` named ``name`` for ``path`` built from ``cache_file``, or None (no
-    usable file: then the font is parsed).
-
-    What ``TTFont.__init__`` would build (checked attribute by attribute against a parsed font
-    in ``tests/writers/test_pdf_writer.py``): the face's attributes from the file (the big
-    tables from arrays: ~0.02 s instead of ~0.16 s of parsing), the font file's bytes read
-    again (needed for subsetting), the 1/1000-em scale function rebuilt as ReportLab's
-    ``extractInfo`` builds it, and the TTFont's own five attributes set as its ``__init__``
-    sets them. The cache is keyed by the ReportLab version (:func:`_face_cache_file`).
-    """
-    from array import array
-    from fnmatch import fnmatch
-    from weakref import WeakKeyDictionary
-
-    from reportlab import rl_config
-    from reportlab.pdfbase.ttfonts import TTEncoding, TTFontFace, unShapedFontGlob
-
-    try:
-        with open(cache_file, "rb") as fh:
-            blob = _FaceUnpickler.load(fh)
-        arrays = {}
-        for key, (typecode, raw) in blob["arrays"].items():
-            values = array(typecode)
-            values.frombytes(raw)
-            arrays[key] = values.tolist()
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # noqa: BLE001 - a broken cache file: parse the font instead
-        logger.debug("font cache not used (%s): %s", cache_file, exc)
-        return None
-    face = TTFontFace.__new__(TTFontFace)
-    pdfmetrics.TypeFace.__init__(face, None)
-    vars(face).update(blob["state"])
-    face._ttf_data = data
-    # Each glyph's list of characters: slices of the flat list (C-level maps, no Python loop).
-    ends = list(itertools.accumulate(arrays["g2c_counts"]))
-    starts = [0, *ends[:-1]]
-    glyph_to_char = dict(zip(arrays["g2c_keys"], map(arrays["g2c_chars"].__getitem__, map(slice, starts, ends))))
-    vars(face).update(
-        charToGlyph=dict(zip(arrays["c2g_keys"], arrays["c2g_values"])),
-        charWidths=dict(zip(arrays["w_keys"], arrays["w_values"])),
-        glyphToChar=glyph_to_char,
-        glyphPos=arrays["glyph_pos"],
-    )
-    units = face.unitsPerEm
-    if units == 1000:
-        face._pdfScale = lambda x: x
-    else:
-        mult = 1000 / units
-        face._pdfScale = lambda x: x * mult
-    font = TTFont.__new__(TTFont)
-    font.fontName = name
-    font.face = face
-    font.encoding = TTEncoding()
-    font.state = WeakKeyDictionary()
-    font._asciiReadable = rl_config.ttfAsciiReadable
-    font.shapable = not any(fnmatch(name, glob) for glob in unShapedFontGlob)
-    return font
 
 
 class FontSet:
     """The fonts of one export: the main font, an optional fallback font, and a bounded record
-    of the characters neither has (see the module docstring for what the fallback can and
+    of the characters neither has (see docs/formats.md, "Fonts", for what the fallback can and
     cannot do).
 
     The fallback font is loaded by :meth:`check` when the first character the main font lacks
@@ -370,7 +192,7 @@ class FontSet:
         self.fallback_chars: frozenset[str] = frozenset()
         #: what widths are measured with: an object with ``face.charWidths`` (1/1000 em by code
         #: point) and ``face.defaultWidth``, as rl_accel's ``instanceStringWidthTTF`` reads them.
-        self.width_font: object = font
+        self.width_font: Any = font  # the font, or a stand-in with the merged width table
         #: characters in neither font (the first :data:`MISSING_TRACKED`, in order of appearance).
         self.missing: dict[str, None] = {}
         #: where they occurred (as given to :meth:`check`), in order of appearance.
@@ -389,6 +211,7 @@ class FontSet:
         if self._tried:
             return self.fallback is not None
         self._tried = True
+        assert self.fallback_path is not None  # else _tried was True from the start
         try:
             fallback = load_font(self.fallback_path)
         except ValueError as exc:
@@ -407,7 +230,8 @@ class FontSet:
         widths.update(extra)
         self.fallback = fallback
         self.fallback_chars = frozenset(map(chr, extra))
-        self.width_font = SimpleNamespace(face=SimpleNamespace(charWidths=widths, defaultWidth=self.font.face.defaultWidth))
+        face = SimpleNamespace(charWidths=widths, defaultWidth=self.font.face.defaultWidth)
+        self.width_font = SimpleNamespace(face=face)
         for metrics in self._metrics:
             metrics._bind()
         return True

@@ -1,0 +1,236 @@
+"""The drawing of cells: text operators per cell text, cached per column and file.
+
+A cell's operators draw every line of its text at its x position, with a placeholder where the
+row's baseline y goes (filled in per row by :class:`~airflow_export.writers.pdf.page.PdfFile`),
+so a repeated value costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from reportlab.lib.rl_accel import escapePDF
+
+from airflow_export.writers.pdf.layout import MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE
+from airflow_export.writers.pdf.table import Table
+from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
+from airflow_export.writers.values import NONE_TYPE, format_column, format_value
+
+#: Cached cells per column and file before the cache is emptied (bounds memory for unique texts).
+CELL_CACHE_LIMIT = 20_000
+_EMPTY_CELL = ("", 0)
+
+
+def baseline_mark(line: int) -> str:
+    """Placeholder for the baseline y of line ``line`` of a cell (replaced per row)."""
+    return chr(0x100 + line)
+
+
+_VALUE_KEYED_TYPES = {str, int, float}
+#: Values of these types (and subclasses) are text: they wrap. Every other value type is
+#: *atomic* (numbers, dates/times, durations, booleans, UUIDs ...): drawn on one line, shrunk
+#: to fit (see :func:`airflow_export.writers.pdf.layout.fit_font_size`). ``None`` (the null
+#: marker) counts as text.
+_TEXT_TYPES = (str, bytes, bytearray, memoryview, dict, list)
+_ATOMIC_BY_TYPE: dict[type, bool] = {NONE_TYPE: False, str: False, int: True, float: True}
+
+
+def _is_atomic(value_type: type) -> bool:
+    """True if values of ``value_type`` are drawn on one line (never wrapped), see :data:`_TEXT_TYPES`."""
+    try:
+        return _ATOMIC_BY_TYPE[value_type]
+    except KeyError:
+        atomic = _ATOMIC_BY_TYPE[value_type] = not issubclass(value_type, _TEXT_TYPES)
+        return atomic
+
+
+def fmt(value: float) -> str:
+    """A length or size as PDF operators print it: 2 decimals."""
+    return f"{value:.2f}"
+
+
+class CellDrawer:
+    """The cell operators of one PDF file (the font subsets are per document), cached.
+
+    :param table: the export's table.
+    :param doc: the file's ReportLab document (subsets are numbered per document).
+    """
+
+    def __init__(self, table: Table, doc: Any) -> None:
+        self.table = table
+        self.doc = doc
+        self.font = font = table.metrics.font
+        self.font0 = font.getSubsetInternalName(0, doc)
+        self.ascii_ok = table.metrics.has_all_ascii
+        self.size_str = fmt(table.geometry.font_size)
+        names = table.names
+        self.caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
+        #: the same for atomic values (see :func:`_is_atomic`), which are laid out differently
+        self.atomic_caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
+        self.value_caches: list[dict[Any, tuple]] = [{} for _ in names]
+
+    def release(self) -> None:
+        """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""
+        self.caches = self.atomic_caches = self.value_caches = []
+        self.doc = None
+
+    def show(self, line: str, size_str: str) -> str:
+        """Operators showing ``line`` at the current text position (subset 0 of the main font
+        current before and after).
+
+        A TrueType font is embedded as subsets of up to 256 glyphs (ReportLab's
+        ``TTFont.splitString``), so non-ASCII text may switch subsets (``Tf``). Characters the
+        main font lacks and the fallback font has (:meth:`FontSet.runs
+        <airflow_export.writers.pdf.fonts.FontSet.runs>`) are shown with the fallback font's
+        subsets, the main font restored after them."""
+        if self.ascii_ok and line.isascii():
+            return f"({escapePDF(line.encode('ascii'))}) Tj"
+        doc = self.doc
+        runs = self.table.fonts.runs(line) if self.table.fonts.fallback_chars else None
+        if runs is None:
+            parts = []
+            current = 0
+            for subset, chunk in self.font.splitString(line, doc):
+                if subset != current:
+                    parts.append(f"{self.font.getSubsetInternalName(subset, doc)} {size_str} Tf")
+                    current = subset
+                parts.append(f"({escapePDF(chunk)}) Tj")
+            if current != 0:
+                parts.append(f"{self.font0} {size_str} Tf")
+            return " ".join(parts)
+        parts = []
+        font_subset = (False, 0)
+        for uses_fallback, text in runs:
+            font = self.table.fonts.fallback if uses_fallback else self.font
+            assert font is not None  # a fallback run exists only when the fallback font is loaded
+            for subset, chunk in font.splitString(text, doc):
+                if (uses_fallback, subset) != font_subset:
+                    parts.append(f"{font.getSubsetInternalName(subset, doc)} {size_str} Tf")
+                    font_subset = (uses_fallback, subset)
+                parts.append(f"({escapePDF(chunk)}) Tj")
+        if font_subset != (False, 0):
+            parts.append(f"{self.font0} {size_str} Tf")
+        return " ".join(parts)
+
+    def cell(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
+        """The cached drawing of one cell text: ``(operators, lines)``.
+
+        ``operators`` draw every line of the cell at its x position, with the placeholder
+        :func:`baseline_mark` ``(k)`` where the baseline y of line ``k`` goes (the operators
+        themselves are pure ASCII: :func:`escapePDF` escapes every byte outside 32..126, so
+        a placeholder character >= U+0100 cannot occur in them). ``lines`` is the cell's
+        line count (0 for an empty cell).
+
+        ``atomic`` (a number, date, UUID ... see :func:`_is_atomic`): one line, shrunk to fit
+        the column if wider (wrapped like text only below
+        :data:`~airflow_export.writers.pdf.layout.MIN_SHRINK_FONT_SIZE`). Text: wrapped at
+        spaces, a too-long word shrunk by up to
+        :data:`~airflow_export.writers.pdf.layout.MAX_WORD_SHRINK` or else broken. A line
+        wider than the column is drawn at its fitted size (``Tf`` before, the body size
+        restored after), right-aligned in a numeric column like any other."""
+        t = self.table
+        metrics = t.metrics
+        inner = t.inner[column]
+        cleaned = t.prepare(text, t.places[column])
+        size = t.geometry.font_size
+        numeric = t.numeric[column]
+        lines = None
+        single = None  # width of the one line of ``cleaned`` if measured, or -1.0: surely fits
+        if "\n" not in cleaned:
+            if not numeric and cleaned.isascii() and len(cleaned) * metrics.max_ascii_width <= inner:
+                lines = [cleaned]
+                single = -1.0
+            else:
+                single = metrics.width(cleaned)
+                if single <= inner or (atomic and fit_font_size(single, size, inner) is not None):
+                    lines = [cleaned]
+        if lines is None:
+            single = None
+            lines = wrap_text(cleaned, inner, metrics, 0.0 if atomic else MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE)
+            lines = truncate_lines(lines, t.max_lines, lambda s: wrap_text(s, inner, metrics))
+        left = t.lefts[column]
+        hpad = t.geometry.hpad
+        right = left + t.widths[column] - hpad
+        out = []
+        for k, line in enumerate(lines):
+            if not line:
+                continue
+            if single is None:
+                w = metrics.width(line)
+            elif single < 0:  # left-aligned text known to fit
+                out.append(f"1 0 0 1 {left + hpad:.2f} {baseline_mark(k)} Tm {self.show(line, self.size_str)}\n")
+                continue
+            else:
+                w = single
+            fitted = fit_font_size(w, size, inner) if w > inner else None
+            if fitted is None:
+                x = right - w if numeric else left + hpad
+                out.append(f"1 0 0 1 {x:.2f} {baseline_mark(k)} Tm {self.show(line, self.size_str)}\n")
+            else:
+                small = fmt(fitted)
+                x = right - w * fitted / size if numeric else left + hpad
+                out.append(
+                    f"1 0 0 1 {x:.2f} {baseline_mark(k)} Tm {self.font0} {small} Tf "
+                    f"{self.show(line, small)} {self.font0} {self.size_str} Tf\n"
+                )
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
+        if len(cache) >= CELL_CACHE_LIMIT:
+            cache.clear()
+            cache[""] = _EMPTY_CELL
+        entry = ("".join(out), len(lines) if text else 0)
+        cache[text] = entry
+        return entry
+
+    def entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
+        """The drawing of every cell of one column of a chunk (see :meth:`cell`).
+
+        Columns holding only ``str``, only ``int`` or only ``float`` values (and ``None``) are
+        looked up by value, skipping the text conversion for values seen before (for these
+        exact types equal values have equal text, except ``0.0``/``-0.0``, never cached);
+        any other column is converted with :func:`~airflow_export.writers.values.format_column`
+        (which names the row and column of an unrenderable value) and looked up by text, in
+        the text or the atomic cache by the value's type (:func:`_is_atomic`).
+        """
+        types = set(map(type, values))
+        has_none = NONE_TYPE in types
+        types.discard(NONE_TYPE)
+        if len(types) <= 1 and types <= _VALUE_KEYED_TYPES:
+            vcache = self.value_caches[column]
+            try:
+                return list(map(vcache.__getitem__, values))
+            except KeyError:
+                by_value = self.value_cell
+                return [vcache[v] if v in vcache else by_value(column, v) for v in values]
+        texts = format_column(
+            values, null_marker=self.table.null_marker, first_row=first_row, column=self.table.names[column]
+        )
+        kinds = {_is_atomic(t) for t in types}
+        if True in kinds and (has_none or False in kinds):  # text and atomic values mixed
+            caches = (self.caches[column], self.atomic_caches[column])
+            cell = self.cell
+            out = []
+            for value, text in zip(values, texts, strict=False):
+                atomic = _is_atomic(type(value))
+                entry = caches[atomic].get(text)
+                out.append(cell(column, text, atomic) if entry is None else entry)
+            return out
+        atomic = True in kinds
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
+        try:
+            return list(map(cache.__getitem__, texts))
+        except KeyError:
+            cell = self.cell
+            return [cache[text] if text in cache else cell(column, text, atomic) for text in texts]
+
+    def value_cell(self, column: int, value: Any) -> tuple:
+        text = format_value(value, null_marker=self.table.null_marker, column=self.table.names[column])
+        atomic = _is_atomic(type(value))
+        cache = self.atomic_caches[column] if atomic else self.caches[column]
+        entry = cache[text] if text in cache else self.cell(column, text, atomic)
+        if not (type(value) is float and value == 0.0):
+            vcache = self.value_caches[column]
+            if len(vcache) >= CELL_CACHE_LIMIT:
+                vcache.clear()
+            vcache[value] = entry
+        return entry

@@ -1,0 +1,69 @@
+"""The options of :func:`~airflow_export.writers.pdf.write_pdf` (reference: docs/formats.md, "PDF options")."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from airflow_export.writers.frame import WriterOptions
+
+#: Default ``max_rows_per_file``: one file of the 19-column flights table peaks at ~40 MB of
+#: memory at 100,000 rows (measurements: docs/adr/0006-pdf-memory-and-rolling.md).
+DEFAULT_MAX_ROWS_PER_FILE = 100_000
+
+
+class _SearchFallback:
+    """The default of ``fallback_font_path``: look for one (``None`` means: no fallback font)."""
+
+    def __repr__(self) -> str:
+        return "SEARCH_FALLBACK"
+
+
+#: ``fallback_font_path`` default: the first of the default fallback fonts found, if any.
+SEARCH_FALLBACK: Any = _SearchFallback()
+
+
+@dataclass(frozen=True)
+class PdfOptions(WriterOptions):
+    """The validated options of :func:`~airflow_export.writers.pdf.write_pdf` (keyword-only there).
+
+    The shared options (``null_marker``, ``max_rows_per_file``, ``overwrite``, ``progress``)
+    are :class:`~airflow_export.writers.frame.WriterOptions`'; ``max_rows_per_file`` defaults
+    to :data:`DEFAULT_MAX_ROWS_PER_FILE` here. Each option's meaning: docs/formats.md.
+
+    :param page_size: ``"A4"`` or ``"letter"`` (any case), or ``(width, height)`` in points
+        (checked by :func:`~airflow_export.writers.pdf.layout.resolve_page_size`).
+    :param landscape: True (default) or False.
+    :param font_size: cell font size in points, or None (automatic, 5..10 pt).
+    :param font_path: TrueType font file, or None (the default search list).
+    :param font_index: index in a ``.ttc`` collection, an int >= 0.
+    :param fallback_font_path: font for the characters the main font lacks; None: none;
+        default :data:`SEARCH_FALLBACK` (DejaVu Sans if installed).
+    :param column_widths: widths in points, a sequence or a mapping, or None (automatic).
+    :param max_lines_per_cell: int >= 1, or None (as many as fit on a page).
+    :raises ValueError: a bad value, naming the option.
+    :raises TypeError: ``progress`` is not callable.
+    """
+
+    writer: ClassVar[str] = "write_pdf"
+
+    max_rows_per_file: int | None = DEFAULT_MAX_ROWS_PER_FILE
+    page_size: str | Sequence[float] = "A4"
+    landscape: bool = True
+    font_size: float | None = None
+    font_path: str | os.PathLike[str] | None = None
+    font_index: int = 0
+    fallback_font_path: str | os.PathLike[str] | None = SEARCH_FALLBACK
+    column_widths: Sequence[float | None] | Mapping[str, float] | None = None
+    max_lines_per_cell: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_bool("landscape")
+        self.check_positive_int("font_index", minimum=0)
+        self.check_positive_int("max_lines_per_cell", allow_none=True)
+        fallback = self.fallback_font_path
+        if fallback is not SEARCH_FALLBACK and fallback is not None and not isinstance(fallback, (str, os.PathLike)):
+            raise ValueError(f"fallback_font_path must be a path or None, got {fallback!r}")

@@ -1,0 +1,224 @@
+"""One PDF file being written: a canvas and its pages as content streams.
+
+No platypus: cells (:mod:`~airflow_export.writers.pdf.cells`) are drawn as text operators
+straight into the page's content stream; each finished page is compressed at once and the
+``Page N of M`` footer is a second stream filled in at save. Why and how fast:
+docs/adr/0005-pdf-content-streams.md.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
+from reportlab.pdfgen.canvas import Canvas
+
+from airflow_export.writers.pdf.cells import CellDrawer, baseline_mark, fmt
+from airflow_export.writers.pdf.table import Table
+from airflow_export.writers.pdf.text import wrap_text
+
+#: zlib level for page streams (1 = fastest; the streams are repetitive text operators).
+COMPRESSION_LEVEL = 1
+_PAGE_REFS = ("Parent", "ID")
+_MARK0 = baseline_mark(0)
+_HEADER_GRAY = "0.85 g"
+_STRIPE_GRAY = "0.95 g"
+_RULE = "0.3 w 0.6 G"
+
+
+class PdfFile:
+    """One PDF file being written: a canvas, its page state and its cells."""
+
+    def __init__(self, table: Table, fh: Any, title: str) -> None:
+        self.table = t = table
+        g = t.geometry
+        font = t.metrics.font
+        self.canvas = canvas = Canvas(
+            fh,
+            pagesize=(g.width, g.height),
+            pageCompression=1,
+            invariant=1,
+            initialFontName=font.fontName,
+            initialFontSize=g.font_size,
+        )
+        canvas.setTitle(title)
+        canvas.setCreator("airflow-export")
+        self.doc = canvas._doc
+        self.cells = CellDrawer(t, self.doc)
+        self.font0 = self.cells.font0
+        self.size_str = self.cells.size_str
+        self.show = self.cells.show
+        self.pages = 0
+        self.records = 0
+        self.footers: list[PDFStream] = []
+        self._header_ops = self._make_header_ops()
+        self._title_ops = self._make_title_ops(title)
+        self._start_page()
+
+
+    def _make_header_ops(self) -> str:
+        t = self.table
+        if not t.names:
+            return ""
+        g = t.geometry
+        top = g.table_top
+        ops = [f"q {_HEADER_GRAY} {fmt(g.table_left)} {fmt(t.body_top)} {fmt(t.right - g.table_left)} "
+               f"{fmt(t.header_height)} re f Q", "BT 2 Tr 0.15 w", f"{self.font0} {self.size_str} Tf"]
+        for column, lines in enumerate(t.header_lines):
+            left = t.lefts[column]
+            for k, line in enumerate(lines):
+                if not line:
+                    continue
+                y = top - g.vpad - g.ascent - k * g.leading
+                x = left + t.widths[column] - g.hpad - t.metrics.width(line) if t.numeric[column] else left + g.hpad
+                ops.append(f"1 0 0 1 {fmt(x)} {fmt(y)} Tm {self.show(line, self.size_str)}")
+        ops.append("0 Tr ET")
+        return "\n".join(ops)
+
+    def _make_title_ops(self, title: str) -> str:
+        t = self.table
+        g = t.geometry
+        size = fmt(g.title_size)
+        text = t.prepare(title, "title").replace("\n", " ")
+        if t.title_metrics.width(text) > g.table_width:
+            text = wrap_text(text, g.table_width - t.title_metrics.width("\u2026"), t.title_metrics)[0] + "\u2026"
+        return (
+            f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(g.table_left)} {fmt(g.title_baseline)} Tm "
+            f"{self.show(text, size)} ET"
+        )
+
+    # ------------------------------------------------------------------ pages
+
+    def _start_page(self) -> None:
+        self.ops: list[str] = []
+        self.cursor_y = self.table.body_top
+        self.row_bottoms: list[float] = []
+        self.stripes: list[str] = []
+        self.page_records = 0
+
+    def add_rows(self, columns: list[Sequence[Any]], first_row: int) -> Iterator[int]:
+        """Lay out rows given column-wise (``columns[j][i]`` = row i, column j), from the current
+        position; yields after each page it finishes.
+
+        Per row: the cells' cached operators are joined and the baseline placeholders replaced
+        by the row's y (C-level ``str.join``/``str.replace``, no per-cell Python work).
+        """
+        t = self.table
+        g = t.geometry
+        entries = [self.cells.entries(j, values, first_row) for j, values in enumerate(columns)]
+        ops_by_column = []
+        lines_by_column = []
+        for column_entries in entries:
+            ops, lines = zip(*column_entries, strict=False)
+            ops_by_column.append(ops)
+            lines_by_column.append(lines)
+        del entries
+        row_lines = list(map(max, *lines_by_column)) if len(lines_by_column) > 1 else list(lines_by_column[0])
+        leading = g.leading
+        first_offset = g.vpad + g.ascent
+        one_line = g.row_height(1)
+        bottom = g.table_bottom - 1e-6
+        stripe_prefix = f"{fmt(g.table_left)} "
+        stripe_suffix = f" {fmt(t.right - g.table_left)} "
+        append = self.ops.append
+        stripes = self.stripes
+        row_bottoms = self.row_bottoms
+        join = "".join
+        for row, lines in zip(zip(*ops_by_column, strict=False), row_lines, strict=False):
+            height = one_line if lines <= 1 else g.row_height(lines)
+            y = self.cursor_y
+            if y - height < bottom and self.page_records:
+                self.finish_page()
+                yield self.records
+                append = self.ops.append
+                stripes = self.stripes
+                row_bottoms = self.row_bottoms
+                y = self.cursor_y
+            if self.page_records & 1:
+                stripes.append(f"{stripe_prefix}{y - height:.2f}{stripe_suffix}{height:.2f} re")
+            text = join(row)
+            if lines <= 1:
+                append(text.replace(_MARK0, f"{y - first_offset:.2f}"))
+            else:
+                for k in range(lines):
+                    text = text.replace(baseline_mark(k), f"{y - first_offset - k * leading:.2f}")
+                append(text)
+            y -= height
+            self.cursor_y = y
+            row_bottoms.append(y)
+            self.page_records += 1
+            self.records += 1
+
+    def finish_page(self, empty_message: str | None = None) -> None:
+        """Draw the page's grid, header, title and footer around its rows, end the page and
+        compress its content stream at once."""
+        t = self.table
+        g = t.geometry
+        left = g.table_left
+        right = t.right
+        top = g.table_top
+        parts = []
+        if self.stripes:
+            parts.append(f"q {_STRIPE_GRAY} " + " ".join(self.stripes) + " f Q")
+        parts.append(self._header_ops)
+        lowest = self.row_bottoms[-1] if self.row_bottoms else t.body_top
+        if empty_message is not None:
+            lowest = t.body_top - g.row_height(1)
+        if t.names:
+            rules = [f"q {_RULE} {fmt(left)} {fmt(lowest)} {fmt(right - left)} {fmt(top - lowest)} re"]
+            rules.append(f"{fmt(left)} {fmt(t.body_top)} m {fmt(right)} {fmt(t.body_top)} l")
+            left_s = fmt(left)
+            right_s = fmt(right)
+            rules.extend(f"{left_s} {y:.2f} m {right_s} {y:.2f} l" for y in self.row_bottoms[:-1])
+            for x in t.lefts[1:]:
+                rules.append(f"{fmt(x)} {fmt(lowest)} m {fmt(x)} {fmt(top)} l")
+            rules.append("S Q")
+            parts.append(" ".join(rules))
+        parts.append(f"BT {self.font0} {self.size_str} Tf")
+        parts.append("".join(self.ops))
+        if empty_message is not None:
+            y = t.body_top - g.vpad - g.ascent
+            parts.append(f"1 0 0 1 {fmt(left + g.hpad)} {fmt(y)} Tm {self.show(empty_message, self.size_str)}")
+        parts.append("ET")
+        parts.append(self._title_ops)
+        self.pages += 1
+        canvas = self.canvas
+        canvas._code.append("\n".join(parts))
+        canvas.showPage()
+        page = self.doc.Pages.pages[-1]
+        data = page.stream.encode("latin-1")
+        body = PDFStream(PDFDictionary({"Filter": PDFName("FlateDecode")}), zlib.compress(data, COMPRESSION_LEVEL))
+        footer = PDFStream(content="")  # "Page N of M": filled in by close() once M is known
+        self.footers.append(footer)
+        page.Contents = PDFArray([body, footer])
+        page.__Refs__ = _PAGE_REFS  # the array itself direct, its streams indirect (PDF 32000-1, 7.7.3.3)
+        page.stream = None
+        self._start_page()
+
+    def close(self) -> None:
+        """Finish the last page (or the "No rows" page), write every page's footer, save."""
+        if self.page_records or self.pages == 0:
+            self.finish_page(empty_message=None if self.page_records else "No rows")
+        t = self.table
+        g = t.geometry
+        size = fmt(g.footer_size)
+        total = self.pages
+        # Right-aligned at the table's right edge.
+        right = t.right if t.names else g.table_left + g.table_width
+        baseline = fmt(g.footer_baseline)
+        measure = t.footer_metrics.width
+        for number, stream in enumerate(self.footers, start=1):
+            text = f"Page {number} of {total}"
+            stream.content = (
+                f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(right - measure(text))} {baseline} Tm "
+                f"{self.show(text, size)} ET\n"
+            )
+        self.footers = []
+        self.canvas.save()
+        # Nothing of the saved document is kept: the canvas, the document with its pages and
+        # the cell caches go (an export of many parts holds one file's objects at a time).
+        self.canvas = self.doc = None
+        self.cells.release()
+        self.ops = []

@@ -1,0 +1,37 @@
+"""Reading a written PDF back: the texts drawn, the table lines, the footer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pypdf
+
+
+def shows(page: pypdf.PageObject) -> list[tuple[str, float, float]]:
+    """(text, x, y) of every Tj on the page, in content order."""
+    out = []
+    x = y = 0.0
+    for operands, operator in page.get_contents().operations:
+        if operator == b"Tm":
+            x, y = float(operands[4]), float(operands[5])
+        elif operator == b"Tj":
+            out.append((str(operands[0]), x, y))
+    return out
+
+
+def table_rows(page: pypdf.PageObject) -> list[tuple[str, ...]]:
+    """The page's table lines top to bottom, each the tuple of its texts left to right
+    (title and footer excluded: they are the top-most and bottom-most lines)."""
+    by_y: dict[float, list[tuple[float, str]]] = defaultdict(list)
+    for text, x, y in shows(page):
+        by_y[y].append((x, text))
+    lines = [tuple(t for _, t in sorted(by_y[y])) for y in sorted(by_y, reverse=True)]
+    return lines[1:-1]
+
+
+def read(path) -> pypdf.PdfReader:
+    return pypdf.PdfReader(str(path))
+
+
+def footer(page: pypdf.PageObject) -> str:
+    return shows(page)[-1][0]
