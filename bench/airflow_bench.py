@@ -144,19 +144,26 @@ def run(runs: int = 2) -> dict:
                         continue
                     meta = stack.api.xcom(DAG_ID, run_id, ti["task_id"])
                     tasks[ti["task_id"]] = {
-                        "records": meta["records"], "bytes": meta["bytes"], "duration_seconds": meta["duration_seconds"],
+                        "records": meta["records"],
+                        "bytes": meta["bytes"],
+                        "duration_seconds": meta["duration_seconds"],
                         "task_seconds": _seconds_between(ti.get("start_date"), ti.get("end_date")),
                     }
                 result = {
-                    "run_id": run_id, "state": dag_run["state"], "wall_seconds": wall,
+                    "run_id": run_id,
+                    "state": dag_run["state"],
+                    "wall_seconds": wall,
                     "run_seconds": _seconds_between(dag_run.get("start_date"), dag_run.get("end_date")),
-                    "tasks": tasks, "histogram": histogram_delta(before, after),
+                    "tasks": tasks,
+                    "histogram": histogram_delta(before, after),
                 }
                 results.append(result)
-                print(f"  run {index + 1}/{runs}: {wall:.1f} s trigger -> success "
-                      f"(run {result['run_seconds']:.1f} s); "
-                      + ", ".join(f"{t} {tasks[t]['duration_seconds']:.3f} s" for t in LATENCY_TASKS if t in tasks),
-                      flush=True)
+                print(
+                    f"  run {index + 1}/{runs}: {wall:.1f} s trigger -> success "
+                    f"(run {result['run_seconds']:.1f} s); "
+                    + ", ".join(f"{t} {tasks[t]['duration_seconds']:.3f} s" for t in LATENCY_TASKS if t in tasks),
+                    flush=True,
+                )
                 stack.api.wait_triggered_run("export_validation", "export_folder", f"export_batch/{run_id}")
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -177,8 +184,12 @@ def render(section: dict) -> str:
     ]
     for i, r in enumerate(runs, start=1):
         lines.append(f"| {i} | {r['wall_seconds']:.2f} | {r['run_seconds']:.2f} |")
-    lines += ["", "Operator latency per task (XCom `duration_seconds`: the writer's time, reading rows included; "
-              "task s: the task instance start -> end, process start and parse included):", ""]
+    lines += [
+        "",
+        "Operator latency per task (XCom `duration_seconds`: the writer's time, reading rows included; "
+        "task s: the task instance start -> end, process start and parse included):",
+        "",
+    ]
     task_ids = sorted({t for r in runs for t in r["tasks"]}, key=lambda t: (t not in LATENCY_TASKS, t))
     head = ["task", "records"] + [f"run {i} duration s / task s" for i in range(1, len(runs) + 1)]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -188,16 +199,25 @@ def render(section: dict) -> str:
             x = r["tasks"].get(t)
             cells.append(f"{x['duration_seconds']:.3f} / {x['task_seconds']:.2f}" if x else "-")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "The run's share of the bridge's `airflow_export_duration_seconds` histogram (delta of two scrapes; "
-              "p50/p95 by histogram_quantile over the bucket deltas, so bounded by the bucket edges 0.1, 0.25, 0.5, 1, 2.5 ... s):",
-              "", "| run | format | count | mean s | p50 s | p95 s |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "The run's share of the bridge's `airflow_export_duration_seconds` histogram (delta of two scrapes; "
+        "p50/p95 by histogram_quantile over the bucket deltas, so bounded by the bucket edges "
+        "0.1, 0.25, 0.5, 1, 2.5 ... s):",
+        "",
+        "| run | format | count | mean s | p50 s | p95 s |",
+        "|---|---|---|---|---|---|",
+    ]
 
     def f(x: float | None) -> str:
         return "-" if x is None else f"{x:.3f}"
 
     for i, r in enumerate(runs, start=1):
         for fmt, h in r["histogram"].items():
-            lines.append(f"| {i} | {fmt} | {h['count']} | {f(h['mean_seconds'])} | {f(h['p50_seconds'])} | {f(h['p95_seconds'])} |")
+            lines.append(
+                f"| {i} | {fmt} | {h['count']} | {f(h['mean_seconds'])} | {f(h['p50_seconds'])} "
+                f"| {f(h['p95_seconds'])} |"
+            )
     return "\n".join(lines)
 
 
@@ -208,17 +228,35 @@ def targets(section: dict) -> list[report.Target]:
     if not runs:
         return [report.Target("Airflow export_batch trigger -> success", "NOT MEASURED", "run with --airflow", rule)]
     walls = [r["wall_seconds"] for r in runs]
-    out = [report.Target("Airflow export_batch trigger -> success", report.judge(max(walls) < WALL_TARGET_SECONDS),
-                         ", ".join(f"{w:.1f} s" for w in walls), rule)]
+    out = [
+        report.Target(
+            "Airflow export_batch trigger -> success",
+            report.judge(max(walls) < WALL_TARGET_SECONDS),
+            ", ".join(f"{w:.1f} s" for w in walls),
+            rule,
+        )
+    ]
     for t in LATENCY_TASKS:
         values = [r["tasks"][t]["duration_seconds"] for r in runs if t in r["tasks"]]
         task_values = [r["tasks"][t]["task_seconds"] for r in runs if t in r["tasks"]]
         limit = LATENCY_LIMITS[t]
-        latency_rule = f"< {limit:g} s, every run (the writer's own time: XCom duration_seconds, the value the histogram observes)"
+        latency_rule = (
+            f"< {limit:g} s, every run (the writer's own time: XCom duration_seconds, the value the histogram observes)"
+        )
         if values:
-            out.append(report.Target(f"Airflow operator latency {t}", report.judge(max(values) < limit),
-                                     ", ".join(f"{v:.3f} s" for v in values) + " (task instance "
-                                     + ", ".join(f"{v:.1f} s" for v in task_values) + ")", latency_rule))
+            out.append(
+                report.Target(
+                    f"Airflow operator latency {t}",
+                    report.judge(max(values) < limit),
+                    ", ".join(f"{v:.3f} s" for v in values)
+                    + " (task instance "
+                    + ", ".join(f"{v:.1f} s" for v in task_values)
+                    + ")",
+                    latency_rule,
+                )
+            )
         else:
-            out.append(report.Target(f"Airflow operator latency {t}", "NOT MEASURED", "task not in the runs", latency_rule))
+            out.append(
+                report.Target(f"Airflow operator latency {t}", "NOT MEASURED", "task not in the runs", latency_rule)
+            )
     return out

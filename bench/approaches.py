@@ -182,7 +182,10 @@ def gcs_rowwise(spec: dict) -> tuple[int, list[str]]:
         csv_writer.writerow(schema)
         for row in cursor:
             n += 1
-            row2 = [_gcs_convert_type(value, col_type_dict.get(name), stringify_dict=True) for name, value in zip(schema, row)]
+            row2 = [
+                _gcs_convert_type(value, col_type_dict.get(name), stringify_dict=True)
+                for name, value in zip(schema, row, strict=True)
+            ]
             csv_writer.writerow(row2)
             fppos = fh.tell()
             fh.seek(0, os.SEEK_END)
@@ -363,26 +366,42 @@ def _platypus_parts() -> dict:
 
     def make_doc(path: str) -> Any:
         doc = BaseDocTemplate(
-            path, pagesize=(width, height), title=PDF_TITLE, leftMargin=PDF_MARGIN, rightMargin=PDF_MARGIN,
-            topMargin=PDF_MARGIN + title_block, bottomMargin=PDF_MARGIN + footer_block,
+            path,
+            pagesize=(width, height),
+            title=PDF_TITLE,
+            leftMargin=PDF_MARGIN,
+            rightMargin=PDF_MARGIN,
+            topMargin=PDF_MARGIN + title_block,
+            bottomMargin=PDF_MARGIN + footer_block,
         )
-        frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height,
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+        frame = Frame(
+            doc.leftMargin,
+            doc.bottomMargin,
+            doc.width,
+            doc.height,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+            id="body",
+        )
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=decorate)])
         return doc
 
-    style = TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font_name),
-        ("FONTSIZE", (0, 0), (-1, -1), fs),
-        ("LEADING", (0, 0), (-1, -1), 1.2 * fs),
-        ("TOPPADDING", (0, 0), (-1, -1), 0.25 * fs),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 0.25 * fs),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0.4 * fs),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 0.4 * fs),
-        ("GRID", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.85, 0.85, 0.85)),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.Color(0.95, 0.95, 0.95)]),
-    ])
+    style = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font_name),
+            ("FONTSIZE", (0, 0), (-1, -1), fs),
+            ("LEADING", (0, 0), (-1, -1), 1.2 * fs),
+            ("TOPPADDING", (0, 0), (-1, -1), 0.25 * fs),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 0.25 * fs),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0.4 * fs),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0.4 * fs),
+            ("GRID", (0, 0), (-1, -1), 0.3, colors.Color(0.6, 0.6, 0.6)),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.85, 0.85, 0.85)),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.Color(0.95, 0.95, 0.95)]),
+        ]
+    )
     return {"make_doc": make_doc, "style": style}
 
 
@@ -440,8 +459,9 @@ def ours_pdf(spec: dict) -> tuple[int, list[str]]:
         options["max_rows_per_file"] = spec["max_rows_per_file"]
     path = _out(spec, ".pdf")
     with sql_rows(_SqliteHook(spec["db"]), query(spec), fetch_size=FETCH_SIZE) as source:
-        result = write_pdf(source.rows, path, columns=source.columns, title=PDF_TITLE,
-                           rows_per_page=PDF_ROWS_PER_PAGE, **options)
+        result = write_pdf(
+            source.rows, path, columns=source.columns, title=PDF_TITLE, rows_per_page=PDF_ROWS_PER_PAGE, **options
+        )
     return result.records, [f.path for f in result.files]
 
 
@@ -481,15 +501,46 @@ APPROACHES: dict[str, Approach] = {
     for a in [
         Approach("fetch_only", "csv", False, "source alone: fetchmany(1000), rows discarded", fetch_only),
         Approach("bare_writerows", "csv", False, "fetchmany + csv.writer.writerows, no conversion", bare_writerows),
-        Approach("gcs_rowwise", "csv", False, "BaseSQLToGCSOperator style: per row convert_types + writerow", gcs_rowwise),
-        Approach("pandas_sql_to_s3", "csv", False, "SqlToS3Operator style: read_sql + to_csv (BytesIO)", pandas_sql_to_s3, _pandas_setup),
+        Approach(
+            "gcs_rowwise", "csv", False, "BaseSQLToGCSOperator style: per row convert_types + writerow", gcs_rowwise
+        ),
+        Approach(
+            "pandas_sql_to_s3",
+            "csv",
+            False,
+            "SqlToS3Operator style: read_sql + to_csv (BytesIO)",
+            pandas_sql_to_s3,
+            _pandas_setup,
+        ),
         Approach("ours_csv", "csv", True, "ours: sql_rows (fetchmany 1000) -> write_csv", ours_csv, _csv_setup),
-        Approach("ours_operator_csv", "csv", True, "ours: ExportCsvOperator.execute (SQLite conn)", ours_operator_csv, _operator_setup),
-        Approach("bare_write_only", "csv_write_only", False, "writerows on prefetched batches", bare_write_only, _write_only_setup),
-        Approach("ours_write_only", "csv_write_only", True, "write_csv on prefetched batches", ours_write_only,
-                 lambda spec: {**_csv_setup(spec), **_write_only_setup(spec)}),
+        Approach(
+            "ours_operator_csv",
+            "csv",
+            True,
+            "ours: ExportCsvOperator.execute (SQLite conn)",
+            ours_operator_csv,
+            _operator_setup,
+        ),
+        Approach(
+            "bare_write_only",
+            "csv_write_only",
+            False,
+            "writerows on prefetched batches",
+            bare_write_only,
+            _write_only_setup,
+        ),
+        Approach(
+            "ours_write_only",
+            "csv_write_only",
+            True,
+            "write_csv on prefetched batches",
+            ours_write_only,
+            lambda spec: {**_csv_setup(spec), **_write_only_setup(spec)},
+        ),
         Approach("rl_longtable", "pdf", False, "platypus: one LongTable(repeatRows=1)", rl_longtable, _platypus_setup),
-        Approach("rl_table_per_page", "pdf", False, "platypus: one Table per 50-row page", rl_table_per_page, _platypus_setup),
+        Approach(
+            "rl_table_per_page", "pdf", False, "platypus: one Table per 50-row page", rl_table_per_page, _platypus_setup
+        ),
         Approach("ours_pdf", "pdf", True, "ours: sql_rows -> write_pdf", ours_pdf, _ours_pdf_setup),
     ]
 }
@@ -552,8 +603,12 @@ def use_snapshot(root: str) -> None:
     also by Airflow's plugin loading in the operator approach.
     """
     sys.path.insert(0, root)
-    sys.meta_path[:] = [f for f in sys.meta_path if "__editable___airflow_export" not in getattr(f, "__module__", "")
-                        and "__editable___airflow_export" not in repr(f)]
+    sys.meta_path[:] = [
+        f
+        for f in sys.meta_path
+        if "__editable___airflow_export" not in getattr(f, "__module__", "")
+        and "__editable___airflow_export" not in repr(f)
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -119,7 +119,7 @@ def paired_ratio(ours_runs: Sequence[dict], peer_runs: Sequence[dict]) -> Ratio:
 
     :raises ValueError: no round has both runs.
     """
-    pairs = list(zip(ours_runs, peer_runs))
+    pairs = list(zip(ours_runs, peer_runs, strict=False))  # rounds where both ran
     ratios = [(o["rows"] / o["seconds"]) / (p["rows"] / p["seconds"]) for o, p in pairs]
     if not ratios:
         raise ValueError("no paired rounds")
@@ -178,8 +178,9 @@ def judge(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def _ratio_target(name: str, groups: dict[str, dict], group: str, ours: str, peer: str, minimum: float | None,
-                  profile: bool = True) -> Target:
+def _ratio_target(
+    name: str, groups: dict[str, dict], group: str, ours: str, peer: str, minimum: float | None, profile: bool = True
+) -> Target:
     g = groups.get(group)
     o, p = measured(g, ours), measured(g, peer)
     rule = f"ours/peer >= {minimum:g}x" if minimum is not None else "informational"
@@ -217,17 +218,49 @@ def csv_targets(groups: dict[str, dict]) -> list[Target]:
     # The row-loop peer is informational and slow: by default it runs at the small size only.
     gcs = "csv_big" if measured(groups.get("csv_big"), "gcs_rowwise") else "csv_small"
     out = [
-        _ratio_target(f"CSV ours vs bare writerows, fetch+write, {big} (THE target)", groups, "csv_big",
-                      "ours_csv", "bare_writerows", 0.8),
-        _ratio_target(f"CSV ours vs bare writerows, write-only on prefetched batches, {_rows_label(groups, 'csv_write_only')}",
-                      groups, "csv_write_only", "ours_write_only", "bare_write_only", 0.8),
-        _ratio_target(f"CSV ours vs pandas read_sql+to_csv, {big}", groups, "csv_big", "ours_csv", "pandas_sql_to_s3", 2.0),
-        _ratio_target(f"CSV ours vs BaseSQLToGCSOperator-style row loop, {_rows_label(groups, gcs)}", groups, gcs,
-                      "ours_csv", "gcs_rowwise", None),
-        _ratio_target(f"CSV ours / fetch-only (share of the source's speed), {big}", groups, "csv_big", "ours_csv",
-                      "fetch_only", None),
-        _ratio_target(f"CSV operator / write_csv (operator overhead), {big}", groups, "csv_big", "ours_operator_csv",
-                      "ours_csv", None),
+        _ratio_target(
+            f"CSV ours vs bare writerows, fetch+write, {big} (THE target)",
+            groups,
+            "csv_big",
+            "ours_csv",
+            "bare_writerows",
+            0.8,
+        ),
+        _ratio_target(
+            f"CSV ours vs bare writerows, write-only on prefetched batches, {_rows_label(groups, 'csv_write_only')}",
+            groups,
+            "csv_write_only",
+            "ours_write_only",
+            "bare_write_only",
+            0.8,
+        ),
+        _ratio_target(
+            f"CSV ours vs pandas read_sql+to_csv, {big}", groups, "csv_big", "ours_csv", "pandas_sql_to_s3", 2.0
+        ),
+        _ratio_target(
+            f"CSV ours vs BaseSQLToGCSOperator-style row loop, {_rows_label(groups, gcs)}",
+            groups,
+            gcs,
+            "ours_csv",
+            "gcs_rowwise",
+            None,
+        ),
+        _ratio_target(
+            f"CSV ours / fetch-only (share of the source's speed), {big}",
+            groups,
+            "csv_big",
+            "ours_csv",
+            "fetch_only",
+            None,
+        ),
+        _ratio_target(
+            f"CSV operator / write_csv (operator overhead), {big}",
+            groups,
+            "csv_big",
+            "ours_operator_csv",
+            "ours_csv",
+            None,
+        ),
     ]
     peaks = {}
     for name in ("csv_small", "csv_big", "csv_huge"):
@@ -243,11 +276,20 @@ def csv_targets(groups: dict[str, dict]) -> list[Target]:
         out.append(Target("CSV ours peak RSS", "NOT MEASURED", "no ours_csv runs", rule))
     if "csv_big" in peaks and "csv_huge" in peaks:
         growth = peaks["csv_huge"] / peaks["csv_big"] - 1.0
-        out.append(Target(f"CSV ours peak RSS {_rows_label(groups, 'csv_huge')} vs {big}", judge(abs(growth) <= 0.10),
-                          f"{peaks['csv_huge']:.1f} MB vs {peaks['csv_big']:.1f} MB ({growth:+.1%})", "within 10 %"))
+        out.append(
+            Target(
+                f"CSV ours peak RSS {_rows_label(groups, 'csv_huge')} vs {big}",
+                judge(abs(growth) <= 0.10),
+                f"{peaks['csv_huge']:.1f} MB vs {peaks['csv_big']:.1f} MB ({growth:+.1%})",
+                "within 10 %",
+            )
+        )
     else:
-        out.append(Target("CSV ours peak RSS 10M vs 1M", "NOT MEASURED",
-                          "10M not measured (run with --csv-10m)", "within 10 %"))
+        out.append(
+            Target(
+                "CSV ours peak RSS 10M vs 1M", "NOT MEASURED", "10M not measured (run with --csv-10m)", "within 10 %"
+            )
+        )
     return out
 
 
@@ -273,39 +315,69 @@ def pdf_targets(groups: dict[str, dict]) -> list[Target]:
     """
     mid, big = _rows_label(groups, "pdf_mid"), _rows_label(groups, "pdf_big")
     out = [
-        _ratio_target(f"PDF ours vs platypus Table per page, {mid}", groups, "pdf_mid", "ours_pdf", "rl_table_per_page", 5.0),
-        _ratio_target(f"PDF ours vs platypus Table per page, {big}", groups, "pdf_big", "ours_pdf", "rl_table_per_page", 5.0),
+        _ratio_target(
+            f"PDF ours vs platypus Table per page, {mid}", groups, "pdf_mid", "ours_pdf", "rl_table_per_page", 5.0
+        ),
+        _ratio_target(
+            f"PDF ours vs platypus Table per page, {big}", groups, "pdf_big", "ours_pdf", "rl_table_per_page", 5.0
+        ),
         _ratio_target(f"PDF ours vs platypus LongTable, {mid}", groups, "pdf_mid", "ours_pdf", "rl_longtable", None),
     ]
     small, large = measured(groups.get("pdf_mid"), "ours_pdf"), measured(groups.get("pdf_big"), "ours_pdf")
     if small is not None and large is not None:
-        s, l = summarise(small), summarise(large)
-        per_small, per_large = s.seconds / s.rows * 1e6, l.seconds / l.rows * 1e6
+        s, lg = summarise(small), summarise(large)
+        per_small, per_large = s.seconds / s.rows * 1e6, lg.seconds / lg.rows * 1e6
         change = per_large / per_small - 1.0
         ok = abs(change) <= 0.20
-        out.append(Target(f"PDF ours time per row, {big} vs {mid}", judge(ok),
-                          f"{per_large:.1f} us vs {per_small:.1f} us ({change:+.1%})", "within 20 %",
-                          None if ok else ("ours_pdf", "pdf_big")))
+        out.append(
+            Target(
+                f"PDF ours time per row, {big} vs {mid}",
+                judge(ok),
+                f"{per_large:.1f} us vs {per_small:.1f} us ({change:+.1%})",
+                "within 20 %",
+                None if ok else ("ours_pdf", "pdf_big"),
+            )
+        )
         tiny = measured(groups.get("pdf_small"), "ours_pdf")
         if tiny is not None:
-            out.append(marginal_target(summarise(tiny), s, l))
-        slope = (l.rss_peak_mb - s.rss_peak_mb) / ((l.rows - s.rows) / 1000)
-        out.append(Target("PDF ours RSS growth within one file", judge(slope <= 0.5),
-                          f"{slope:.3f} MB per 1k rows ({s.rss_peak_mb:.1f} MB at {s.rows:,}, {l.rss_peak_mb:.1f} MB at {l.rows:,})",
-                          "<= 0.5 MB per 1k rows"))
+            out.append(marginal_target(summarise(tiny), s, lg))
+        slope = (lg.rss_peak_mb - s.rss_peak_mb) / ((lg.rows - s.rows) / 1000)
+        out.append(
+            Target(
+                "PDF ours RSS growth within one file",
+                judge(slope <= 0.5),
+                f"{slope:.3f} MB per 1k rows ({s.rss_peak_mb:.1f} MB at {s.rows:,}, "
+                f"{lg.rss_peak_mb:.1f} MB at {lg.rows:,})",
+                "<= 0.5 MB per 1k rows",
+            )
+        )
     else:
-        out.append(Target("PDF ours time per row, 100k vs 10k", "NOT MEASURED", "need pdf_mid and pdf_big", "within 20 %"))
-        out.append(Target("PDF ours RSS growth within one file", "NOT MEASURED", "need pdf_mid and pdf_big",
-                          "<= 0.5 MB per 1k rows"))
+        out.append(
+            Target("PDF ours time per row, 100k vs 10k", "NOT MEASURED", "need pdf_mid and pdf_big", "within 20 %")
+        )
+        out.append(
+            Target(
+                "PDF ours RSS growth within one file",
+                "NOT MEASURED",
+                "need pdf_mid and pdf_big",
+                "<= 0.5 MB per 1k rows",
+            )
+        )
     mem = groups.get("pdf_memory")
     one, rolled = measured(mem, "ours_pdf_one_file"), measured(mem, "ours_pdf_rolled")
     name = "PDF ours RSS bounded by rolling"
     if one is not None and rolled is not None:
         a, b = summarise(one), summarise(rolled)
         limit = entry(mem, "ours_pdf_rolled")["extra"]["max_rows_per_file"]
-        out.append(Target(f"{name} ({b.rows:,} rows, max_rows_per_file={limit:,})", judge(b.rss_peak_mb <= 1.1 * a.rss_peak_mb),
-                          f"{b.rss_peak_mb:.1f} MB vs {a.rss_peak_mb:.1f} MB for one {a.rows:,}-row file "
-                          f"({b.rss_peak_mb / a.rss_peak_mb - 1:+.1%})", "<= 1.1 x one file of the rolling size"))
+        out.append(
+            Target(
+                f"{name} ({b.rows:,} rows, max_rows_per_file={limit:,})",
+                judge(b.rss_peak_mb <= 1.1 * a.rss_peak_mb),
+                f"{b.rss_peak_mb:.1f} MB vs {a.rss_peak_mb:.1f} MB for one {a.rows:,}-row file "
+                f"({b.rss_peak_mb / a.rss_peak_mb - 1:+.1%})",
+                "<= 1.1 x one file of the rolling size",
+            )
+        )
     else:
         out.append(Target(name, "NOT MEASURED", "need pdf_memory", "<= 1.1 x one file of the rolling size"))
     return out
@@ -323,7 +395,8 @@ def marginal_target(small: Summary, mid: Summary, big: Summary) -> Target:
     change = high / low - 1.0
     raw = ", ".join(f"{x.rows:,}: {x.seconds / x.rows * 1e6:.1f}" for x in (small, mid, big))
     return Target(
-        f"PDF ours no super-linear growth, marginal time per row {mid.rows:,}->{big.rows:,} vs {small.rows:,}->{mid.rows:,}",
+        f"PDF ours no super-linear growth, marginal time per row {mid.rows:,}->{big.rows:,} "
+        f"vs {small.rows:,}->{mid.rows:,}",
         judge(change <= 0.20),
         f"{high:.1f} us vs {low:.1f} us ({change:+.1%}; raw time per row in us at {raw})",
         "<= 1.2 x, one-sided",

@@ -71,8 +71,12 @@ CSV_ENTRIES = [
     ("ours_operator_csv", "ours: ExportCsvOperator.execute({}), SQLite connection from env"),
 ]
 CSV_PAIRS = [
-    ["ours_csv", "bare_writerows"], ["ours_csv", "gcs_rowwise"], ["ours_csv", "pandas_sql_to_s3"],
-    ["ours_csv", "fetch_only"], ["ours_operator_csv", "ours_csv"], ["ours_operator_csv", "bare_writerows"],
+    ["ours_csv", "bare_writerows"],
+    ["ours_csv", "gcs_rowwise"],
+    ["ours_csv", "pandas_sql_to_s3"],
+    ["ours_csv", "fetch_only"],
+    ["ours_operator_csv", "ours_csv"],
+    ["ours_operator_csv", "bare_writerows"],
 ]
 PDF_ENTRIES = [
     ("rl_longtable", "platypus: one LongTable(repeatRows=1), plain strings"),
@@ -97,11 +101,26 @@ SIZES = {
 }
 
 
-def _entry(key: str, label: str, *, approach: str | None = None, rows: int | None = None,
-           extra: dict | None = None, skipped: str | None = None) -> dict:
+def _entry(
+    key: str,
+    label: str,
+    *,
+    approach: str | None = None,
+    rows: int | None = None,
+    extra: dict | None = None,
+    skipped: str | None = None,
+) -> dict:
     approach = approach or key
-    return {"key": key, "approach": approach, "label": label, "ours": approach.startswith("ours"),
-            "rows": rows, "extra": extra or {}, "runs": [], "skipped": skipped}
+    return {
+        "key": key,
+        "approach": approach,
+        "label": label,
+        "ours": approach.startswith("ours"),
+        "rows": rows,
+        "extra": extra or {},
+        "runs": [],
+        "skipped": skipped,
+    }
 
 
 def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
@@ -112,22 +131,42 @@ def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
         out["csv"] = []
         for name in ("csv_small", "csv_big"):
             entries = [_entry(key, label) for key, label in CSV_ENTRIES]
-            out["csv"].append({"name": name, "title": f"CSV, {size[name]:,} rows", "rows": size[name],
-                               "pairs": CSV_PAIRS, "entries": entries})
+            out["csv"].append(
+                {
+                    "name": name,
+                    "title": f"CSV, {size[name]:,} rows",
+                    "rows": size[name],
+                    "pairs": CSV_PAIRS,
+                    "entries": entries,
+                }
+            )
         prefetch = size["csv_write_only_prefetch"]
-        out["csv"].append({
-            "name": "csv_write_only", "rows": size["csv_write_only"], "pairs": [["ours_write_only", "bare_write_only"]],
-            "title": f"CSV write-only, {size['csv_write_only']:,} rows written from {prefetch:,} prefetched rows",
-            "entries": [
-                _entry("bare_write_only", "writerows on prefetched in-memory batches", extra={"prefetch": prefetch}),
-                _entry("ours_write_only", "write_csv on the same batches (flattened)", extra={"prefetch": prefetch}),
-            ],
-        })
+        out["csv"].append(
+            {
+                "name": "csv_write_only",
+                "rows": size["csv_write_only"],
+                "pairs": [["ours_write_only", "bare_write_only"]],
+                "title": f"CSV write-only, {size['csv_write_only']:,} rows written from {prefetch:,} prefetched rows",
+                "entries": [
+                    _entry(
+                        "bare_write_only", "writerows on prefetched in-memory batches", extra={"prefetch": prefetch}
+                    ),
+                    _entry(
+                        "ours_write_only", "write_csv on the same batches (flattened)", extra={"prefetch": prefetch}
+                    ),
+                ],
+            }
+        )
     if "csv_10m" in sections:
-        out["csv_10m"] = [{
-            "name": "csv_huge", "title": f"CSV, {size['csv_huge']:,} rows (ours only: memory)", "rows": size["csv_huge"],
-            "pairs": [], "entries": [_entry("ours_csv", "ours: sql_rows (fetchmany 1000) -> write_csv")],
-        }]
+        out["csv_10m"] = [
+            {
+                "name": "csv_huge",
+                "title": f"CSV, {size['csv_huge']:,} rows (ours only: memory)",
+                "rows": size["csv_huge"],
+                "pairs": [],
+                "entries": [_entry("ours_csv", "ours: sql_rows (fetchmany 1000) -> write_csv")],
+            }
+        ]
     if "pdf" in sections:
         groups = []
         for name in ("pdf_small", "pdf_mid", "pdf_big"):
@@ -139,18 +178,34 @@ def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
                     skipped = f"quadratic in rows, not run above {LONGTABLE_MAX_ROWS:,}"
                 extra = {"max_rows_per_file": None} if key == "ours_pdf" else {}
                 entries.append(_entry(key, label, extra=extra, skipped=skipped))
-            groups.append({"name": name, "title": f"PDF, {n:,} rows", "rows": n, "pairs": PDF_PAIRS, "entries": entries})
+            groups.append(
+                {"name": name, "title": f"PDF, {n:,} rows", "rows": n, "pairs": PDF_PAIRS, "entries": entries}
+            )
         file_rows, total = size["pdf_roll_file"], size["pdf_roll_total"]
-        groups.append({
-            "name": "pdf_memory", "title": f"PDF memory: one {file_rows:,}-row file vs {total:,} rows rolled every {file_rows:,}",
-            "rows": total, "pairs": [],
-            "entries": [
-                _entry("ours_pdf_one_file", f"ours, {file_rows:,} rows, one file", approach="ours_pdf", rows=file_rows,
-                       extra={"max_rows_per_file": None}),
-                _entry("ours_pdf_rolled", f"ours, {total:,} rows, max_rows_per_file={file_rows:,}", approach="ours_pdf",
-                       rows=total, extra={"max_rows_per_file": file_rows}),
-            ],
-        })
+        groups.append(
+            {
+                "name": "pdf_memory",
+                "title": f"PDF memory: one {file_rows:,}-row file vs {total:,} rows rolled every {file_rows:,}",
+                "rows": total,
+                "pairs": [],
+                "entries": [
+                    _entry(
+                        "ours_pdf_one_file",
+                        f"ours, {file_rows:,} rows, one file",
+                        approach="ours_pdf",
+                        rows=file_rows,
+                        extra={"max_rows_per_file": None},
+                    ),
+                    _entry(
+                        "ours_pdf_rolled",
+                        f"ours, {total:,} rows, max_rows_per_file={file_rows:,}",
+                        approach="ours_pdf",
+                        rows=total,
+                        extra={"max_rows_per_file": file_rows},
+                    ),
+                ],
+            }
+        )
         out["pdf"] = groups
     return out
 
@@ -178,8 +233,9 @@ def take_snapshot() -> dict:
     """
     global _snapshot
     shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
-    shutil.copytree(REPO / "airflow_export", SNAPSHOT_ROOT / "airflow_export",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "airflow_export", SNAPSHOT_ROOT / "airflow_export", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     _snapshot = SNAPSHOT_ROOT
     info = _git_info()
     info["digest"] = _tree_digest(SNAPSHOT_ROOT / "airflow_export")
@@ -209,12 +265,14 @@ def child_env() -> dict[str, str]:
         env["BENCH_SNAPSHOT"] = str(_snapshot)
     home = data.DATA_DIR / "airflow-home"
     home.mkdir(parents=True, exist_ok=True)
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__METRICS__STATSD_ON": "False",
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__METRICS__STATSD_ON": "False",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -226,7 +284,11 @@ def run_child(spec: dict, timeout: float = 3600) -> dict:
     os.sync()  # no write-back of the previous run's output during this one
     proc = subprocess.run(
         [sys.executable, str(BENCH / "approaches.py"), json.dumps(spec)],
-        cwd=REPO, env=child_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{spec['approach']} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
@@ -235,8 +297,13 @@ def run_child(spec: dict, timeout: float = 3600) -> dict:
 
 def _spec(e: dict, group: dict, out_dir: Path, dbs: dict[int, tuple[Path, str]]) -> dict:
     rows = e["rows"] or group["rows"]
-    spec = {"approach": e["approach"], "db": str(dbs[rows][0]), "table": dbs[rows][1], "rows": rows,
-            "out_dir": str(out_dir)}
+    spec = {
+        "approach": e["approach"],
+        "db": str(dbs[rows][0]),
+        "table": dbs[rows][1],
+        "rows": rows,
+        "out_dir": str(out_dir),
+    }
     spec.update(e["extra"])
     return spec
 
@@ -253,14 +320,19 @@ def measure_group(group: dict, rounds: int, out_dir: Path, dbs: dict[int, tuple[
             result = run_child(spec)
             e["runs"].append(result)
             rate = result["rows"] / result["seconds"] if result["seconds"] else 0
-            print(f"  [{r + 1}/{rounds}] {e['key']:<24} {result['seconds']:8.3f} s {rate:>12,.0f} rows/s "
-                  f"peak RSS {result['rss_peak_bytes'] / report.MB:7.1f} MB", flush=True)
+            print(
+                f"  [{r + 1}/{rounds}] {e['key']:<24} {result['seconds']:8.3f} s {rate:>12,.0f} rows/s "
+                f"peak RSS {result['rss_peak_bytes'] / report.MB:7.1f} MB",
+                flush=True,
+            )
     print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
     for line in report.group_ratios(group):
         print(f"   {line}")
 
 
-def profile_target(target: report.Target, groups: dict[str, dict], out_dir: Path, dbs: dict[int, tuple[Path, str]]) -> str:
+def profile_target(
+    target: report.Target, groups: dict[str, dict], out_dir: Path, dbs: dict[int, tuple[Path, str]]
+) -> str:
     """Run ``target.profile``'s approach once under cProfile at its group's size; the top of the profile."""
     key, group_name = target.profile
     group = groups[group_name]
@@ -277,9 +349,11 @@ def profile_target(target: report.Target, groups: dict[str, dict], out_dir: Path
     buf.write("\n")
     stats.sort_stats("cumulative").print_stats(18)
     text = buf.getvalue()
-    body = text[text.index("   ncalls"):] if "   ncalls" in text else text
-    head = (f"{key} at {group['rows']:,} rows under cProfile: {run['seconds']:.2f} s "
-            f"(cProfile slows Python-level calls, so the C-level share is larger without it)")
+    body = text[text.index("   ncalls") :] if "   ncalls" in text else text
+    head = (
+        f"{key} at {group['rows']:,} rows under cProfile: {run['seconds']:.2f} s "
+        f"(cProfile slows Python-level calls, so the C-level share is larger without it)"
+    )
     return head + "\n\n" + body.rstrip()
 
 
@@ -321,7 +395,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "reportlab": version("reportlab"),
         "rl_accel": f"{version('rl_accel')} (C extension _rl_accel "
-                    f"{'present' if importlib.util.find_spec('_rl_accel') else 'ABSENT'})",
+        f"{'present' if importlib.util.find_spec('_rl_accel') else 'ABSENT'})",
         "pandas": version("pandas"),
         "sqlite": sqlite3.sqlite_version,
     }
@@ -360,10 +434,15 @@ def _meta_lines(meta: dict) -> list[str]:
     code_line = []
     if code:
         changed = ", ".join(code["uncommitted"]) if code["uncommitted"] else "none"
-        where = ("the working tree's `airflow_export/` (what Airflow imports) at the start" if code.get("live")
-                 else "a copy of `airflow_export/` taken at the start")
-        code_line = [f"- code measured: {where} (git HEAD {code['git_head']}, "
-                     f"uncommitted changes in: {changed}; digest {code['digest']})"]
+        where = (
+            "the working tree's `airflow_export/` (what Airflow imports) at the start"
+            if code.get("live")
+            else "a copy of `airflow_export/` taken at the start"
+        )
+        code_line = [
+            f"- code measured: {where} (git HEAD {code['git_head']}, "
+            f"uncommitted changes in: {changed}; digest {code['digest']})"
+        ]
     return code_line + [
         f"- measured: {meta['date']} ({meta['wall_seconds']:.0f} s), command: `{meta['command']}`",
         f"- machine: {m['nproc']} cores (nproc), {m['memory']} RAM, CPU {m['cpu']}; {m['platform']}",
@@ -405,8 +484,11 @@ def render_markdown(results: dict, targets: list[report.Target], notes: str | No
         runs = [r for g in section["groups"] for e in g["entries"] for r in e["runs"]]
         cpu = sum(r["cpu_seconds"] for r in runs)
         setup = sum(r["setup_seconds"] for r in runs)
-        lines += [f"- {len(runs)} runs; their measured work used {cpu:.0f} CPU-seconds and their imports/set-up "
-                  f"{setup:.0f} s of wall time (on an idle machine the section takes about the sum of the two)", ""]
+        lines += [
+            f"- {len(runs)} runs; their measured work used {cpu:.0f} CPU-seconds and their imports/set-up "
+            f"{setup:.0f} s of wall time (on an idle machine the section takes about the sum of the two)",
+            "",
+        ]
         for group in section["groups"]:
             lines += [f"### {group['title']} (`{group['name']}`)", "", report.group_table(group), ""]
             ratios = report.group_ratios(group)
@@ -444,10 +526,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=None, help="rounds per group (default 3, --quick 1)")
     parser.add_argument("--rounds-10m", type=int, default=1, help="rounds at 10M rows (default 1)")
     parser.add_argument("--airflow-runs", type=int, default=2, help="export_batch runs to time (default 2)")
-    parser.add_argument("--render-only", action="store_true",
-                        help="measure nothing: regenerate RESULTS.md from bench/results.json")
-    parser.add_argument("--from-backup", action="store_true",
-                        help="first restore bench/results.json from bench/.data/last/ (the last full run's copy)")
+    parser.add_argument(
+        "--render-only", action="store_true", help="measure nothing: regenerate RESULTS.md from bench/results.json"
+    )
+    parser.add_argument(
+        "--from-backup",
+        action="store_true",
+        help="first restore bench/results.json from bench/.data/last/ (the last full run's copy)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="do not profile missed targets (--quick never does)")
     args = parser.parse_args(argv)
     if args.only:
@@ -469,7 +555,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads top to bottom, one branch a section
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     results_json = QUICK_DIR / "results.json" if args.quick else RESULTS_JSON
@@ -483,9 +569,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     machine = machine_info()
     command = command_line(argv)
-    print(f"bench: sections {', '.join(args.sections)}; {args.rounds} round(s) ({args.rounds_10m} at 10M rows); "
-          f"{machine['nproc']} cores, "
-          f"{machine['cpu']}; load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"bench: sections {', '.join(args.sections)}; {args.rounds} round(s) ({args.rounds_10m} at 10M rows); "
+        f"{machine['nproc']} cores, "
+        f"{machine['cpu']}; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
     groups_by_section = {} if args.render_only else plan(args.sections, args.quick)
     sizes = sorted({e["rows"] or g["rows"] for gs in groups_by_section.values() for g in gs for e in g["entries"]})
@@ -495,8 +584,11 @@ def main(argv: list[str] | None = None) -> int:
 
     code = take_snapshot() if groups_by_section else None
     if code:
-        print(f"bench: measuring a copy of airflow_export/ (HEAD {code['git_head']}, digest {code['digest']}, "
-              f"uncommitted: {', '.join(code['uncommitted']) or 'none'})", flush=True)
+        print(
+            f"bench: measuring a copy of airflow_export/ (HEAD {code['git_head']}, digest {code['digest']}, "
+            f"uncommitted: {', '.join(code['uncommitted']) or 'none'})",
+            flush=True,
+        )
 
     def save() -> None:
         results_json.parent.mkdir(parents=True, exist_ok=True)
@@ -513,9 +605,15 @@ def main(argv: list[str] | None = None) -> int:
             group["rounds"] = rounds
             measure_group(group, rounds, out_dir, dbs)
         measured_now[section] = {
-            "meta": {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command,
-                     "machine": machine, "wall_seconds": time.monotonic() - section_start,
-                     "load_start": load_start, "load_end": os.getloadavg()[0], "code": code},
+            "meta": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "command": command,
+                "machine": machine,
+                "wall_seconds": time.monotonic() - section_start,
+                "load_start": load_start,
+                "load_end": os.getloadavg()[0],
+                "code": code,
+            },
             "groups": groups,
         }
         results["sections"][section] = measured_now[section]
@@ -528,9 +626,15 @@ def main(argv: list[str] | None = None) -> int:
         airflow_code = live_code()
         airflow_result = airflow_bench.run(runs=2 if args.quick else args.airflow_runs)
         measured_now["airflow"] = {
-            "meta": {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "command": command,
-                     "machine": machine, "wall_seconds": time.monotonic() - section_start,
-                     "load_start": load_start, "load_end": os.getloadavg()[0], "code": airflow_code},
+            "meta": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "command": command,
+                "machine": machine,
+                "wall_seconds": time.monotonic() - section_start,
+                "load_start": load_start,
+                "load_end": os.getloadavg()[0],
+                "code": airflow_code,
+            },
             **airflow_result,
         }
     results["sections"].update(measured_now)
@@ -546,8 +650,14 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             if target.status != "FAIL" or target.profile is None:
                 continue
-            section = next((s for s, gs in measured_now.items() if s != "airflow"
-                            and any(g["name"] == target.profile[1] for g in gs["groups"])), None)
+            section = next(
+                (
+                    s
+                    for s, gs in measured_now.items()
+                    if s != "airflow" and any(g["name"] == target.profile[1] for g in gs["groups"])
+                ),
+                None,
+            )
             if section is None:
                 continue
             print(f"\nprofiling {target.profile[0]} for the missed target: {target.name}", flush=True)
@@ -561,8 +671,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.render_only:
         save()
         if code and _tree_digest(REPO / "airflow_export") != code["digest"]:
-            print("bench: note: airflow_export/ changed in the working tree during the run; "
-                  "the run measured the copy taken at its start", flush=True)
+            print(
+                "bench: note: airflow_export/ changed in the working tree during the run; "
+                "the run measured the copy taken at its start",
+                flush=True,
+            )
     markdown = render_markdown(results, targets, None if args.quick else analysis_summary())
     results_md.write_text(markdown)
     if not (args.quick or args.render_only):

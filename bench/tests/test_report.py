@@ -18,16 +18,38 @@ import data  # noqa: E402
 import report  # noqa: E402
 
 
-def run(rows: int, seconds: float, *, bytes_: int = 0, base: int = 20_000_000, peak: int = 30_000_000,
-        cpu: float = 0.0) -> dict:
-    return {"rows": rows, "seconds": seconds, "bytes": bytes_, "rss_base_bytes": base, "rss_peak_bytes": peak,
-            "cpu_seconds": cpu}
+def run(
+    rows: int, seconds: float, *, bytes_: int = 0, base: int = 20_000_000, peak: int = 30_000_000, cpu: float = 0.0
+) -> dict:
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "bytes": bytes_,
+        "rss_base_bytes": base,
+        "rss_peak_bytes": peak,
+        "cpu_seconds": cpu,
+    }
 
 
 def group(name: str, rows: int, entries: dict[str, list[dict]], extra: dict | None = None) -> dict:
-    return {"name": name, "title": name, "rows": rows, "pairs": [],
-            "entries": [{"key": k, "approach": k, "label": k, "ours": k.startswith("ours"), "extra": (extra or {}).get(k, {}),
-                         "runs": runs, "skipped": None} for k, runs in entries.items()]}
+    return {
+        "name": name,
+        "title": name,
+        "rows": rows,
+        "pairs": [],
+        "entries": [
+            {
+                "key": k,
+                "approach": k,
+                "label": k,
+                "ours": k.startswith("ours"),
+                "extra": (extra or {}).get(k, {}),
+                "runs": runs,
+                "skipped": None,
+            }
+            for k, runs in entries.items()
+        ],
+    }
 
 
 @pytest.mark.parametrize(
@@ -44,9 +66,11 @@ def test_median_of_nothing_raises():
 
 
 def test_summarise_takes_medians_of_each_measure():
-    runs = [run(1000, 2.0, bytes_=4_000_000, peak=50_000_000, cpu=1.5),
-            run(1000, 1.0, bytes_=4_000_000, peak=40_000_000, cpu=0.5),
-            run(1000, 4.0, bytes_=4_000_000, peak=60_000_000, cpu=3.0)]
+    runs = [
+        run(1000, 2.0, bytes_=4_000_000, peak=50_000_000, cpu=1.5),
+        run(1000, 1.0, bytes_=4_000_000, peak=40_000_000, cpu=0.5),
+        run(1000, 4.0, bytes_=4_000_000, peak=60_000_000, cpu=3.0),
+    ]
     s = report.summarise(runs)
     assert (s.runs, s.rows, s.seconds) == (3, 1000, 2.0)
     assert s.rows_per_second == 500.0
@@ -81,16 +105,21 @@ def test_paired_ratio_without_rounds_raises():
 
 def test_csv_targets_judge_the_thresholds():
     groups = {
-        "csv_big": group("csv_big", 1000, {
-            "fetch_only": [run(1000, 0.5)] * 3,
-            "bare_writerows": [run(1000, 1.0)] * 3,
-            "gcs_rowwise": [run(1000, 5.0)] * 3,
-            "pandas_sql_to_s3": [run(1000, 1.9)] * 3,
-            "ours_csv": [run(1000, 1.2, peak=45_000_000)] * 3,
-            "ours_operator_csv": [run(1000, 1.5)] * 3,
-        }),
-        "csv_write_only": group("csv_write_only", 1000, {
-            "bare_write_only": [run(1000, 1.0)] * 3, "ours_write_only": [run(1000, 1.3)] * 3}),
+        "csv_big": group(
+            "csv_big",
+            1000,
+            {
+                "fetch_only": [run(1000, 0.5)] * 3,
+                "bare_writerows": [run(1000, 1.0)] * 3,
+                "gcs_rowwise": [run(1000, 5.0)] * 3,
+                "pandas_sql_to_s3": [run(1000, 1.9)] * 3,
+                "ours_csv": [run(1000, 1.2, peak=45_000_000)] * 3,
+                "ours_operator_csv": [run(1000, 1.5)] * 3,
+            },
+        ),
+        "csv_write_only": group(
+            "csv_write_only", 1000, {"bare_write_only": [run(1000, 1.0)] * 3, "ours_write_only": [run(1000, 1.3)] * 3}
+        ),
         "csv_huge": group("csv_huge", 10_000, {"ours_csv": [run(10_000, 12.0, peak=48_000_000)]}),
     }
     lines = [t.line() for t in report.csv_targets(groups)]
@@ -120,14 +149,29 @@ def test_csv_targets_without_runs_are_not_measured():
 
 def test_pdf_targets_time_per_row_rss_slope_and_rolling():
     groups = {
-        "pdf_mid": group("pdf_mid", 10_000, {"rl_table_per_page": [run(10_000, 10.0)], "rl_longtable": [run(10_000, 20.0)],
-                                            "ours_pdf": [run(10_000, 1.0, peak=80_000_000)]}),
-        "pdf_big": group("pdf_big", 100_000, {"rl_table_per_page": [run(100_000, 40.0)],
-                                             "ours_pdf": [run(100_000, 12.5, peak=125_000_000)]}),
-        "pdf_memory": group("pdf_memory", 100_000, {
-            "ours_pdf_one_file": [run(20_000, 2.0, peak=90_000_000)],
-            "ours_pdf_rolled": [run(100_000, 10.0, peak=100_000_000)],
-        }, extra={"ours_pdf_rolled": {"max_rows_per_file": 20_000}}),
+        "pdf_mid": group(
+            "pdf_mid",
+            10_000,
+            {
+                "rl_table_per_page": [run(10_000, 10.0)],
+                "rl_longtable": [run(10_000, 20.0)],
+                "ours_pdf": [run(10_000, 1.0, peak=80_000_000)],
+            },
+        ),
+        "pdf_big": group(
+            "pdf_big",
+            100_000,
+            {"rl_table_per_page": [run(100_000, 40.0)], "ours_pdf": [run(100_000, 12.5, peak=125_000_000)]},
+        ),
+        "pdf_memory": group(
+            "pdf_memory",
+            100_000,
+            {
+                "ours_pdf_one_file": [run(20_000, 2.0, peak=90_000_000)],
+                "ours_pdf_rolled": [run(100_000, 10.0, peak=100_000_000)],
+            },
+            extra={"ours_pdf_rolled": {"max_rows_per_file": 20_000}},
+        ),
     }
     lines = [t.line() for t in report.pdf_targets(groups)]
     assert lines == [
@@ -144,8 +188,17 @@ def test_pdf_targets_time_per_row_rss_slope_and_rolling():
 
 def test_group_table_row_and_skipped_row():
     g = group("pdf_big", 1000, {"ours_pdf": [run(1000, 0.5, bytes_=2_000_000, cpu=0.4)]})
-    g["entries"].append({"key": "rl_longtable", "approach": "rl_longtable", "label": "LongTable", "ours": False,
-                         "extra": {}, "runs": [], "skipped": "quadratic"})
+    g["entries"].append(
+        {
+            "key": "rl_longtable",
+            "approach": "rl_longtable",
+            "label": "LongTable",
+            "ours": False,
+            "extra": {},
+            "runs": [],
+            "skipped": "quadratic",
+        }
+    )
     assert report.group_table(g).splitlines()[2:] == [
         "| **ours_pdf** | ours_pdf | 1 | 0.500 | 2,000 | 4.0 | 30.0 | 10.0 | 0.40 |",
         "| rl_longtable | LongTable | 0 | skipped: quadratic |  |  |  |  |  |",
@@ -154,8 +207,13 @@ def test_group_table_row_and_skipped_row():
 
 @pytest.mark.parametrize(
     ("rows", "copies", "table"),
-    [(1, 1, "flights"), (336_776, 1, "flights"), (336_777, 2, "flights_x2"), (1_000_000, 3, "flights_x3"),
-     (10_000_000, 30, "flights_x30")],
+    [
+        (1, 1, "flights"),
+        (336_776, 1, "flights"),
+        (336_777, 2, "flights_x2"),
+        (1_000_000, 3, "flights_x3"),
+        (10_000_000, 30, "flights_x30"),
+    ],
 )
 def test_copies_and_table_for_a_size(rows, copies, table):
     assert data.copies_for(rows) == copies
@@ -164,8 +222,10 @@ def test_copies_and_table_for_a_size(rows, copies, table):
 
 def test_histogram_delta_of_two_scrapes():
     before = {"csv": {"count": 2.0, "sum": 0.3, "buckets": [(0.1, 1.0), (0.25, 2.0), (float("inf"), 2.0)]}}
-    after = {"csv": {"count": 6.0, "sum": 1.1, "buckets": [(0.1, 3.0), (0.25, 6.0), (float("inf"), 6.0)]},
-             "pdf": {"count": 0.0, "sum": 0.0, "buckets": []}}
+    after = {
+        "csv": {"count": 6.0, "sum": 1.1, "buckets": [(0.1, 3.0), (0.25, 6.0), (float("inf"), 6.0)]},
+        "pdf": {"count": 0.0, "sum": 0.0, "buckets": []},
+    }
     delta = airflow_bench.histogram_delta(before, after)
     assert delta["csv"]["count"] == 4
     assert delta["csv"]["mean_seconds"] == pytest.approx(0.2)
@@ -193,7 +253,10 @@ def test_pdf_marginal_time_per_row_takes_out_the_fixed_cost():
         "pdf_big": group("pdf_big", 100_000, {"ours_pdf": [run(100_000, 3.37)]}),
     }
     lines = [t.line() for t in report.pdf_targets(groups)]
-    assert lines[3] == "PASS         PDF ours time per row, 100,000 rows vs 10,000 rows: 33.7 us vs 40.0 us (-15.8%) (target: within 20 %)"
+    assert (
+        lines[3]
+        == "PASS         PDF ours time per row, 100,000 rows vs 10,000 rows: 33.7 us vs 40.0 us (-15.8%) (target: within 20 %)"
+    )
     assert lines[4] == (
         "PASS         PDF ours no super-linear growth, marginal time per row 10,000->100,000 vs 1,000->10,000: "
         "33.0 us vs 30.0 us (+10.0%; raw time per row in us at 1,000: 130.0, 10,000: 40.0, 100,000: 33.7) "
