@@ -82,6 +82,37 @@ def drop_font_bytes(font: TTFont) -> int:
     return 0 if data is None or isinstance(data, MappedBytes) else len(data)
 
 
+def parse_font(name: str, path: str, index: int = 0) -> TTFont:
+    """Parse the TrueType font at ``path`` from a memory map of the file, keeping no raw bytes.
+
+    The same font object as ``TTFont(name, path, subfontIndex=index)`` minus the file's bytes
+    (which ReportLab reads whole and keeps): the process's peak memory does not hold the file
+    and the parsed tables at once. Subsetting maps the file again (:func:`font_bytes`).
+
+    :param name: the font's ReportLab name.
+    :param path: a ``.ttf`` file or ``.ttc`` collection.
+    :param index: the font's index in a collection.
+    :raises OSError: the file cannot be opened or mapped.
+    :raises reportlab.pdfbase.ttfonts.TTFError: not a TrueType font ReportLab can embed.
+    """
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        font = TTFont(name, _MappedFile(path, mapped), subfontIndex=index)
+        del font.face._ttf_data
+    return font
+
+
+class _MappedFile:
+    """What ReportLab's font parser reads a file object through (``name``, ``read()``): the map
+    instead of the file's bytes (an ``mmap`` slices and indexes like ``bytes``)."""
+
+    def __init__(self, name: str, mapped: mmap.mmap) -> None:
+        self.name = name
+        self._mapped = mapped
+
+    def read(self) -> mmap.mmap:
+        return self._mapped
+
+
 @contextmanager
 def font_bytes(font: TTFont) -> Iterator[None]:
     """Make ``font.face._ttf_data`` available for the ``with`` block: as it is if the face keeps

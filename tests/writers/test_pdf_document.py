@@ -20,6 +20,7 @@ from airflow_export.writers.pdf_document_fonts import (
     MappedBytes,
     drop_font_bytes,
     font_bytes,
+    parse_font,
     pdf_name,
     pdf_number,
 )
@@ -218,3 +219,26 @@ def test_pdf_name(name: str, expected: str) -> None:
 @pytest.mark.parametrize(("value", "expected"), [(0, "0"), (12.0, "12"), (-3, "-3"), (0.5, "0.5"), (1.23456, "1.235")])
 def test_pdf_number(value: float, expected: str) -> None:
     assert pdf_number(value) == expected
+
+
+@pytest.mark.parametrize("path", [pdf_fonts.find_font_path(), pdf_fonts.find_fallback_font_path()])
+def test_parse_font_equals_reportlab_parse_without_bytes(path: str) -> None:
+    mapped = parse_font("Mapped", path)
+    parsed = fresh_font(path)
+    assert "_ttf_data" not in vars(mapped.face)
+    assert mapped.face.filename == path
+    skip = {"_ttf_data", "_pdfScale"}
+    assert {k: v for k, v in vars(mapped.face).items() if k not in skip} == {
+        k: v for k, v in vars(parsed.face).items() if k not in skip
+    }
+    assert mapped.face._pdfScale(1000) == parsed.face._pdfScale(1000)
+    assert mapped.fontName == "Mapped"
+    assert (mapped._asciiReadable, mapped.shapable) == (parsed._asciiReadable, parsed.shapable)
+
+
+def test_document_from_parse_font_is_identical(tmp_path: Path) -> None:
+    path = pdf_fonts.find_font_path()
+    for name, font in (("parsed", fresh_font(path)), ("mapped", parse_font("Mapped", path))):
+        write(tmp_path / f"{name}.pdf", pdf_fonts.FontSet(font, None), 3)
+    qpdf_check(tmp_path / "mapped.pdf")
+    assert (tmp_path / "mapped.pdf").read_bytes() == (tmp_path / "parsed.pdf").read_bytes()
