@@ -154,6 +154,10 @@ class StreamingPdfDocument:
         self.closed = False
         self.font0 = self._subset_name(fonts.font, 0)
         fonts.font.splitString("", self)  # the main font's subset 0 exists even in a document without text
+        glyphs = fonts.font.face.charToGlyph
+        readable = fonts.font._asciiReadable  # subset 0 holds ASCII at its own codes (ReportLab's default)
+        #: the ASCII characters :meth:`show` writes as they are (subset 0 of the main font).
+        self._ascii = frozenset(chr(c) for c in range(32, 127) if readable and c in glyphs)
 
     @property
     def page_count(self) -> int:
@@ -185,7 +189,7 @@ class StreamingPdfDocument:
             raise ValueError("PDF document is closed")
         fonts = self.fonts
         main = fonts.font
-        if text.isascii() and _ascii_covered(main, text):
+        if text.isascii() and self._ascii.issuperset(text):
             return f"({escapePDF(text.encode('ascii'))}) Tj"
         runs = fonts.runs(text) if fonts.fallback_chars else None
         if runs is None:
@@ -278,17 +282,3 @@ class StreamingPdfDocument:
 def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
-
-def _ascii_covered(font: TTFont, text: str) -> bool:
-    """True if ``font`` has a glyph for every character of the ASCII ``text`` (then subset 0
-    shows it byte for byte)."""
-    covered = _ASCII_COVERAGE.get(font.fontName)
-    if covered is None:
-        glyphs = font.face.charToGlyph
-        readable = font._asciiReadable  # subset 0 holds ASCII at its own codes (ReportLab's default)
-        covered = frozenset(chr(c) for c in range(32, 127) if readable and c in glyphs)
-        _ASCII_COVERAGE[font.fontName] = covered
-    return covered.issuperset(text)
-
-
-_ASCII_COVERAGE: dict[str, frozenset[str]] = {}

@@ -112,14 +112,21 @@ def test_empty_document_has_one_blank_page(tmp_path: Path, fonts: pdf_fonts.Font
     assert len(pypdf.PdfReader(path).pages) == 1
 
 
-def test_first_page_renders(tmp_path: Path, fonts: pdf_fonts.FontSet) -> None:
+def test_first_and_last_page_render(tmp_path: Path, fonts: pdf_fonts.FontSet, artifacts: Path) -> None:
+    """Pages 1 and 300 as PNG in ``test-artifacts/`` (``pdf-document-1.png``, ``pdf-document-300.png``)."""
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) not installed")
     path = tmp_path / "doc.pdf"
-    write(path, fonts, 3, rows=40)
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
-    png = next(tmp_path.glob("p-1.png"))
-    assert png.stat().st_size > 5_000  # text drawn, not a blank page
+    write(path, fonts, 300, rows=40)
+    for page in (1, 300):
+        prefix = tmp_path / f"p{page}"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile", str(path), str(prefix)],
+            check=True,
+        )
+        png = prefix.with_suffix(".png")
+        assert png.stat().st_size > 5_000  # text drawn, not a blank page
+        shutil.copyfile(png, artifacts / f"pdf-document-{page}.png")
 
 
 def peak_bytes(path: Path, fonts: pdf_fonts.FontSet, pages: int) -> int:
