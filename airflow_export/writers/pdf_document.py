@@ -37,7 +37,8 @@ _KIDS_CHUNK = 1000
 
 
 class _ObjectFile:
-    """Numbered objects written to a binary file, with their offsets for the xref table.
+    """Numbered objects written to a binary file, after the PDF header, with their offsets for
+    the xref table.
 
     :param fh: a binary file open for writing, positioned at its start.
     """
@@ -48,6 +49,7 @@ class _ObjectFile:
         self.digest = hashlib.md5(usedforsecurity=False)
         #: file offset of each object by number (0: reserved, not yet written); entry 0 is the free head.
         self.offsets = array("Q", [0])
+        self.write(_HEADER)  # so no object is at offset 0, which marks "not yet written"
 
     def write(self, data: bytes) -> None:
         self.fh.write(data)
@@ -143,7 +145,6 @@ class StreamingPdfDocument:
         self.footer = footer
         self.compression_level = compression_level
         self._file = _ObjectFile(fh)
-        self._file.write(_HEADER)
         for expected in (_CATALOG, _PAGES, _INFO, _RESOURCES):
             if self._file.reserve() != expected:  # pragma: no cover - fixed numbering
                 raise AssertionError("object numbering")

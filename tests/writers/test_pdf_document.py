@@ -14,7 +14,7 @@ import pytest
 from reportlab.pdfbase.ttfonts import TTFont
 
 from airflow_export.writers import pdf_fonts
-from airflow_export.writers.pdf_document import StreamingPdfDocument, pdf_text_string
+from airflow_export.writers.pdf_document import StreamingPdfDocument, _ObjectFile, pdf_text_string
 from airflow_export.writers.pdf_document_fonts import (
     VIEW_MIN_BYTES,
     MappedBytes,
@@ -84,6 +84,8 @@ def test_valid_and_text_round_trips(tmp_path: Path, fonts: pdf_fonts.FontSet, pa
     for number in sorted({1, min(3, pages), pages}):
         assert extracted(reader, number - 1) == [*page_lines(number), f"Page {number} of {pages}"]
     assert reader.pages[0].mediabox == [0, 0, 842, 595]
+    fonts_used = reader.pages[0]["/Resources"]["/Font"]
+    assert "/F1+0" in fonts_used and "/F2+0" in fonts_used  # "ﬁ" drew with the fallback font
 
 
 def test_page_three_of_three_hundred(tmp_path: Path, fonts: pdf_fonts.FontSet) -> None:
@@ -147,6 +149,17 @@ def test_memory_does_not_grow_with_pages(tmp_path: Path, fonts: pdf_fonts.FontSe
     large = peak_bytes(tmp_path / "large.pdf", fonts, 2_000)
     assert (tmp_path / "large.pdf").stat().st_size > 1_500_000  # what holding the pages would cost
     assert large - small < 256 * 1024, (small, large)
+
+
+def test_object_file_refuses_a_second_write_and_an_unwritten_object(tmp_path: Path) -> None:
+    with open(tmp_path / "x", "wb") as fh:
+        out = _ObjectFile(fh)
+        first, second = out.reserve(), out.reserve()
+        out.write_object(first, b"null")
+        with pytest.raises(ValueError, match="written twice"):
+            out.write_object(first, b"null")
+        with pytest.raises(ValueError, match=rf"not written: \[{second}\]"):
+            out.write_xref_and_trailer(first, first)
 
 
 def fresh_font(path: str) -> TTFont:
