@@ -13,9 +13,9 @@ import pypdf
 import pytest
 from reportlab.pdfbase.ttfonts import TTFont
 
-from airflow_export.writers import pdf_fonts
-from airflow_export.writers.pdf_document import StreamingPdfDocument, _ObjectFile, pdf_text_string
-from airflow_export.writers.pdf_document_fonts import (
+from airflow_export.writers.pdf import fonts as pdf_fonts
+from airflow_export.writers.pdf.document import StreamingPdfDocument, _ObjectFile, pdf_text_string
+from airflow_export.writers.pdf.document_fonts import (
     VIEW_MIN_BYTES,
     MappedBytes,
     drop_font_bytes,

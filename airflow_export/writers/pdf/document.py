@@ -21,8 +21,8 @@ from typing import BinaryIO
 from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase.ttfonts import TTFont
 
-from airflow_export.writers.pdf_document_fonts import stream_object, write_subsets
-from airflow_export.writers.pdf_fonts import FontSet
+from airflow_export.writers.pdf.document_fonts import stream_object, write_subsets
+from airflow_export.writers.pdf.fonts import FontSet
 
 #: zlib level of page streams (1: fastest; the streams are repetitive text operators).
 PAGE_COMPRESSION_LEVEL = 1

@@ -1,4 +1,4 @@
-"""TrueType subset fonts of a :class:`~airflow_export.writers.pdf_document.StreamingPdfDocument`.
+"""TrueType subset fonts of a :class:`~airflow_export.writers.pdf.document.StreamingPdfDocument`.
 
 Text is encoded with ReportLab's dynamic subsetting (:meth:`TTFont.splitString
 <reportlab.pdfbase.ttfonts.TTFont.splitString>`: up to 256 glyphs per subset, keyed by the
