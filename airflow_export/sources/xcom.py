@@ -6,7 +6,10 @@ Accepted shapes of the value:
 * a list of sequences, named by the operator's ``columns``: ``[[1, "a"], ...]``;
 * a table mapping ``{"columns": ["id", "name"], "rows": [[1, "a"], ...]}``.
 
-XCom values are held whole by Airflow itself; this source adds no copy.
+XCom values are held whole by Airflow itself; this source adds no copy. Mapping rows whose keys
+differ lose nothing: a list's columns are every key of every row, in first-seen order (see
+:func:`airflow_export.writers.rows.iter_batches`, docs/adr/0050); Airflow stores an XCom value as
+JSON text, so integers keep every digit.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def write_csv(
     :param path: target file path; parent directories are created. Nothing stands at the
         path until the export has succeeded (temporary file + rename).
     :param columns: column names (header and, for mappings, the keys to read); ``None``:
-        ``col_1..col_n`` for sequences, the first mapping's keys for mappings.
+        ``col_1..col_n`` for sequences, every key for mappings (see ``iter_batches``).
     :param chunk_size: rows converted and written at a time, >= 1; memory holds one chunk.
     :param confine_to: the export root, or None: the target's directory, as opened (after
         every symlink), must lie inside it.
