@@ -187,7 +187,7 @@ def write_pdf(
                     FontMetrics(font, geometry.footer_size, fonts), FontMetrics(font, geometry.title_size, fonts),
                     opts.column_widths, opts.max_lines_per_cell, opts.null_marker, opts.landscape,
                 )
-                if first_batch is not None:
+                if batch is not None:
                     del first_batch
                     files.add_batch(batch)
                     for batch in batches:
