@@ -97,16 +97,15 @@ def _sequence_batches(
         batch = list(islice(it, batch_size))
 
 
-def _key_union(rows: Iterable[Any]) -> list:
+def _key_union(rows: Sequence[Any]) -> list:
     """The keys of the mapping rows among ``rows``, each once, in first-seen order (other rows
     are skipped here; the batching names them as errors)."""
+    if all(issubclass(t, Mapping) for t in set(map(type, rows))):
+        return list(dict.fromkeys(chain.from_iterable(rows)))  # C-level: iterating a mapping gives its keys
     seen: dict = {}
-    known = seen.keys()
     for row in rows:
-        if isinstance(row, Mapping) and not row.keys() <= known:
-            for key in row:
-                if key not in seen:
-                    seen[key] = None
+        if isinstance(row, Mapping):
+            seen.update(dict.fromkeys(row))
     return list(seen)
 
 
