@@ -8,8 +8,8 @@ Accepted shapes of the value:
 
 XCom values are held whole by Airflow itself; this source adds no copy. Mapping rows whose keys
 differ lose nothing: a list's columns are every key of every row, in first-seen order (see
-:func:`airflow_export.writers.rows.iter_batches`, docs/adr/0050); Airflow stores an XCom value as
-JSON text, so integers keep every digit.
+:func:`airflow_export.writers.rows.iter_batches`, docs/adr/0050). Integers keep every digit; Airflow 3
+itself passes XCom integers only from -2**63 to 2**64 - 1 (larger: return a ``Decimal``, docs/adr/0052).
 """
 
 from __future__ import annotations
