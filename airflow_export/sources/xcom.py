@@ -9,7 +9,8 @@ Accepted shapes of the value:
 XCom values are held whole by Airflow itself; this source adds no copy. Mapping rows whose keys
 differ lose nothing: a list's columns are every key of every row, in first-seen order (see
 :func:`airflow_export.writers.rows.iter_batches`, docs/adr/0050). Integers keep every digit; Airflow 3
-itself passes XCom integers only from -2**63 to 2**64 - 1 (larger: return a ``Decimal``, docs/adr/0052).
+itself passes XCom integers only from -2**63 to 2**64 - 1 and a ``Decimal`` as an int or a float:
+larger or exact decimal values must travel as strings (docs/adr/0052).
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ def test_xcom_rows_keep_every_key_and_digit(airflow_stack):
     run_id = stack.api.trigger(dag_id)
     run = stack.api.wait_run(dag_id, run_id, timeout=300)
     tis = {t["task_id"]: t["state"] for t in stack.api.task_instances(dag_id, run_id)}
-    assert run["state"] == "success", tis
+    if run["state"] != "success":
+        logs = {t: stack.api.task_log(dag_id, run_id, t, 1)[-3000:] for t, state in tis.items() if state == "failed"}
+        pytest.fail(f"run failed: {tis}\n{logs}")
     with open(stack.api.xcom(dag_id, run_id, "csv")["path"], newline="", encoding="utf-8") as fh:
         assert list(csv.reader(fh)) == EXPECTED
     pages = PdfReader(stack.api.xcom(dag_id, run_id, "pdf")["path"]).pages
