@@ -65,7 +65,8 @@ class BaseExportOperator(BaseOperator):
     :param source_format: ``"csv"`` or ``"jsonl"``; inferred from ``source_path``'s suffix when None.
     :param columns: column names (never Jinja); required for sequence rows without their own
         names; for a query or a file it renames the columns one by one; for mapping rows it
-        selects and orders the keys.
+        selects and orders the keys (other keys are left out); without it every key is a column
+        (see :func:`airflow_export.writers.rows.iter_batches`).
     :param fetch_size: rows per ``fetchmany`` round trip for ``sql`` (default 1000).
     :param overwrite: replace an existing file (default True, so a re-run is idempotent);
         with False an existing target fails the task before any row is read.

@@ -1,12 +1,18 @@
 """File source: rows from a CSV file (first line is the header) or a JSON Lines file.
 
 The file is read line by line, never whole. ``path`` may be a local path or an
-``ObjectStoragePath`` (anything with ``.open()``); a ``.gz`` suffix is decompressed.
+``ObjectStoragePath`` (anything with ``.open()``); a ``.gz`` suffix is decompressed. Both are
+read by the same code: the bytes are decoded by :class:`io.TextIOWrapper`, which ends a line
+only at ``\\n``, ``\\r\\n`` (and, for CSV, a lone ``\\r``), never at U+2028, U+0085 or
+``\\x1c``-``\\x1e`` (which :meth:`str.splitlines` would split at): those are data.
 CSV follows RFC 4180 as read by :mod:`csv` in strict mode; every value arrives as a string
-(empty fields as ``""``). JSON Lines (https://jsonlines.org) gives each line's object
-as a mapping; blank lines are skipped. With the default UTF-8 encoding a UTF-8 byte order
-mark at the start of the file (what Excel writes) is skipped, so it never becomes part of
-the first column name or of the first JSON line.
+(empty fields as ``""``); a field may be of any length (Python's default limit of 131,072
+characters is lifted, docs/adr/0052), so memory holds one record, however long. JSON Lines
+(https://jsonlines.org) gives each line's object as a mapping; only ``\\n`` ends a line (a
+``\\r`` before it is JSON whitespace); blank lines are skipped; integers keep every digit.
+With the default UTF-8 encoding a UTF-8 byte order mark at the start of the file (what
+Excel writes) is skipped, so it never becomes part of the first column name or of the first
+JSON line.
 
 Every failure while reading is a :class:`~airflow_export.sources.base.SourceError` naming
 the file and the line: a malformed CSV record (e.g. text after a closing quote; a quote
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import ctypes
 import gzip
 import io
 import json
@@ -34,6 +41,8 @@ from typing import Any
 from airflow_export.sources.base import RowSource, SourceError
 
 FORMATS = ("csv", "jsonl")
+#: The largest ``csv.field_size_limit`` (a C long): a CSV field of any length is data.
+_ANY_FIELD_LENGTH = 2 ** (8 * ctypes.sizeof(ctypes.c_long) - 1) - 1
 #: Errors of the byte stream while reading: a damaged ``.gz`` (``gzip.BadGzipFile`` is an
 #: OSError, a truncated one EOFError, corrupt deflate data zlib.error), I/O errors, bad bytes.
 _READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError)
@@ -174,8 +183,13 @@ def file_rows(
         raise ValueError(f"encoding {encoding!r} is not a known Python codec") from None
     with ExitStack() as stack:
         raw = _open_binary(path, stack)
-        text = stack.enter_context(io.TextIOWrapper(raw, encoding=encoding, newline="" if fmt == "csv" else None))
+        # newline="": csv sees every line break and decides (quoted ones are data); "\n": JSON Lines' separator.
+        text = stack.enter_context(io.TextIOWrapper(raw, encoding=encoding, newline="" if fmt == "csv" else "\n"))
         if fmt == "csv":
+            if csv.field_size_limit() < _ANY_FIELD_LENGTH:
+                # Process-wide and only ever raised: the default refuses long fields, a JSON blob
+                # or a base64 cell, which are data; a quote left open is still an error (at the end).
+                csv.field_size_limit(_ANY_FIELD_LENGTH)
             if delimiter is None:
                 delimiter = "\t" if name.lower().removesuffix(".gz").endswith(".tsv") else ","
             # strict: a malformed record or a quote left open at the end is an error, not data.

@@ -6,7 +6,11 @@ Accepted shapes of the value:
 * a list of sequences, named by the operator's ``columns``: ``[[1, "a"], ...]``;
 * a table mapping ``{"columns": ["id", "name"], "rows": [[1, "a"], ...]}``.
 
-XCom values are held whole by Airflow itself; this source adds no copy.
+XCom values are held whole by Airflow itself; this source adds no copy. Mapping rows whose keys
+differ lose nothing: a list's columns are every key of every row, in first-seen order (see
+:func:`airflow_export.writers.rows.iter_batches`, docs/adr/0050). Integers keep every digit; Airflow 3
+itself passes XCom integers only from -2**63 to 2**64 - 1 and a ``Decimal`` as an int or a float:
+larger or exact decimal values must travel as strings (docs/adr/0052).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from airflow_export.writers.csv.options import EMPTY_STRING_MODES, GZIP_LEVEL, Q
 from airflow_export.writers.csv.render import (
     ChunkRenderer,
     ListSink,
-    describe_encode_error,
     render_huge_ints,
 )
+from airflow_export.writers.encoding import UnencodableTextError, locate, unencodable_in
 from airflow_export.writers.frame import ExportResult, FileRenderer, FileSeries, check_positive_int
 from airflow_export.writers.rows import iter_batches
 from airflow_export.writers.values import guard_formula
@@ -86,7 +86,7 @@ def _header_bytes(names: list[str], opts: CsvOptions, dialect: dict[str, Any], s
     except csv.Error as exc:
         raise ValueError(f"header: column name cannot be written with quoting='none' ({exc})") from None
     except UnicodeEncodeError as exc:
-        raise ValueError(f"header: character {exc.object[exc.start:exc.end]!r} cannot be encoded in {codec}") from None
+        raise UnencodableTextError("header", exc.object[exc.start], codec) from None
 
 
 def write_csv(
@@ -105,7 +105,7 @@ def write_csv(
     :param path: target file path; parent directories are created. Nothing stands at the
         path until the export has succeeded (temporary file + rename).
     :param columns: column names (header and, for mappings, the keys to read); ``None``:
-        ``col_1..col_n`` for sequences, the first mapping's keys for mappings.
+        ``col_1..col_n`` for sequences, every key for mappings (see ``iter_batches``).
     :param chunk_size: rows converted and written at a time, >= 1; memory holds one chunk.
     :param confine_to: the export root, or None: the target's directory, as opened (after
         every symlink), must lie inside it.
@@ -123,8 +123,9 @@ def write_csv(
         'price': cannot render value of type object``); a row that is not a sequence or mapping.
     :raises ValueError: a bad option value or ``chunk_size`` (naming it), or a contradiction
         between options; a row with the wrong number of fields (naming the row, expected and
-        actual count); a field that ``quoting="none"`` cannot write or a character the
-        encoding cannot encode (naming row and column).
+        actual count); a field that ``quoting="none"`` cannot write; a character the encoding
+        cannot encode, e.g. a lone UTF-16 surrogate (naming row and column, or the header:
+        :class:`~airflow_export.writers.encoding.UnencodableTextError`).
     :raises OutputError: the target exists and ``overwrite=False`` (before any row is read);
         the directory cannot be created or written; it lies outside ``confine_to``
         (:class:`~airflow_export.writers.frame.OutputOutsideRootError`).
@@ -164,8 +165,9 @@ def write_csv(
                     series.write_texts(texts, codec)
                 else:
                     series.write(texts[0].encode(codec), len(batch))
-            except UnicodeEncodeError as exc:
-                raise describe_encode_error(chunks.final_rows(), names, first_row, codec, dialect, exc) from None
+            except UnicodeEncodeError as exc:  # the policy for text the encoding cannot hold: docs/adr/0051
+                located = locate(batch, names, first_row, opts.null_marker, unencodable_in(codec), codec)
+                raise (located or ValueError(str(exc))) from None
             if progress is not None:
                 progress(series.written)
         return series.finish()

@@ -84,11 +84,6 @@ class ChunkRenderer:
         if self.bare_marker:
             self.marker_text = opts.null_marker
         self.check_nan = False
-        self.counts = (0, 0, 0)
-        # The join path's rows, for error messages: texts, or the tuple of the chunk's cells
-        # row after row (formatted again by final_rows).
-        self.last_lines: list[str] | tuple[Any, ...] | None = None
-        self.last_terminated = False
         quotechar, marker = opts.quotechar, opts.null_marker
         minimal = opts.quoting == csv.QUOTE_MINIMAL
         self.join_path = (
@@ -182,7 +177,6 @@ class ChunkRenderer:
                     flat[i::width] = column
             values = tuple(flat)
             text = self._chunk_format(len(chunk.batch)) % values
-            self.last_lines, self.last_terminated = values, False
             return [text], text
         # One C-level "%" per row: ~1.6x faster than map(str) per column + str.join per row.
         rows: Iterable[Sequence[Any]] = chunk.batch
@@ -190,7 +184,6 @@ class ChunkRenderer:
             rows = zip(*columns, strict=False)  # "%" takes a tuple only
         lines = list(map(self.row_format.__mod__, rows))
         if not quoted:
-            self.last_lines, self.last_terminated = lines, False
             text = terminator.join(lines) + terminator
             return ([line + terminator for line in lines] if per_row else [text]), text
         batch = chunk.batch
@@ -198,7 +191,6 @@ class ChunkRenderer:
         lines = [line + terminator for line in lines]
         for index, line in zip(quoted, sub, strict=False):
             lines[index] = line
-        self.last_lines, self.last_terminated = lines, True
         text = "".join(lines)
         return (lines if per_row else [text]), text
 
@@ -223,7 +215,6 @@ class ChunkRenderer:
     def _through_csv(self, chunk: CsvChunk, first_row: int, per_row: bool) -> list[str]:
         """The csv path: cells with stand-ins, :mod:`csv`, stray line breaks, stand-in
         replacement (redone with other stand-in characters when the data holds them)."""
-        self.last_lines = None
         opts = self.opts
         for _ in range(3):  # a stand-in redo at most, then it must fit
             stand_ins = self.stand_ins
@@ -237,7 +228,7 @@ class ChunkRenderer:
                 self.check_nan = True
                 return self.render_through_csv(chunk.batch, first_row, per_row)
             texts = list(self.parts) if per_row else [text]
-            self.counts = counts = (cells.empties, cells.nulls + extra_nulls, cells.markers)
+            counts = (cells.empties, cells.nulls + extra_nulls, cells.markers)
             if stand_ins is None or not any(counts):
                 return texts
             done = stand_ins.apply(texts, counts)
@@ -245,20 +236,6 @@ class ChunkRenderer:
                 return done
             self.stand_ins = StandIns.other(opts, len(self.names), set(text))
         raise RuntimeError(f"rows from {first_row}: stand-in replacement did not settle")
-
-    def final_rows(self) -> list[str]:
-        """The row texts of the last chunk rendered, stand-ins replaced (for error messages)."""
-        if type(self.last_lines) is tuple:
-            width, values, row_format = len(self.names), self.last_lines, self.row_format
-            return [row_format % values[k : k + width] + self.opts.lineterminator
-                    for k in range(0, len(values), width)]
-        if self.last_lines is not None:
-            if self.last_terminated:
-                return list(self.last_lines)
-            return [line + self.opts.lineterminator for line in self.last_lines]
-        if self.stand_ins is None or not any(self.counts):
-            return list(self.parts)
-        return self.stand_ins.apply(list(self.parts), self.counts) or list(self.parts)
 
     def _write(self, cells: Sequence[Sequence[Any]], first_row: int) -> tuple[str, int]:
         """Write rows of cells into ``parts`` with :mod:`csv`; returns the joined text and the
@@ -316,24 +293,6 @@ def describe_csv_error(batch: Sequence[Sequence[Any]], names: list[str], first_r
                 )
             return ValueError(f"row {first_row + index}: {error}")
     return ValueError(f"rows {first_row}..{first_row + len(batch) - 1}: {error}")
-
-
-def describe_encode_error(parts: list[str], names: list[str], first_row: int, codec: str,
-                           dialect: dict[str, Any], error: UnicodeEncodeError) -> ValueError:
-    """Turn an encoding failure for a chunk into a ValueError naming the row and column."""
-    for index, text in enumerate(parts):
-        try:
-            text.encode(codec)
-        except UnicodeEncodeError as exc:
-            bad = exc.object[exc.start : exc.end]
-            try:
-                cells = next(csv.reader([text], **{k: v for k, v in dialect.items() if k != "lineterminator"}), [])
-            except (csv.Error, ValueError):
-                cells = []
-            column = next((names[i] for i, cell in enumerate(cells[: len(names)]) if bad in cell), None)
-            where = f"row {first_row + index}" + (f", column {column!r}" if column is not None else "")
-            return ValueError(f"{where}: character {bad!r} cannot be encoded in {codec}")
-    return ValueError(str(error))
 
 
 def render_huge_ints(chunks: ChunkRenderer, batch: Sequence[Any], first_row: int, rolling: bool) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from airflow_export.writers.encoding import PDF_TEXT, UnencodableTextError, locate, lone_surrogate
 from airflow_export.writers.frame import ExportResult, FileRenderer, FileSeries, check_positive_int
 from airflow_export.writers.pdf.fonts import FontMetrics, FontSet, find_fallback_font_path, find_font_path, load_font
 from airflow_export.writers.pdf.layout import page_geometry, resolve_page_size
@@ -146,9 +147,11 @@ def write_pdf(
         not callable; ``title`` not a str; an unrenderable value (row and column named,
         :class:`~airflow_export.writers.values.UnrenderableValueError`); bad rows.
     :raises ValueError: ``rows_per_page`` < 1 (named); bad option values (named); a row with the
-        wrong number of fields (row named); columns that cannot fit across the page (saying the
-        page width they need and a ``page_size``/``font_size`` that fits); a font file that
-        cannot be embedded (``font_path``/``fallback_font_path`` named).
+        wrong number of fields (row named); a lone UTF-16 surrogate in a text (row and column,
+        header or title named, :class:`~airflow_export.writers.encoding.UnencodableTextError`);
+        columns that cannot fit across the page (saying the page width they need and a
+        ``page_size``/``font_size`` that fits); a font file that cannot be embedded
+        (``font_path``/``fallback_font_path`` named).
     :raises airflow_export.writers.pdf.fonts.FontNotFoundError: no Unicode TrueType font
         (names the package ``fonts-wqy-zenhei``); an explicit ``fallback_font_path`` that does
         not exist.
@@ -177,16 +180,23 @@ def write_pdf(
             if first_batch is not None and not names:
                 raise ValueError("row 1: a row has no fields; there is no column to print")
             font = fonts.font
-            files.table = Table(
-                names, first_batch, geometry, FontMetrics(font, geometry.font_size, fonts),
-                FontMetrics(font, geometry.footer_size, fonts), FontMetrics(font, geometry.title_size, fonts),
-                opts.column_widths, opts.max_lines_per_cell, opts.null_marker, opts.landscape,
-            )
-            if first_batch is not None:
-                files.add_batch(first_batch)
-                del first_batch
-                for batch in batches:
+            batch, first_row = first_batch, 1  # the rows being drawn, to name a cell's row in an error
+            try:
+                files.table = Table(
+                    names, first_batch, geometry, FontMetrics(font, geometry.font_size, fonts),
+                    FontMetrics(font, geometry.footer_size, fonts), FontMetrics(font, geometry.title_size, fonts),
+                    opts.column_widths, opts.max_lines_per_cell, opts.null_marker, opts.landscape,
+                )
+                if batch is not None:
+                    del first_batch
                     files.add_batch(batch)
+                    for batch in batches:
+                        first_row = series.written + 1
+                        files.add_batch(batch)
+            except UnencodableTextError as exc:  # a cell's text: name its row, as the CSV writer does
+                if exc.row is not None or batch is None or exc.where in ("header", "title"):
+                    raise
+                raise (locate(batch, names, first_row, opts.null_marker, lone_surrogate, PDF_TEXT) or exc) from None
             return series.finish()
     finally:
         _log_missing(os.fspath(path), fonts)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from airflow_export.writers.encoding import PDF_TEXT, UnencodableTextError, lone_surrogate
 from airflow_export.writers.pdf.fonts import FontMetrics, FontSet
 from airflow_export.writers.pdf.layout import (
     HPAD_FACTOR,
@@ -107,6 +108,8 @@ class Table:
         before any of its characters is measured."""
         cleaned = clean_text(text, self.replacement)
         if not (cleaned.isascii() and self.metrics.has_all_ascii):
+            if not cleaned.isprintable() and (char := lone_surrogate(cleaned)) is not None:
+                raise UnencodableTextError(place, char, PDF_TEXT)  # docs/adr/0051; write_pdf names the row
             self.fonts.check(cleaned, place)
         return cleaned
 
