@@ -99,6 +99,8 @@ class CeleryServices:
     def prepare(self) -> None:
         """A fresh PostgreSQL cluster (``initdb``) in a temporary directory the server's user owns."""
         self.workdir.mkdir(mode=0o700)
+        for name in WORKERS:
+            self.worker_tmp(name).mkdir()
         if os.geteuid() == 0:
             entry = pwd.getpwnam(PG_OS_USER)
             os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
@@ -161,12 +163,17 @@ class CeleryServices:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
+    def worker_tmp(self, name: str) -> Path:
+        """Worker ``name``'s own temporary directory (``TMPDIR``: where exports stage their files)."""
+        return self.workdir / f"{name}-tmp"
+
     def worker(self, name: str) -> Component:
         return Component(
             f"worker-{name}",
             (str(VENV_BIN / "airflow"), "celery", "worker", "--celery-hostname", f"{name}@%h",
              "--concurrency", str(WORKER_CONCURRENCY)),
-            env={"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[name]), WORKER_ENV: name},
+            env={"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[name]), WORKER_ENV: name,
+                 "TMPDIR": str(self.worker_tmp(name))},
         )
 
     def topology(self) -> Topology:

