@@ -134,3 +134,14 @@ def test_without_the_operator_env_no_worker_is_reported(monkeypatch, tmp_path):
     monkeypatch.delenv(WORKER_ENV, raising=False)
     meta = ExportCsvOperator(task_id="t", rows=[{"a": 1}], output_path="x.csv").execute({})
     assert "worker" not in meta
+
+
+def test_the_validation_evidence_lists_objects_below_the_root(s3_root, bucket, s3_client):
+    from airflow_export.validation.evidence import list_exports
+
+    s3_client.put_object(Bucket=bucket, Key="exports/b/r1/a.csv", Body=b"abc")
+    s3_client.put_object(Bucket=bucket, Key="exports/b/r1/sub/c.pdf", Body=b"12345")
+    s3_client.put_object(Bucket=bucket, Key="exports/b/r2/other.csv", Body=b"x")
+    assert list_exports(f"{s3_root}/b/r1", CONN_ID) == [
+        {"path": f"{s3_root}/b/r1/a.csv", "bytes": 3}, {"path": f"{s3_root}/b/r1/sub/c.pdf", "bytes": 5}]
+    assert list_exports(f"{s3_root}/b/none", CONN_ID) == []

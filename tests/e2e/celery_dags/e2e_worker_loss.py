@@ -1,6 +1,6 @@
 """Test-only DAG (the Celery end-to-end test): a worker SIGKILLed in the middle of an export.
 
-``reference`` exports 150,000 flights rows to the export root (object storage); then ``victim``
+``reference`` exports the 336,776 flights rows to the export root (object storage); then ``victim``
 exports the same query to another key. The test kills the worker running ``victim`` while its staging
 file grows; Airflow finds the task without heartbeat, and the retry (on the other worker) must produce
 an object byte-identical to ``reference``'s.
@@ -15,7 +15,7 @@ from airflow.sdk import DAG
 
 from airflow_export import ExportCsvOperator
 
-SQL = "SELECT * FROM flights ORDER BY year, month, day, sched_dep_time, carrier, flight LIMIT 150000"
+SQL = "SELECT * FROM flights ORDER BY year, month, day, sched_dep_time, carrier, flight"
 OUT = "e2e_worker_loss/{{ run_id }}"
 
 with DAG(dag_id="e2e_worker_loss", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
