@@ -190,6 +190,6 @@ def test_a_worker_killed_mid_export_is_retried_and_the_object_matches_the_refere
         return total(after) - total(before)
 
     assert delta("task_instances_without_heartbeats_killed") == 1
-    print("lost-worker deltas:", delta("task_instances_without_heartbeats_killed"), delta("ti_failures"),
-          "running gauge:", metric(after, "airflow_export_running"))
     assert delta("ti_failures") >= 1
+    # Known limit (docs/deploy.md): the killed export's +1 of the running gauge is never taken back.
+    assert metric(after, "airflow_export_running") == 1
