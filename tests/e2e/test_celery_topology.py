@@ -23,9 +23,14 @@ from airflow_export.destinations import REMOTE_TEMP_MARKER
 from airflow_export.names import EXPORT_POOL
 from airflow_export.validation import parse_exposition
 from scripts.stack.celery import BUCKET, S3_KEY, S3_REGION, S3_SECRET, WORKERS
-from tests.e2e.test_export_batch_pool import export_intervals, metric, set_pool_slots
 from tests.e2e.test_plugin_and_single import get
-from tests.support.overlap import max_overlap, waited_for_slot
+from tests.support.batch import (
+    assert_control_overlaps,
+    assert_counters_match_xcoms,
+    assert_pool_bounded,
+    export_intervals,
+    metric,
+)
 from tests.support.stack import celery_stack, run_and_collect, validation_report, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
@@ -59,11 +64,7 @@ def test_export_batch_runs_on_both_workers_within_five_slots(celery):
     stack, _, s3 = celery
     before = stack.scrape()
     run, exports = run_and_collect(stack, "export_batch")
-    intervals = export_intervals(stack, run)
-    peak = max_overlap(intervals)
-    assert peak <= 5, f"{peak} export tasks overlapped across the two workers in a 5-slot pool"
-    assert peak >= 2, "exports did not run concurrently at all"
-    assert waited_for_slot(intervals) >= 1, "no export task waited for a pool slot"
+    assert_pool_bounded(export_intervals(stack, run))  # across the two workers
 
     workers = {meta["worker"] for _, meta in exports}
     assert workers == set(WORKERS), f"exports ran on {workers} only"
@@ -91,29 +92,14 @@ def test_export_batch_runs_on_both_workers_within_five_slots(celery):
 
     # Both workers' task processes sent StatsD to the one bridge: its counters are the XCom sums.
     after = stack.scrape()
-    for fmt in ("csv", "pdf"):
-        metas = [m for _, m in exports if m["format"] == fmt]
-
-        def delta(name, **labels):
-            return metric(after, name, **labels) - metric(before, name, **labels)
-
-        assert delta("airflow_export_records_total", format=fmt) == sum(m["records"] for m in metas)
-        assert delta("airflow_export_bytes_total", format=fmt) == sum(m["bytes"] for m in metas)
-        assert delta("airflow_export_requests_total", format=fmt, status="success") == len(metas)
-    assert metric(after, "airflow_export_running") == 0  # every +1 had its -1, whichever worker sent it
+    assert_counters_match_xcoms(before, after, exports)  # the running gauge back at 0 too
     assert metric(after, "airflow_pool_open_slots", pool=EXPORT_POOL) == 5
 
 
 def test_same_overlap_check_fails_with_a_ten_slot_pool(celery):
     """Two workers of concurrency 3 run six exports at once when the pool allows it."""
     stack = celery[0]
-    set_pool_slots(stack, 10)
-    try:
-        run, _ = run_and_collect(stack, "export_batch")
-        peak = max_overlap(export_intervals(stack, run))
-        assert peak > 5, f"with 10 slots only {peak} exports overlapped; the 5-slot assertion would prove nothing"
-    finally:
-        set_pool_slots(stack, 5)
+    assert_control_overlaps(stack)
 
 
 def staging_file(services, name: str) -> tuple[str, Path] | None:
