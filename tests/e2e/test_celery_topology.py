@@ -28,6 +28,7 @@ from tests.support.batch import (
     assert_control_overlaps,
     assert_counters_match_xcoms,
     assert_pool_bounded,
+    delays_consumer_report,
     export_intervals,
     metric,
 )
@@ -100,6 +101,22 @@ def test_same_overlap_check_fails_with_a_ten_slot_pool(celery):
     """Two workers of concurrency 3 run six exports at once when the pool allows it."""
     stack = celery[0]
     assert_control_overlaps(stack)
+
+
+def test_the_asset_chain_reads_the_object_whichever_worker_runs_it(celery):
+    """flights_export's delays CSV is an s3:// Asset; flights_delays_consumer, on any worker, reads the object
+    through the root's connection and verifies it against the Asset event's extras."""
+    stack, _, s3 = celery
+    stack.api.wait_dag("flights_delays_consumer")
+    _, exports = run_and_collect(stack, "flights_export")
+    delays = dict(exports)["export_delays_csv"]
+    assert delays["path"] == f"s3://{BUCKET}/exports/flights_export/latest/delays_by_carrier_month.csv"
+    assert hashlib.sha256(object_bytes(s3, delays["path"])).hexdigest() == delays["sha256"]
+    assert stack.api.request("GET", "/assets?limit=100&uri_pattern=delays_by_carrier_month")["assets"][0]["uri"] == \
+        delays["path"]
+    report = delays_consumer_report(stack)
+    assert (report["path"], report["sha256"], report["records"]) == (delays["path"], delays["sha256"],
+                                                                     delays["records"])
 
 
 def staging_file(services, name: str) -> tuple[str, Path] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from airflow_export.names import EXPORT_POOL as POOL
 from airflow_export.validation import parse_exposition, sum_values
 from tests.support.overlap import max_overlap, waited_for_slot
-from tests.support.stack import run_and_collect
+from tests.support.stack import run_and_collect, wait_until
 
 
 def export_intervals(stack, run: dict) -> list[tuple[str, str]]:
@@ -63,3 +63,15 @@ def assert_control_overlaps(stack, slots: int = 10) -> None:
         assert peak > 5, f"with {slots} slots only {peak} exports overlapped; the 5-slot check would prove nothing"
     finally:
         set_pool_slots(stack, 5)
+
+
+def delays_consumer_report(stack) -> dict:
+    """The XCom of the newest finished, Asset-triggered ``flights_delays_consumer`` run (which must have
+    succeeded): the delays CSV it verified against its Asset event (path, records, sha256, best carriers)."""
+    runs = wait_until(lambda: [
+        r for r in stack.api.request("GET", "/dags/flights_delays_consumer/dagRuns?limit=20")["dag_runs"]
+        if r["run_type"] == "asset_triggered" and r["state"] in ("success", "failed")
+    ], 180, "flights_delays_consumer was not triggered by the Asset event")
+    consumer = runs[-1]
+    assert consumer["state"] == "success"
+    return stack.api.xcom("flights_delays_consumer", consumer["dag_run_id"], "verify_and_report")
