@@ -37,13 +37,18 @@ class ExportRoot(NamedTuple):
 
     path: str
     source: str
-    conn_id: str | None = None
 
     @property
     def is_remote(self) -> bool:
         """True for an object-storage root (``s3://bucket/prefix``), False for a directory."""
         scheme = _SCHEME.match(self.path)
         return scheme is not None and scheme.group(1).lower() not in ("file", "local")
+
+    @property
+    def conn_id(self) -> str | None:
+        """The Airflow connection of an object-storage root: ``AIRFLOW_EXPORT_ROOT_CONN_ID``, else
+        ``[export] root_conn_id``; None for a directory (or the file system's default credentials)."""
+        return (os.environ.get(EXPORT_ROOT_CONN_ENV) or _config("root_conn_id")) if self.is_remote else None
 
     @property
     def is_default(self) -> bool:
@@ -83,22 +88,19 @@ def export_root(argument: RootLike = None) -> ExportRoot:
     """The export root in force: ``argument``, else the configured root, else ``$AIRFLOW_HOME/exports``.
 
     Pure lookup (environment and Airflow's loaded config); nothing is created or resolved on disk.
-    An object-storage root gets its connection from ``AIRFLOW_EXPORT_ROOT_CONN_ID``, else
-    ``[export] root_conn_id`` (None: the file system's default credentials).
+    An object-storage root's connection is :attr:`ExportRoot.conn_id`.
     """
     if isinstance(argument, ExportRoot):
         return argument
     if argument is not None and os.fspath(argument):
-        found = ExportRoot(os.fspath(argument), "argument")
-    elif env := os.environ.get(EXPORT_ROOT_ENV):
-        found = ExportRoot(env, EXPORT_ROOT_ENV)
-    elif configured := configured_export_root():
-        found = ExportRoot(configured, f"[{CONFIG_SECTION}] root")
-    else:
-        return ExportRoot(os.path.join(_airflow_home(), DEFAULT_ROOT_NAME), "default")
-    if found.is_remote:
-        return found._replace(conn_id=os.environ.get(EXPORT_ROOT_CONN_ENV) or _config("root_conn_id"))
-    return found
+        return ExportRoot(os.fspath(argument), "argument")
+    env = os.environ.get(EXPORT_ROOT_ENV)
+    if env:
+        return ExportRoot(env, EXPORT_ROOT_ENV)
+    configured = configured_export_root()
+    if configured:
+        return ExportRoot(configured, f"[{CONFIG_SECTION}] root")
+    return ExportRoot(os.path.join(_airflow_home(), DEFAULT_ROOT_NAME), "default")
 
 
 def remote_output_uri(path: str, root: ExportRoot) -> str:

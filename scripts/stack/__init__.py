@@ -188,7 +188,7 @@ class Stack:
             ports.update(self.topology.lifecycle.ports())
         return ports
 
-    def start_services(self, ready_timeout: float = 60) -> None:
+    def start_services(self) -> None:
         """Prepare and start the topology's services (databases, broker, storage) and wait for them.
 
         :raises ComponentExited: a service ended while starting.
