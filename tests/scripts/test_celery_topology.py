@@ -1,12 +1,14 @@
-"""The Celery topology's settings and the launcher's files table (no process started here; the topology
-runs in tests/e2e/test_celery_topology.py)."""
+"""The Celery topology's settings, how a stack runs a topology's services (with stand-ins), and the
+launcher's files table; the real topology runs in tests/e2e/test_celery_topology.py."""
 
 from __future__ import annotations
 
 import json
+import sys
 
-from airflow_export.names import WORKER_ENV
+from airflow_export.names import EXPORT_ROOT_ENV, WORKER_ENV
 from scripts.launcher import files_table
+from scripts.stack import TOPOLOGIES, Component, Stack, Topology
 from scripts.stack.celery import EXPORT_ROOT, ROOT_CONN_ID, WORKERS, CeleryServices
 
 
@@ -53,3 +55,47 @@ def test_files_table_without_workers_has_no_worker_column(tmp_path):
     table = files_table([("t", meta)], tmp_path).splitlines()
     assert table[0].split() == ["task", "path", "records", "bytes", "seconds"]
     assert table[2].split() == ["t", "x/a.csv", "1", "9", "0.25"]
+
+
+class _Recorder:
+    """A stand-in lifecycle that records when the stack calls it."""
+
+    def __init__(self, stack_ref: list) -> None:
+        self.calls: list[str] = []
+        self.stack_ref = stack_ref
+
+    def prepare(self) -> None:
+        self.calls.append(f"prepare (running: {sorted(self.stack_ref[0].processes.running)})")
+
+    def services_ready(self) -> None:
+        self.calls.append(f"ready (running: {sorted(self.stack_ref[0].processes.running)})")
+
+    def cleanup(self) -> None:
+        self.calls.append(f"cleanup (running: {sorted(self.stack_ref[0].processes.running)})")
+
+    def ports(self) -> dict[str, int]:
+        return {"db": 5}
+
+
+def test_services_start_after_prepare_and_are_cleaned_up_after_stop(tmp_path):
+    ref: list = []
+    lifecycle = _Recorder(ref)
+    service = Component("db", (sys.executable, "-c", "import time; time.sleep(600)"))
+    topology = Topology("stand-in", {}, (), services=(service,), export_root="s3://b/p", lifecycle=lifecycle)
+    stack = Stack(tmp_path / "home", topology=topology)
+    ref.append(stack)
+    assert stack.listening_ports() == {"api-server": 8080, "db": 5}
+    assert stack.export_uri == "s3://b/p" and EXPORT_ROOT_ENV not in stack.env()
+    stack.start_services()
+    proc = stack.processes.running["db"]
+    assert proc.poll() is None
+    stack.stop(timeout=1)
+    assert proc.returncode is not None
+    assert lifecycle.calls == ["prepare (running: [])", "ready (running: ['db'])", "cleanup (running: [])"]
+
+
+def test_the_local_topology_keeps_its_export_root_in_the_environment(tmp_path):
+    stack = Stack(tmp_path / "home", topology=TOPOLOGIES["local"]())
+    assert stack.env()[EXPORT_ROOT_ENV] == str(tmp_path / "home" / "exports") == stack.export_uri
+    stack.start_services()  # no services: nothing happens
+    assert stack.processes.running == {}
