@@ -4,7 +4,7 @@ PYTEST_ARGS ?=
 # What `make test-fast` leaves out: the end-to-end, slow, and PostgreSQL/Chromium (`services`) tests.
 FAST_MARKERS := not e2e and not slow and not services
 
-.PHONY: venv setup setup-full demo up test test-fast lint bench lock clean
+.PHONY: venv setup setup-full demo up demo-celery up-celery test test-fast lint bench lock clean
 
 # Set-up steps (scripts/setup.sh): the venv only; + fonts and promtool; + PostgreSQL and Chromium.
 venv:
@@ -21,6 +21,13 @@ demo: setup
 
 up: setup
 	$(PY) -m scripts.launcher up
+
+# The CeleryExecutor topology: PostgreSQL, Redis, an S3 server (the export root), two Celery workers.
+demo-celery: setup-full
+	$(PY) -m scripts.launcher demo --topology celery
+
+up-celery: setup-full
+	$(PY) -m scripts.launcher up --topology celery
 
 test: setup-full
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -31,4 +31,9 @@ METRICS_PORT_DEFAULT = 9102
 
 #: The export root: ``AIRFLOW_EXPORT_ROOT``, else ``[export] root``, else ``$AIRFLOW_HOME/exports``.
 EXPORT_ROOT_ENV = "AIRFLOW_EXPORT_ROOT"
+#: The Airflow connection of an object-storage export root (``s3://bucket/prefix``): this variable, else
+#: ``[export] root_conn_id`` (ADR 0065).
+EXPORT_ROOT_CONN_ENV = "AIRFLOW_EXPORT_ROOT_CONN_ID"
+#: Set per Celery worker (its name, e.g. ``w1``); an export reports it as ``worker`` in its XCom.
+WORKER_ENV = "AIRFLOW_EXPORT_WORKER"
 CONFIG_SECTION = "export"

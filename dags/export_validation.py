@@ -44,10 +44,11 @@ with DAG(
         url = os.environ.get(METRICS_URL_ENV, METRICS_URL_DEFAULT)
         exposition = read_exposition(url=url)
         results = run_assertions(exposition)
-        root = export_root().path
-        folder = os.path.join(root, params["export_folder"]) if root and params.get("export_folder") else root
+        root = export_root()
+        folder = os.path.join(root.path, params["export_folder"]) if params.get("export_folder") else root.path
         evidence = write_evidence(
-            os.path.join(os.environ["AIRFLOW_HOME"], "evidence", run_id), exposition, results, list_exports(folder)
+            os.path.join(os.environ["AIRFLOW_HOME"], "evidence", run_id), exposition, results,
+            list_exports(folder, root.conn_id),  # a folder, or objects below an s3:// export root
         )
         table = format_table(results)
         print(table)

@@ -1,7 +1,8 @@
 """flights_delays_consumer: runs whenever flights_export publishes a new delays CSV (Asset schedule).
 
-It reads the Asset event's extras (path, records, bytes, sha256), checks the file on disk
-against them, and reports the three carriers with the best on-time share in the latest month.
+It reads the Asset event's extras (path, records, bytes, sha256), checks the file (on disk, or in
+object storage when the export root is ``s3://...``) against them, and reports the three carriers
+with the best on-time share in the latest month.
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ with DAG(
 
         [event] = triggering_asset_events[DELAYS][-1:]
         extra = event.extra
-        with open(extra["path"], "rb") as fh:
-            data = fh.read()
+        if "://" in extra["path"]:  # an object-storage export root (ADR 0065): read it through its connection
+            from airflow.sdk import ObjectStoragePath
+
+            from airflow_export.destinations import export_root
+
+            data = ObjectStoragePath(extra["path"], conn_id=export_root().conn_id).read_bytes()
+        else:
+            with open(extra["path"], "rb") as fh:
+                data = fh.read()
         if hashlib.sha256(data).hexdigest() != extra["sha256"] or len(data) != extra["bytes"]:
             raise ValueError(f"{extra['path']} does not match its Asset event (sha256/bytes)")
         rows = list(csv.DictReader(data.decode("utf-8").splitlines()))

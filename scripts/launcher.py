@@ -3,7 +3,8 @@
     python -m scripts.launcher demo   # start, run export_batch + flights_export, print the files and checks, stop
     python -m scripts.launcher up     # start and stay up until Ctrl-C (prints the UI address)
 
-Options: ``--port`` (default ``$AIRFLOW_EXPORT_API_PORT`` or 8080), ``--home``, ``--topology``. A taken port
+Options: ``--port`` (default ``$AIRFLOW_EXPORT_API_PORT`` or 8080), ``--home``, ``--topology`` (``local``:
+LocalExecutor and SQLite; ``celery``: CeleryExecutor, PostgreSQL, Redis, two workers, exports to S3). A taken port
 is refused before anything starts; a component that dies is named, with the last lines of its log.
 """
 
@@ -32,18 +33,22 @@ DEMO_DAGS = ("export_batch", "flights_export")
 PORT_ENV = "AIRFLOW_EXPORT_API_PORT"
 
 
-def files_table(results: list[tuple[str, dict]], root: Path) -> str:
-    """A text table of exported files: task, path (relative to ``root``), records, bytes, seconds."""
-    rows = [("task", "path", "records", "bytes", "seconds")]
+def files_table(results: list[tuple[str, dict]], root: str | Path) -> str:
+    """A text table of exported files: task, path (relative to ``root``, a folder or ``s3://...`` URI),
+    records, bytes, seconds, and the worker that ran the export when it reported one (Celery)."""
+    workers = any("worker" in meta for _, meta in results)
+    rows = [("task", "path", "records", "bytes", "seconds", *(("worker",) if workers else ()))]
+    prefix = str(root).rstrip("/") + "/"
     for task_id, meta in results:
         for f in meta["files"]:
-            rel = os.path.relpath(f["path"], root)
-            rows.append((task_id, rel, f"{f['records']:,}", f"{f['bytes']:,}", f"{meta['duration_seconds']:.2f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            rel = f["path"][len(prefix):] if f["path"].startswith(prefix) else os.path.relpath(f["path"], root)
+            rows.append((task_id, rel, f"{f['records']:,}", f"{f['bytes']:,}", f"{meta['duration_seconds']:.2f}",
+                         *((meta.get("worker", "?"),) if workers else ())))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
         cells = zip(row, widths, strict=True)
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(cells)))
+        lines.append("  ".join(c.rjust(w) if 2 <= i <= 4 else c.ljust(w) for i, (c, w) in enumerate(cells)))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -56,7 +61,7 @@ def demo(stack: Stack) -> int:
     for dag_id in DEMO_DAGS:
         run, exports = run_and_collect(stack, dag_id)
         print(f"\n{dag_id}: {run['state']} in {run['wall_seconds']:.1f} s (run {run['dag_run_id']})")
-        print(files_table(exports, stack.export_root), flush=True)
+        print(files_table(exports, stack.export_uri), flush=True)
         if dag_id == "export_batch":
             vrun, table = validation_report(stack, run["dag_run_id"])
             print(f"\nexport_validation: {vrun['state']} (evidence in {stack.home / 'evidence' / vrun['dag_run_id']})")
@@ -89,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get(PORT_ENV, "8080")))
     parser.add_argument("--topology", choices=sorted(TOPOLOGIES), default="local")
     args = parser.parse_args(argv)
-    stack = Stack(Path(args.home), api_port=args.port, topology=TOPOLOGIES[args.topology], bridge=True)
+    stack = Stack(Path(args.home), api_port=args.port, topology=TOPOLOGIES[args.topology](), bridge=True)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with running_stack(stack):
             print(f"Airflow is up: {stack.base_url}  (login {ADMIN_USER} / {ADMIN_PASSWORD}); "
-                  f"exports go to {stack.export_root}")
+                  f"exports go to {stack.export_uri}")
             print(f"Metrics bridge: {stack.metrics_url} (StatsD on udp://127.0.0.1:{stack.statsd_port})", flush=True)
             return stay_up(stack) if args.command == "up" else demo(stack)
     except PortTakenError as exc:

@@ -5,7 +5,8 @@
 #                           and this package (editable): enough for `make lint`
 #   scripts/setup.sh base   + Debian packages for the demo and the fast tests: the Unicode PDF fonts, promtool,
 #                           qpdf and poppler-utils (PDF validity and rendering checks)
-#   scripts/setup.sh full   + Debian packages for every test: a PostgreSQL server, Chromium and chromedriver
+#   scripts/setup.sh full   + Debian packages for every test: a PostgreSQL server, Chromium and chromedriver,
+#                           Redis (the broker of the CeleryExecutor topology)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ STEP=${1:-base}
 case "$STEP" in
     venv) APT_PACKAGES=() ;;
     base) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus qpdf poppler-utils) ;;
-    full) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus qpdf poppler-utils postgresql chromium chromium-driver) ;;
+    full) APT_PACKAGES=(fonts-wqy-zenhei fonts-dejavu-core prometheus qpdf poppler-utils postgresql chromium chromium-driver redis-server) ;;
     *) echo "usage: $0 [venv|base|full]" >&2; exit 2 ;;
 esac
 
@@ -26,7 +27,7 @@ if ((${#missing[@]})); then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    # While installing, policy-rc.d exit 101 keeps the packaged services (prometheus, postgresql) from
+    # While installing, policy-rc.d exit 101 keeps the packaged services (prometheus, postgresql, redis) from
     # starting: the tests start their own. It is removed again afterwards if we created it.
     created_policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -30,6 +30,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ.pop("AIRFLOW_EXPORT_ROOT", None)
 os.environ.pop("AIRFLOW__EXPORT__ROOT", None)
+os.environ.pop("AIRFLOW_EXPORT_ROOT_CONN_ID", None)
+os.environ.pop("AIRFLOW__EXPORT__ROOT_CONN_ID", None)
 for name in [k for k in os.environ if k.startswith("AIRFLOW__METRICS__")]:
     del os.environ[name]
 sys.path.insert(0, str(REPO / "dags"))

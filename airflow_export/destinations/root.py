@@ -3,15 +3,21 @@
 The root is the operator's ``export_root`` argument, else ``AIRFLOW_EXPORT_ROOT``, else
 Airflow's ``[export] root`` (``AIRFLOW__EXPORT__ROOT``), else ``$AIRFLOW_HOME/exports``. A
 relative ``output_path`` is taken relative to the root; an absolute one must lie inside it.
+
+The root may be object storage, ``s3://bucket/prefix`` (ADR 0065): a relative ``output_path``
+then names an object below that prefix, reached through the Airflow connection
+``AIRFLOW_EXPORT_ROOT_CONN_ID``, else ``[export] root_conn_id``; a local path is refused.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from airflow_export.names import CONFIG_SECTION, EXPORT_ROOT_ENV
+from airflow_export.names import CONFIG_SECTION, EXPORT_ROOT_CONN_ENV, EXPORT_ROOT_ENV
 
 #: The folder below ``$AIRFLOW_HOME`` used as the export root when none is configured.
 DEFAULT_ROOT_NAME = "exports"
@@ -33,12 +39,25 @@ class ExportRoot(NamedTuple):
     source: str
 
     @property
+    def is_remote(self) -> bool:
+        """True for an object-storage root (``s3://bucket/prefix``), False for a directory."""
+        scheme = _SCHEME.match(self.path)
+        return scheme is not None and scheme.group(1).lower() not in ("file", "local")
+
+    @property
+    def conn_id(self) -> str | None:
+        """The Airflow connection of an object-storage root: ``AIRFLOW_EXPORT_ROOT_CONN_ID``, else
+        ``[export] root_conn_id``; None for a directory (or the file system's default credentials)."""
+        return (os.environ.get(EXPORT_ROOT_CONN_ENV) or _config("root_conn_id")) if self.is_remote else None
+
+    @property
     def is_default(self) -> bool:
         """True when no root was configured and the default is in force."""
         return self.source == "default"
 
 
 RootLike = ExportRoot | str | os.PathLike | None
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _airflow_home() -> str:
@@ -52,22 +71,24 @@ def _airflow_home() -> str:
     return os.path.expanduser(AIRFLOW_HOME)
 
 
-def configured_export_root() -> str | None:
-    """The export root from ``AIRFLOW_EXPORT_ROOT`` or Airflow's ``[export] root``, or None."""
-    root = os.environ.get(EXPORT_ROOT_ENV)
-    if root:
-        return root
+def _config(key: str) -> str | None:
     try:
         from airflow.configuration import conf
     except ImportError:  # pragma: no cover - writers used without Airflow
         return None
-    return conf.get(CONFIG_SECTION, "root", fallback=None) or None
+    return conf.get(CONFIG_SECTION, key, fallback=None) or None
+
+
+def configured_export_root() -> str | None:
+    """The export root from ``AIRFLOW_EXPORT_ROOT`` or Airflow's ``[export] root``, or None."""
+    return os.environ.get(EXPORT_ROOT_ENV) or _config("root")
 
 
 def export_root(argument: RootLike = None) -> ExportRoot:
     """The export root in force: ``argument``, else the configured root, else ``$AIRFLOW_HOME/exports``.
 
     Pure lookup (environment and Airflow's loaded config); nothing is created or resolved on disk.
+    An object-storage root's connection is :attr:`ExportRoot.conn_id`.
     """
     if isinstance(argument, ExportRoot):
         return argument
@@ -80,6 +101,32 @@ def export_root(argument: RootLike = None) -> ExportRoot:
     if configured:
         return ExportRoot(configured, f"[{CONFIG_SECTION}] root")
     return ExportRoot(os.path.join(_airflow_home(), DEFAULT_ROOT_NAME), "default")
+
+
+def remote_output_uri(path: str, root: ExportRoot) -> str:
+    """The object URI of a relative ``output_path`` below an object-storage root, from the text alone.
+
+    :param path: a relative path (``export_batch/run/x.csv``).
+    :param root: an object-storage root (``s3://bucket/prefix``).
+    :returns: ``s3://bucket/prefix/export_batch/run/x.csv``.
+    :raises ExportPathError: ``path`` is absolute or leaves the prefix (``..``).
+    :raises ValueError: ``path`` is empty or names a directory.
+    """
+    _check_file_name(path)
+    scheme, rest = root.path.split("://", 1)
+    prefix = rest.strip("/")
+    if os.path.isabs(path):
+        raise ExportPathError(
+            f"output_path {path!r} is a local path, but the export root is {root.path} (object storage, from "
+            f"{root.source}); give a path relative to it"
+        )
+    key = posixpath.normpath(posixpath.join(prefix, path.replace(os.sep, "/")))
+    if not key.startswith(prefix + "/"):
+        raise ExportPathError(
+            f"output_path {path!r} resolves to {scheme}://{key}, outside the export root {root.path}; "
+            f"exports may only write inside the export root (it comes from {root.source})"
+        )
+    return f"{scheme}://{key}"
 
 
 def _check_file_name(text: str) -> None:
@@ -113,6 +160,11 @@ def _place(path: str | os.PathLike, root: RootLike, normalise: Callable[[str], s
     text = os.fspath(path)
     _check_file_name(text)
     in_force = export_root(root)
+    if in_force.is_remote:
+        raise ExportPathError(
+            f"output_path {text!r} is a local target, but the export root is {in_force.path} (object storage, "
+            f"from {in_force.source}); give a path relative to it"
+        )
     root_path = normalise(os.path.abspath(in_force.path))
     placed = normalise(text if os.path.isabs(text) else os.path.join(root_path, text))
     return _contained(text, placed, root_path, in_force)

@@ -16,7 +16,8 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_export.destinations.root import RootLike, resolve_output_path
+from airflow_export.destinations.root import RootLike, remote_output_uri, resolve_output_path
+from airflow_export.destinations.root import export_root as root_in_force
 
 LOCAL_PROTOCOLS = frozenset({"file", "local"})
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -119,9 +120,10 @@ def resolve_destination(output_path: Any, *, export_root: RootLike = None, conn_
     :param output_path: local path (str or ``os.PathLike``), ``file://`` URI, remote URI
         (``s3://bucket/key``, ``s3://CONN_ID@bucket/key``), ``ObjectStoragePath``, or a
         :class:`Destination` (returned as it is).
-    :param export_root: the export root for local targets (an :class:`ExportRoot` resolved
-        once by the caller, or a directory); None means the root in force (never "anywhere");
-        ignored for remote targets.
+    :param export_root: the export root (an :class:`ExportRoot` resolved once by the caller, or
+        a directory); None means the root in force (never "anywhere"); a plain path lies below it,
+        also when it is object storage (``s3://bucket/prefix``: then the path names an object there,
+        through the root's connection); ignored for remote URIs.
     :param conn_id: Airflow connection for a remote target given as a plain URI; an
         ``ObjectStoragePath`` (or ``CONN_ID@`` in the URI) carries its own.
     :returns: the :class:`Destination`.
@@ -136,8 +138,12 @@ def resolve_destination(output_path: Any, *, export_root: RootLike = None, conn_
     if protocol is None:
         text = os.fspath(output_path)
         scheme = uri_scheme(text)
+        root = root_in_force(export_root) if scheme is None else None
+        if root is not None and root.is_remote:  # a relative path below an object-storage root
+            text, conn_id = remote_output_uri(text, root), conn_id or root.conn_id
+            scheme = uri_scheme(text)
         if scheme is None:
-            return _local(text, export_root)
+            return _local(text, root)
         if scheme in LOCAL_PROTOCOLS:
             return _local(file_uri_path(text), export_root)
         from airflow.sdk import ObjectStoragePath

@@ -12,12 +12,15 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_export.destinations import RootLike, file_uri_path, lexical_output_path
+from airflow_export.destinations import export_root as root_in_force
+from airflow_export.destinations.root import remote_output_uri
 from airflow_export.operators.lineage import asset_extra
 
 
 def default_asset(output_path: Any, export_root: RootLike, *, strict: bool = False) -> Asset | None:
     """``Asset("file://<path>")`` for a static local ``output_path`` (a path or a ``file://``
-    URI) inside the export root; None when it is templated or remote.
+    URI) inside the export root; None when it is templated or remote. Below an object-storage
+    root a static relative path gives ``Asset("s3://bucket/prefix/<path>")``.
 
     :param export_root: the operator's ``export_root`` (None: the root in force).
     :param strict: raise instead of returning None when the path is invalid.
@@ -28,8 +31,11 @@ def default_asset(output_path: Any, export_root: RootLike, *, strict: bool = Fal
     if "://" in output_path and not output_path.startswith("file://"):
         return None
     try:
+        root = root_in_force(export_root)
+        if root.is_remote and "://" not in output_path:
+            return Asset(uri=remote_output_uri(output_path, root))
         path = file_uri_path(output_path) if output_path.startswith("file://") else output_path
-        return Asset(uri=f"file://{lexical_output_path(path, export_root)}")
+        return Asset(uri=f"file://{lexical_output_path(path, root)}")
     except (OSError, ValueError):
         if strict:
             raise

@@ -24,7 +24,7 @@ from airflow.sdk import BaseHook, BaseOperator
 
 from airflow_export import metrics
 from airflow_export.destinations import Destination, export_root, resolve_destination, staged_output
-from airflow_export.names import EXPORT_POOL
+from airflow_export.names import EXPORT_POOL, WORKER_ENV
 from airflow_export.operators.assets import default_asset, emit_asset_events
 from airflow_export.operators.lineage import operator_lineage
 from airflow_export.operators.progress import ProgressLogger
@@ -262,6 +262,8 @@ class BaseExportOperator(BaseOperator):
             metrics.export_ended()
         metrics.export_succeeded(self.export_format, result.records, result.bytes, result.duration_seconds)
         meta = result.to_dict()
+        if worker := os.environ.get(WORKER_ENV):  # which worker ran it (set per Celery worker)
+            meta["worker"] = worker
         self._result = meta
         emit_asset_events(self.outlets, context, meta)
         self.log.info(

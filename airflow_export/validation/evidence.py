@@ -17,11 +17,15 @@ from pathlib import Path
 from airflow_export.validation.assertions import AssertionResult, format_table
 
 
-def list_exports(folder: str | os.PathLike[str] | None) -> list[dict]:
+def list_exports(folder: str | os.PathLike[str] | None, conn_id: str | None = None) -> list[dict]:
     """Files under ``folder`` (recursively), as ``{"path", "bytes"}`` sorted by path; [] if absent.
 
-    Hidden temporary files (``.*.airflow-export-tmp``) are listed too: a finished batch should have none.
+    ``folder`` may be object storage (``s3://bucket/prefix/run``, read through ``conn_id``): then the
+    paths are object URIs. Hidden temporary files (``.*.airflow-export-tmp``) are listed too: a finished
+    batch should have none.
     """
+    if folder and "://" in str(folder) and not str(folder).startswith("file://"):
+        return _list_objects(str(folder), conn_id)
     if not folder or not os.path.isdir(folder):
         return []
     found = []
@@ -30,6 +34,16 @@ def list_exports(folder: str | os.PathLike[str] | None) -> list[dict]:
             path = os.path.join(directory, name)
             found.append({"path": path, "bytes": os.path.getsize(path)})
     return sorted(found, key=lambda f: f["path"])
+
+
+def _list_objects(uri: str, conn_id: str | None) -> list[dict]:
+    from airflow.sdk import ObjectStoragePath
+
+    folder = ObjectStoragePath(uri, conn_id=conn_id) if conn_id else ObjectStoragePath(uri)
+    protocol = uri.split("://", 1)[0]
+    found = folder.fs.find(folder.path.rstrip("/") + "/", detail=True)
+    return sorted(({"path": f"{protocol}://{key}", "bytes": info.get("size", 0)} for key, info in found.items()
+                   if info.get("type") != "directory"), key=lambda f: f["path"])
 
 
 def write_evidence(

@@ -1,8 +1,9 @@
 """A local Airflow 3 for airflow-export: configure, start, drive and stop it (the demo and the end-to-end tests).
 
 * an Airflow home with the pool ``export_pool``, the ``export_demo_db`` connection and the export root;
-* the components of a :class:`~scripts.stack.topology.Topology` (today: api-server, scheduler and
-  dag-processor with LocalExecutor), plus ``airflow-export-bridge`` when metrics are on, each in its own
+* the components of a :class:`~scripts.stack.topology.Topology` (``local``: api-server, scheduler and
+  dag-processor with LocalExecutor; ``celery``: PostgreSQL, Redis, an S3 server, then those, a triggerer and
+  two Celery workers), plus ``airflow-export-bridge`` when metrics are on, each in its own
   process group (:mod:`scripts.stack.processes`);
 * the REST API through :class:`~scripts.stack.rest.AirflowApi` (``Stack.api``).
 """
@@ -85,6 +86,11 @@ class Stack:
         return self.home / "exports"
 
     @property
+    def export_uri(self) -> str:
+        """Where exports go: the topology's export root (``s3://...``), else :attr:`export_root`."""
+        return self.topology.export_root or str(self.export_root)
+
+    @property
     def demo_db(self) -> Path:
         return self.home / "data" / "demo.db"
 
@@ -113,11 +119,13 @@ class Stack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__POOL_METRICS_INTERVAL": "1",
             "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
-            EXPORT_ROOT_ENV: str(self.export_root),
             f"AIRFLOW_CONN_{DEMO_CONN.upper()}": json.dumps({"conn_type": "sqlite", "host": str(self.demo_db)}),
             "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
             **self.topology.env,
         })
+        env.pop(EXPORT_ROOT_ENV, None)
+        if self.topology.export_root is None:  # else the topology configures [export] root
+            env[EXPORT_ROOT_ENV] = str(self.export_root)
         if self.extra_dag_bundles:
             bundles = [{"name": "dags-folder", "classpath": LOCAL_BUNDLE, "kwargs": {}}]
             bundles += [{"name": name, "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(path)}}
@@ -147,7 +155,7 @@ class Stack:
         return proc.stdout
 
     def init(self) -> None:
-        """Migrate the metadata DB, create the pool, prepare the export root and the demo data."""
+        """Migrate the metadata DB, create the pool, prepare the (local) export root and the demo data."""
         self.export_root.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate")
         self.airflow("pools", "set", EXPORT_POOL, str(self.pool_slots),
@@ -176,7 +184,29 @@ class Stack:
         ports = {"api-server": self.api_port}
         if self.bridge and self.metrics_port:
             ports["bridge"] = self.metrics_port
+        if self.topology.lifecycle is not None:
+            ports.update(self.topology.lifecycle.ports())
         return ports
+
+    def start_services(self) -> None:
+        """Prepare and start the topology's services (databases, broker, storage) and wait for them.
+
+        :raises ComponentExited: a service ended while starting.
+        """
+        if not self.topology.services:
+            return
+        lifecycle = self.topology.lifecycle
+        if lifecycle is not None:
+            lifecycle.prepare()
+        env = self.env()
+        for service in self.topology.services:
+            self.processes.start(service.name, service.argv, {**env, **service.env})
+        if lifecycle is not None:
+            try:
+                lifecycle.services_ready()
+            except Exception:
+                self.processes.check_alive()  # a service that died says why
+                raise
 
     def start(self, ready_timeout: float = 30) -> None:
         """Start every component, each in its own process group; wait for each one's ``ready_url``.
@@ -205,8 +235,11 @@ class Stack:
                 time.sleep(0.2)
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM every component's process group, wait up to ``timeout`` s, then SIGKILL them."""
+        """SIGTERM every component's process group, wait up to ``timeout`` s, then SIGKILL them; then
+        remove the services' files."""
         self.processes.stop(timeout)
+        if self.topology.lifecycle is not None:
+            self.topology.lifecycle.cleanup()
 
     def wait_healthy(self, timeout: float = 180) -> None:
         """Wait until every component runs and each one with a ``health`` key reports healthy.
@@ -246,6 +279,7 @@ def running_stack(stack: Stack, *, init: bool = True, timeout: float = 180) -> I
     """
     refuse_taken_ports(stack.listening_ports())
     try:
+        stack.start_services()  # the metadata DB must run before init migrates it
         if init:
             stack.init()
         stack.start()

@@ -1,16 +1,18 @@
 """Topologies: which components a stack runs, and the executor and database settings they share.
 
-Only the local topology exists today (LocalExecutor, SQLite metadata DB in the Airflow home). Another
-one (e.g. CeleryExecutor with Redis, PostgreSQL and workers) is another :class:`Topology` value: more
-components, other settings; the launcher and the :class:`~scripts.stack.Stack` stay as they are.
+``local``: LocalExecutor, SQLite metadata DB in the Airflow home (the default). ``celery``
+(:mod:`scripts.stack.celery`): CeleryExecutor with PostgreSQL, Redis, an S3 server and two workers; its
+services start before the metadata DB is migrated, and its :class:`Lifecycle` prepares and removes
+their files. The launcher and the :class:`~scripts.stack.Stack` are the same for both.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -38,6 +40,22 @@ def airflow_component(command: str, health: str | None) -> Component:
     return Component(command, (str(VENV_BIN / "airflow"), command), health=health)
 
 
+class Lifecycle(Protocol):
+    """What a topology with services does around them."""
+
+    def prepare(self) -> None:
+        """Before the services start (e.g. ``initdb``)."""
+
+    def services_ready(self) -> None:
+        """After the services started: wait for them, create what the stack needs in them (a bucket)."""
+
+    def cleanup(self) -> None:
+        """After everything stopped: remove the services' files."""
+
+    def ports(self) -> dict[str, int]:
+        """The TCP ports the services listen on, by what listens."""
+
+
 @dataclass(frozen=True)
 class Topology:
     """What a stack runs.
@@ -45,11 +63,18 @@ class Topology:
     :param name: the launcher's ``--topology`` value.
     :param env: executor and metadata-database settings for every Airflow process.
     :param components: started in this order, stopped together.
+    :param services: started before the metadata DB is migrated (databases, broker, storage).
+    :param export_root: the export root every task uses (a URI such as ``s3://bucket/prefix``); None: the
+        stack's local ``<home>/exports``.
+    :param lifecycle: prepares, readies and removes the services' files.
     """
 
     name: str
     env: Mapping[str, str]
     components: tuple[Component, ...]
+    services: tuple[Component, ...] = ()
+    export_root: str | None = None
+    lifecycle: Lifecycle | None = None
 
 
 #: LocalExecutor, SQLite metadata DB (Airflow's default: ``airflow.db`` in the Airflow home).
@@ -63,4 +88,11 @@ LOCAL = Topology(
     ),
 )
 
-TOPOLOGIES: dict[str, Topology] = {LOCAL.name: LOCAL}
+def _celery() -> Topology:
+    from scripts.stack.celery import celery_topology
+
+    return celery_topology()
+
+
+#: The launcher's ``--topology`` choices: each makes its topology (the Celery one picks its ports then).
+TOPOLOGIES: dict[str, Callable[[], Topology]] = {LOCAL.name: lambda: LOCAL, "celery": _celery}

@@ -7,7 +7,8 @@ import urllib.parse
 
 import pytest
 
-from tests.support.stack import run_and_collect, wait_until
+from tests.support.batch import delays_consumer_report
+from tests.support.stack import run_and_collect
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +42,6 @@ def test_flights_export_and_asset_chain(airflow_stack):
     }
 
     # ... and the downstream DAG scheduled on that Asset ran after it and verified the file.
-    consumer_runs = wait_until(lambda: [
-        r for r in stack.api.request("GET", "/dags/flights_delays_consumer/dagRuns?limit=20")["dag_runs"]
-        if r["run_type"] == "asset_triggered" and r["state"] in ("success", "failed")
-    ], 180, "flights_delays_consumer was not triggered by the Asset event")
-    consumer = consumer_runs[-1]
-    assert consumer["state"] == "success"
-    report = stack.api.xcom("flights_delays_consumer", consumer["dag_run_id"], "verify_and_report")
+    report = delays_consumer_report(stack)
     assert report["sha256"] == delays["sha256"] and report["records"] == delays["records"]
     assert len(report["best"]) == 3

@@ -3,6 +3,8 @@
 * :func:`e2e_stack` starts the end-to-end stack: a temporary home on free ports, the bridge, the
   test-only DAGs of ``tests/e2e/dags/`` (a second DAG bundle) and a throw-away PostgreSQL server
   reachable as connection ``e2e_pg`` (``e2e_pg_closed``: the same password, a closed port);
+* :func:`celery_stack` starts the CeleryExecutor topology (PostgreSQL, Redis, an S3 server, two workers)
+  with the DAGs of ``tests/e2e/celery_dags/`` and a short task heartbeat timeout;
 * :func:`wait_until` polls a condition; :func:`launcher` runs ``python -m scripts.launcher``.
 
 Tests import the stack's API from here, never from ``scripts/`` by path.
@@ -31,15 +33,20 @@ from scripts.stack import (
     free_port,
     running_stack,
 )
+from scripts.stack.celery import CeleryServices
 from scripts.stack.runs import run_and_collect, validation_report
 from tests.support.postgres import PostgresServer
 
 __all__ = [
-    "ADMIN_PASSWORD", "ADMIN_USER", "REPO", "ComponentExited", "PortTakenError", "Stack", "e2e_stack",
+    "ADMIN_PASSWORD", "ADMIN_USER", "REPO", "CeleryServices", "ComponentExited", "PortTakenError", "Stack",
+    "celery_stack", "e2e_stack",
     "free_port", "launcher", "process_running", "read", "run_and_collect", "validation_report", "wait_until",
 ]
 
 E2E_DAGS = Path(__file__).resolve().parents[1] / "e2e" / "dags"
+CELERY_DAGS = Path(__file__).resolve().parents[1] / "e2e" / "celery_dags"
+#: A task without heartbeat for this long is failed (and retried) by the scheduler: a lost worker's task.
+HEARTBEAT_TIMEOUT_SECONDS = 20
 T = TypeVar("T")
 
 
@@ -64,6 +71,24 @@ def e2e_stack(postgres: PostgresServer) -> Iterator[Stack]:
     try:
         with running_stack(stack) as started:
             yield started
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def celery_stack() -> Iterator[tuple[Stack, CeleryServices]]:
+    """Start the Celery topology on free ports (a temporary home); always stop it and remove its files."""
+    home = Path(tempfile.mkdtemp(prefix="airflow-export-celery-e2e-"))
+    services = CeleryServices()
+    settings = {
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_SECONDS),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+    }
+    stack = Stack(home, api_port=free_port(), topology=services.topology(), bridge=True, extra_env=settings,
+                  extra_dag_bundles={"e2e-celery-dags": CELERY_DAGS})
+    try:
+        with running_stack(stack, timeout=300) as started:
+            yield started, services
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
