@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reportlab.lib.rl_accel import escapePDF
-
+from airflow_export.writers.pdf.document import StreamingPdfDocument
 from airflow_export.writers.pdf.layout import MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE
 from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
@@ -54,15 +53,15 @@ class CellDrawer:
     """The cell operators of one PDF file (the font subsets are per document), cached.
 
     :param table: the export's table.
-    :param doc: the file's ReportLab document (subsets are numbered per document).
+    :param doc: the file's document (font subsets are numbered per document); its
+        :meth:`~airflow_export.writers.pdf.document.StreamingPdfDocument.show` draws the text.
     """
 
-    def __init__(self, table: Table, doc: Any) -> None:
+    def __init__(self, table: Table, doc: StreamingPdfDocument) -> None:
         self.table = table
-        self.doc = doc
-        self.font = font = table.metrics.font
-        self.font0 = font.getSubsetInternalName(0, doc)
-        self.ascii_ok = table.metrics.has_all_ascii
+        self.doc: StreamingPdfDocument | None = doc
+        self.font0 = doc.font0
+        self.show = doc.show
         self.size_str = fmt(table.geometry.font_size)
         names = table.names
         self.caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
@@ -74,44 +73,6 @@ class CellDrawer:
         """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""
         self.caches = self.atomic_caches = self.value_caches = []
         self.doc = None
-
-    def show(self, line: str, size_str: str) -> str:
-        """Operators showing ``line`` at the current text position (subset 0 of the main font
-        current before and after).
-
-        A TrueType font is embedded as subsets of up to 256 glyphs (ReportLab's
-        ``TTFont.splitString``), so non-ASCII text may switch subsets (``Tf``). Characters the
-        main font lacks and the fallback font has (:meth:`FontSet.runs
-        <airflow_export.writers.pdf.fonts.FontSet.runs>`) are shown with the fallback font's
-        subsets, the main font restored after them."""
-        if self.ascii_ok and line.isascii():
-            return f"({escapePDF(line.encode('ascii'))}) Tj"
-        doc = self.doc
-        runs = self.table.fonts.runs(line) if self.table.fonts.fallback_chars else None
-        if runs is None:
-            parts = []
-            current = 0
-            for subset, chunk in self.font.splitString(line, doc):
-                if subset != current:
-                    parts.append(f"{self.font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                    current = subset
-                parts.append(f"({escapePDF(chunk)}) Tj")
-            if current != 0:
-                parts.append(f"{self.font0} {size_str} Tf")
-            return " ".join(parts)
-        parts = []
-        font_subset = (False, 0)
-        for uses_fallback, text in runs:
-            font = self.table.fonts.fallback if uses_fallback else self.font
-            assert font is not None  # a fallback run exists only when the fallback font is loaded
-            for subset, chunk in font.splitString(text, doc):
-                if (uses_fallback, subset) != font_subset:
-                    parts.append(f"{font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                    font_subset = (uses_fallback, subset)
-                parts.append(f"({escapePDF(chunk)}) Tj")
-        if font_subset != (False, 0):
-            parts.append(f"{self.font0} {size_str} Tf")
-        return " ".join(parts)
 
     def cell(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
         """The cached drawing of one cell text: ``(operators, lines)``.

@@ -1,8 +1,8 @@
 """The Unicode TrueType fonts of the PDF writer: finding, loading, measuring; the fallback font.
 
 :func:`find_font_path` searches :data:`DEFAULT_FONT_PATHS` (after :data:`FONT_ENV_VAR`) unless a
-``font_path`` is given; :func:`load_font` loads a font once per process (through the disk cache of
-:mod:`~airflow_export.writers.pdf.font_cache`); :class:`FontSet` draws the characters the main font
+``font_path`` is given; :func:`load_font` parses a font once per process, keeping no raw font bytes
+(:func:`~airflow_export.writers.pdf.document_fonts.parse_font`); :class:`FontSet` draws the characters the main font
 lacks with a fallback font and records the characters no font has; :class:`FontMetrics` measures
 text. The search list, the fallback and their limits: docs/formats.md ("Fonts"); why:
 docs/adr/0009-pdf-fonts-and-fallback.md.
@@ -21,10 +21,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from reportlab.lib.rl_accel import instanceStringWidthTTF
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from airflow_export.writers.pdf.font_cache import face_cache_file, font_from_cache, write_face_cache
+from airflow_export.writers.pdf.document_fonts import parse_font
 
 #: Environment variable naming a font file to use instead of the default search list.
 FONT_ENV_VAR = "AIRFLOW_EXPORT_PDF_FONT"
@@ -129,41 +128,30 @@ def find_fallback_font_path(fallback_font_path: str | os.PathLike | None = None)
 def load_font(path: str, index: int = 0) -> TTFont:
     """Load (once per process, then cached) the TrueType font at ``path``.
 
+    Parsed from a memory map of the file, without keeping its bytes: subsetting at the end of
+    each PDF maps the file again (docs/adr/0041-pdf-fonts-without-raw-bytes-or-disk-cache.md).
+
     :param path: a ``.ttf`` file or a ``.ttc`` collection.
     :param index: the font's index inside a ``.ttc`` collection (0 for a ``.ttf``).
     :returns: a ReportLab :class:`TTFont` (not registered globally; subset state is kept per
         PDF document, so one object serves any number of documents).
     :raises ValueError: the file is not a TrueType font ReportLab can embed (e.g. CFF outlines),
         naming ``font_path``.
-
-    Parsing a large font is a fixed cost of every process that writes a PDF (WenQuanYi Zen
-    Hei, 17 MB, 45k glyphs: ~0.16 s, half of a 1,000-row export in a fresh Airflow task
-    process). The parsed tables are therefore also kept on disk (:func:`font_cache_dir`) and
-    read back in ~0.03 s by later processes; see :func:`font_from_cache`.
     """
     key = (path, index)
     with _LOCK:
         font = _CACHE.get(key)
         if font is None:
             name = f"AirflowExport-{len(_CACHE) + 1}"
-            cache_file = face_cache_file(path, index)
-            font = font_from_cache(name, path, cache_file) if cache_file else None
-            if font is None:
-                try:
-                    font = TTFont(name, path, subfontIndex=index)
-                except (TTFError, OSError, ValueError) as exc:
-                    raise ValueError(
-                        f"font_path {path} (index {index}) cannot be embedded: {exc}. The PDF writer needs a font "
-                        f"with TrueType outlines, e.g. {DEFAULT_FONT_PATHS[0]} from {FONT_PACKAGE}"
-                    ) from exc
-                if cache_file:
-                    write_face_cache(font, cache_file)
-            # Registered so a canvas can name it as its initial font (no unused Helvetica object).
-            pdfmetrics.registerFont(font)
+            try:
+                font = parse_font(name, path, index)
+            except (TTFError, OSError, ValueError) as exc:
+                raise ValueError(
+                    f"font_path {path} (index {index}) cannot be embedded: {exc}. The PDF writer needs a font "
+                    f"with TrueType outlines, e.g. {DEFAULT_FONT_PATHS[0]} from {FONT_PACKAGE}"
+                ) from exc
             _CACHE[key] = font
     return font
-
-
 
 
 class FontSet:
