@@ -16,8 +16,12 @@ from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
 from airflow_export.writers.values import NONE_TYPE, format_column, format_value
 
-#: Cached cells per column and file before the cache is emptied (bounds memory for unique texts).
-CELL_CACHE_LIMIT = 20_000
+#: Estimated bytes the cell caches of one file may hold; the column whose new cell passes it is
+#: emptied (usually the one of unique values: the repeating columns keep their cells). Why this
+#: size: docs/adr/0043-pdf-cell-cache-budget.md.
+CELL_CACHE_BYTES = 3 << 20
+#: Estimated bytes of one cached cell besides its texts (dict slots, tuple, object headers).
+CELL_ENTRY_OVERHEAD = 200
 _EMPTY_CELL = ("", 0)
 
 
@@ -68,6 +72,22 @@ class CellDrawer:
         #: the same for atomic values (see :func:`_is_atomic`), which are laid out differently
         self.atomic_caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
         self.value_caches: list[dict[Any, tuple]] = [{} for _ in names]
+        #: estimated bytes of the caches, in all and per column (see :data:`CELL_CACHE_BYTES`)
+        self.cached_bytes = 0
+        self.column_bytes = [0] * len(names)
+
+    def _budget(self, column: int, size: int) -> None:
+        """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty
+        that column's caches (in place: callers hold them)."""
+        self.column_bytes[column] += size
+        self.cached_bytes += size
+        if self.cached_bytes > CELL_CACHE_BYTES:
+            self.cached_bytes -= self.column_bytes[column]
+            self.column_bytes[column] = 0
+            for cache in (self.caches[column], self.atomic_caches[column]):
+                cache.clear()
+                cache[""] = _EMPTY_CELL
+            self.value_caches[column].clear()
 
     def release(self) -> None:
         """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""
@@ -135,12 +155,9 @@ class CellDrawer:
                     f"1 0 0 1 {x:.2f} {baseline_mark(k)} Tm {self.font0} {small} Tf "
                     f"{self.show(line, small)} {self.font0} {self.size_str} Tf\n"
                 )
-        cache = self.atomic_caches[column] if atomic else self.caches[column]
-        if len(cache) >= CELL_CACHE_LIMIT:
-            cache.clear()
-            cache[""] = _EMPTY_CELL
         entry = ("".join(out), len(lines) if text else 0)
-        cache[text] = entry
+        self._budget(column, CELL_ENTRY_OVERHEAD + len(text) + len(entry[0]))
+        (self.atomic_caches[column] if atomic else self.caches[column])[text] = entry
         return entry
 
     def entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
@@ -190,8 +207,6 @@ class CellDrawer:
         cache = self.atomic_caches[column] if atomic else self.caches[column]
         entry = cache[text] if text in cache else self.cell(column, text, atomic)
         if not (type(value) is float and value == 0.0):
-            vcache = self.value_caches[column]
-            if len(vcache) >= CELL_CACHE_LIMIT:
-                vcache.clear()
-            vcache[value] = entry
+            self._budget(column, CELL_ENTRY_OVERHEAD // 2)
+            self.value_caches[column][value] = entry
         return entry
