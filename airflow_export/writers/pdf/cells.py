@@ -16,10 +16,10 @@ from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
 from airflow_export.writers.values import NONE_TYPE, format_column, format_value
 
-#: Estimated bytes the cell caches of one file may hold; the column whose new cell passes it is
-#: emptied (usually the one of unique values: the repeating columns keep their cells). Why this
+#: Estimated bytes the cell caches of one file may hold; past it the column holding the most is
+#: emptied (a column of unique values, while the repeating columns keep their cells). Why this
 #: size: docs/adr/0043-pdf-cell-cache-budget.md.
-CELL_CACHE_BYTES = 3 << 20
+CELL_CACHE_BYTES = 5 << 20
 #: Estimated bytes of one cached cell besides its texts (dict slots, tuple, object headers).
 CELL_ENTRY_OVERHEAD = 200
 _EMPTY_CELL = ("", 0)
@@ -77,17 +77,18 @@ class CellDrawer:
         self.column_bytes = [0] * len(names)
 
     def _budget(self, column: int, size: int) -> None:
-        """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty
-        that column's caches (in place: callers hold them)."""
+        """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty the
+        caches of the column holding the most (in place: callers hold them)."""
         self.column_bytes[column] += size
         self.cached_bytes += size
         if self.cached_bytes > CELL_CACHE_BYTES:
-            self.cached_bytes -= self.column_bytes[column]
-            self.column_bytes[column] = 0
-            for cache in (self.caches[column], self.atomic_caches[column]):
+            largest = max(range(len(self.column_bytes)), key=self.column_bytes.__getitem__)
+            self.cached_bytes -= self.column_bytes[largest]
+            self.column_bytes[largest] = 0
+            for cache in (self.caches[largest], self.atomic_caches[largest]):
                 cache.clear()
                 cache[""] = _EMPTY_CELL
-            self.value_caches[column].clear()
+            self.value_caches[largest].clear()
 
     def release(self) -> None:
         """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""

@@ -216,3 +216,29 @@ def test_sigkill_at_any_stage_leaves_nothing_at_the_target(tmp_path, stage):
     assert os.listdir(tmp_path) == ["export.pdf"]
     qpdf_check(target)
     assert len(pypdf.PdfReader(target).pages) == 60
+
+
+def test_cell_caches_stay_within_their_budget_and_keep_repeating_columns(tmp_path, monkeypatch):
+    """ADR 0043: past the byte budget the column holding the most (here the unique names) is
+    emptied; the repeating column keeps its cells, and every cell is still drawn right."""
+    from airflow_export.writers.pdf import cells
+
+    monkeypatch.setattr(cells, "CELL_CACHE_BYTES", 60_000)
+    seen = []
+    release = cells.CellDrawer.release
+
+    def record_then_release(self):
+        seen.append((self.cached_bytes, sum(self.column_bytes), [len(c) for c in self.caches]))
+        release(self)
+
+    monkeypatch.setattr(cells.CellDrawer, "release", record_then_release)
+    rows = [(f"customer {i:06d}", ("AA", "B6", "DL", "UA", "WN")[i % 5]) for i in range(3_000)]
+    path = tmp_path / "budget.pdf"
+    write_pdf(rows, path, columns=["customer", "carrier"])
+    [(cached, by_column, sizes)] = seen
+    assert cached == by_column <= 60_000
+    assert sizes[1] == 6  # the 5 carriers and the empty cell: never emptied
+    assert sizes[0] < 500  # 3,000 unique names: emptied again and again
+    reader = read(path)
+    assert table_rows(reader.pages[-1])[-1] == ("customer 002999", "WN")
+    assert table_rows(reader.pages[30])[1] == ("customer 001500", "AA")
