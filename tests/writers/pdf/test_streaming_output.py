@@ -21,7 +21,7 @@ import pypdf
 import pytest
 
 from airflow_export.writers.pdf import DEFAULT_MAX_ROWS_PER_FILE, PdfOptions, write_pdf
-from tests.writers.pdf.reading import footer, read, table_rows
+from tests.writers.pdf.reading import footer, read, render_page, table_rows
 
 #: One row per script: Latin with accents, Cyrillic, Greek, CJK.
 SCRIPTS = ("Zürich Grüße", "Съешь ещё", "Ξεσκεπάζω", "東京都 漢字")
@@ -105,12 +105,7 @@ def test_first_and_last_page_render(tmp_path, artifacts):
     path = tmp_path / "render.pdf"
     write_pdf(multiscript_rows(2_000), path, columns=COLUMNS, title="Rendered")
     for page in (1, 40):
-        prefix = tmp_path / f"p{page}"
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile", str(path), str(prefix)],
-            check=True,
-        )
-        png = prefix.with_suffix(".png")
+        png = render_page(path, page, tmp_path)
         assert png.stat().st_size > 20_000  # 50 rows of text and the grid, not a blank page
         shutil.copyfile(png, artifacts / f"pdf-streamed-{page}.png")
         text = subprocess.run(
