@@ -9,6 +9,9 @@ own, interleaved round by round (A B C, A B C, A B C) and summarised by the medi
   prefetched in-memory rows;
 * PDF at 1k, 10k and 100k rows: platypus ``LongTable`` (not above 20k rows), platypus with a
   ``Table`` per page, ours (``write_pdf``); and ours' memory with and without rolling;
+* PDF memory (``pdf_stream``): one file of 10k, 100k and 1M rows, ours against platypus with a
+  ``Table`` per page and fpdf2 (both not above 100k rows), each run a fresh process; the 1M-row
+  file is checked with ``qpdf --check`` and pypdf's text of its last page;
 
 then prints and writes ``bench/RESULTS.md`` (tables, ours/peer ratios, PASS/FAIL targets, the
 machine, the command) and ``bench/results.json`` (the raw runs). Options::
@@ -16,9 +19,10 @@ machine, the command) and ``bench/results.json`` (the raw runs). Options::
     --quick        tiny sizes, 1 round: a smoke run (writes bench/.data/quick/, not RESULTS.md)
     --csv-10m      also ours at 10M CSV rows (memory: 10M within 10 % of 1M); minutes
     --airflow      also boot a local Airflow and time the export_batch DAG (bench/airflow_bench.py)
-    --only S,...   run only these sections (csv, csv_10m, pdf, airflow); the others are carried
+    --only S,...   run only these sections (csv, csv_10m, pdf, pdf_stream, airflow); the others are carried
                    over from bench/results.json as they were last measured
-    --rounds N     rounds per group (default 3; --quick: 1); --rounds-10m N (default 1)
+    --rounds N     rounds per group (default 3; --quick: 1); --rounds-10m N (default 1);
+                   --rounds-stream N (the pdf_stream section, default 1)
     --render-only  measure nothing: regenerate RESULTS.md from bench/results.json
     --from-backup  restore bench/results.json from bench/.data/last/ first (every full run leaves a copy there)
     --no-profile   do not cProfile the approach behind a missed target
@@ -60,7 +64,7 @@ RESULTS_MD = BENCH / "RESULTS.md"
 ANALYSIS_MD = BENCH / "ANALYSIS.md"
 QUICK_DIR = data.DATA_DIR / "quick"
 BACKUP_DIR = data.DATA_DIR / "last"
-SECTIONS = ("csv", "csv_10m", "pdf", "airflow")
+SECTIONS = ("csv", "csv_10m", "pdf", "pdf_stream", "airflow")
 
 CSV_ENTRIES = [
     ("fetch_only", "source alone: fetchmany(1000), rows discarded"),
@@ -85,6 +89,13 @@ PDF_ENTRIES = [
 ]
 PDF_PAIRS = [["ours_pdf", "rl_table_per_page"], ["ours_pdf", "rl_longtable"]]
 LONGTABLE_MAX_ROWS = 20_000
+#: The PDF memory section (one file at 10k, 100k and 1M rows): its peers, which hold every page in
+#: memory until the file is saved, so they are not run above this many rows.
+STREAM_PEERS = [
+    ("rl_table_per_page", "platypus: one Table per 50-row page + PageBreak, plain strings"),
+    ("fpdf2_cells", "fpdf2: one cell per value, 50 rows a page, header, Page N of {nb}; font parsed in the run"),
+]
+STREAM_PEER_MAX_ROWS = 100_000
 
 #: Sizes: (full run, --quick).
 SIZES = {
@@ -98,6 +109,9 @@ SIZES = {
     "pdf_big": (100_000, 2_000),
     "pdf_roll_file": (20_000, 500),
     "pdf_roll_total": (100_000, 2_000),
+    "pdf_stream_10k": (10_000, 500),
+    "pdf_stream_100k": (100_000, 2_000),
+    "pdf_stream_1m": (1_000_000, 5_000),
 }
 
 
@@ -207,6 +221,33 @@ def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
             }
         )
         out["pdf"] = groups
+    if "pdf_stream" in sections:
+        out["pdf_stream"] = []
+        for name in ("pdf_stream_10k", "pdf_stream_100k", "pdf_stream_1m"):
+            n = size[name]
+            largest = name == "pdf_stream_1m"
+            entries = [
+                _entry(
+                    "ours_pdf",
+                    "ours: sql_rows -> write_pdf, one file (default options)"
+                    + ("; then qpdf --check and pypdf's text of the last page" if largest else ""),
+                    extra={"verify": True} if largest else None,
+                )
+            ]
+            for key, label in STREAM_PEERS:
+                skipped = None
+                if n > STREAM_PEER_MAX_ROWS:
+                    skipped = f"holds every page in memory until saved; not run above {STREAM_PEER_MAX_ROWS:,} rows"
+                entries.append(_entry(key, label, skipped=skipped))
+            out["pdf_stream"].append(
+                {
+                    "name": name,
+                    "title": f"PDF memory: one file of {n:,} rows, each run a fresh process (peak RSS = VmHWM)",
+                    "rows": n,
+                    "pairs": [["ours_pdf", "rl_table_per_page"], ["ours_pdf", "fpdf2_cells"]],
+                    "entries": entries,
+                }
+            )
     return out
 
 
@@ -525,6 +566,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=None, help=f"comma-separated sections to run: {', '.join(SECTIONS)}")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per group (default 3, --quick 1)")
     parser.add_argument("--rounds-10m", type=int, default=1, help="rounds at 10M rows (default 1)")
+    parser.add_argument(
+        "--rounds-stream", type=int, default=1, help="rounds of the PDF memory section (pdf_stream, default 1)"
+    )
     parser.add_argument("--airflow-runs", type=int, default=2, help="export_batch runs to time (default 2)")
     parser.add_argument(
         "--render-only", action="store_true", help="measure nothing: regenerate RESULTS.md from bench/results.json"
@@ -542,7 +586,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if unknown:
             parser.error(f"--only: unknown sections {unknown}; known: {', '.join(SECTIONS)}")
     else:
-        sections = ["csv", "pdf"]
+        sections = ["csv", "pdf", "pdf_stream"]
         if args.csv_10m:
             sections.append("csv_10m")
         if args.airflow:
@@ -600,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
     for section, groups in groups_by_section.items():
         section_start = time.monotonic()
         load_start = os.getloadavg()[0]
-        rounds = args.rounds_10m if section == "csv_10m" else args.rounds
+        rounds = {"csv_10m": args.rounds_10m, "pdf_stream": args.rounds_stream}.get(section, args.rounds)
         for group in groups:
             group["rounds"] = rounds
             measure_group(group, rounds, out_dir, dbs)
@@ -640,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
     results["sections"].update(measured_now)
 
     groups = all_groups(results)
-    targets = report.csv_targets(groups) + report.pdf_targets(groups)
+    targets = report.csv_targets(groups) + report.pdf_targets(groups) + report.pdf_stream_targets(groups)
     if "airflow" in results["sections"]:
         import airflow_bench
 

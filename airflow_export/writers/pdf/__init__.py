@@ -3,10 +3,11 @@
 :func:`write_pdf` fits the columns once (:class:`~airflow_export.writers.pdf.table.Table`),
 draws each page as a content stream (:class:`~airflow_export.writers.pdf.page.PdfFile`) and
 writes the files through the writer frame's :class:`~airflow_export.writers.frame.FileSeries`
-(atomic temporary files, rolling, result). Every page: the title, the header, up to
-``rows_per_page`` rows and ``Page N of M``. The same input gives byte-identical files
-(ReportLab's ``invariant=1``). Format and options: docs/formats.md ("PDF"); why content
-streams, the memory bound and the font cache: docs/adr/0005 to 0007.
+(atomic temporary files, rolling, result); each page goes to the file as soon as it is full
+(:class:`~airflow_export.writers.pdf.document.StreamingPdfDocument`), so memory does not grow
+with the file. Every page: the title, the header, up to ``rows_per_page`` rows and
+``Page N of M``. The same input gives byte-identical files. Format and options:
+docs/formats.md ("PDF"); why content streams and streaming pages: docs/adr/0005, 0040-0043.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def write_pdf(
     :param options: keyword options, see :class:`~airflow_export.writers.pdf.options.PdfOptions`.
     :returns: :class:`~airflow_export.writers.frame.ExportResult` with ``format="pdf"``;
         ``path`` is the first file. Files: ``path`` while the export fits in one file
-        (``max_rows_per_file``, default 100,000), else every file is a part
-        ``NAME.part-00001.pdf`` ...; one file is open (and in memory) at a time.
+        (``max_rows_per_file``, default None: no limit), else every file is a part
+        ``NAME.part-00001.pdf`` ...; one file is open at a time.
     :raises TypeError: an unknown option (named, with the closest valid name); ``progress``
         not callable; ``title`` not a str; an unrenderable value (row and column named,
         :class:`~airflow_export.writers.values.UnrenderableValueError`); bad rows.

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reportlab.lib.rl_accel import escapePDF
-
+from airflow_export.writers.pdf.document import StreamingPdfDocument
 from airflow_export.writers.pdf.layout import MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE
 from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
 from airflow_export.writers.values import NONE_TYPE, format_column, format_value
 
-#: Cached cells per column and file before the cache is emptied (bounds memory for unique texts).
-CELL_CACHE_LIMIT = 20_000
+#: Estimated bytes the cell caches of one file may hold; past it the column holding the most is
+#: emptied (a column of unique values, while the repeating columns keep their cells). Why this
+#: size: docs/adr/0043-pdf-cell-cache-budget.md.
+CELL_CACHE_BYTES = 5 << 20
+#: Estimated bytes of one cached cell besides its texts (dict slots, tuple, object headers).
+CELL_ENTRY_OVERHEAD = 200
 _EMPTY_CELL = ("", 0)
 
 
@@ -54,64 +57,43 @@ class CellDrawer:
     """The cell operators of one PDF file (the font subsets are per document), cached.
 
     :param table: the export's table.
-    :param doc: the file's ReportLab document (subsets are numbered per document).
+    :param doc: the file's document (font subsets are numbered per document); its
+        :meth:`~airflow_export.writers.pdf.document.StreamingPdfDocument.show` draws the text.
     """
 
-    def __init__(self, table: Table, doc: Any) -> None:
+    def __init__(self, table: Table, doc: StreamingPdfDocument) -> None:
         self.table = table
-        self.doc = doc
-        self.font = font = table.metrics.font
-        self.font0 = font.getSubsetInternalName(0, doc)
-        self.ascii_ok = table.metrics.has_all_ascii
+        self.doc: StreamingPdfDocument | None = doc
+        self.font0 = doc.font0
+        self.show = doc.show
         self.size_str = fmt(table.geometry.font_size)
         names = table.names
         self.caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
         #: the same for atomic values (see :func:`_is_atomic`), which are laid out differently
         self.atomic_caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
         self.value_caches: list[dict[Any, tuple]] = [{} for _ in names]
+        #: estimated bytes of the caches, in all and per column (see :data:`CELL_CACHE_BYTES`)
+        self.cached_bytes = 0
+        self.column_bytes = [0] * len(names)
+
+    def _budget(self, column: int, size: int) -> None:
+        """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty the
+        caches of the column holding the most (in place: callers hold them)."""
+        self.column_bytes[column] += size
+        self.cached_bytes += size
+        if self.cached_bytes > CELL_CACHE_BYTES:
+            largest = max(range(len(self.column_bytes)), key=self.column_bytes.__getitem__)
+            self.cached_bytes -= self.column_bytes[largest]
+            self.column_bytes[largest] = 0
+            for cache in (self.caches[largest], self.atomic_caches[largest]):
+                cache.clear()
+                cache[""] = _EMPTY_CELL
+            self.value_caches[largest].clear()
 
     def release(self) -> None:
         """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""
         self.caches = self.atomic_caches = self.value_caches = []
         self.doc = None
-
-    def show(self, line: str, size_str: str) -> str:
-        """Operators showing ``line`` at the current text position (subset 0 of the main font
-        current before and after).
-
-        A TrueType font is embedded as subsets of up to 256 glyphs (ReportLab's
-        ``TTFont.splitString``), so non-ASCII text may switch subsets (``Tf``). Characters the
-        main font lacks and the fallback font has (:meth:`FontSet.runs
-        <airflow_export.writers.pdf.fonts.FontSet.runs>`) are shown with the fallback font's
-        subsets, the main font restored after them."""
-        if self.ascii_ok and line.isascii():
-            return f"({escapePDF(line.encode('ascii'))}) Tj"
-        doc = self.doc
-        runs = self.table.fonts.runs(line) if self.table.fonts.fallback_chars else None
-        if runs is None:
-            parts = []
-            current = 0
-            for subset, chunk in self.font.splitString(line, doc):
-                if subset != current:
-                    parts.append(f"{self.font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                    current = subset
-                parts.append(f"({escapePDF(chunk)}) Tj")
-            if current != 0:
-                parts.append(f"{self.font0} {size_str} Tf")
-            return " ".join(parts)
-        parts = []
-        font_subset = (False, 0)
-        for uses_fallback, text in runs:
-            font = self.table.fonts.fallback if uses_fallback else self.font
-            assert font is not None  # a fallback run exists only when the fallback font is loaded
-            for subset, chunk in font.splitString(text, doc):
-                if (uses_fallback, subset) != font_subset:
-                    parts.append(f"{font.getSubsetInternalName(subset, doc)} {size_str} Tf")
-                    font_subset = (uses_fallback, subset)
-                parts.append(f"({escapePDF(chunk)}) Tj")
-        if font_subset != (False, 0):
-            parts.append(f"{self.font0} {size_str} Tf")
-        return " ".join(parts)
 
     def cell(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
         """The cached drawing of one cell text: ``(operators, lines)``.
@@ -174,12 +156,9 @@ class CellDrawer:
                     f"1 0 0 1 {x:.2f} {baseline_mark(k)} Tm {self.font0} {small} Tf "
                     f"{self.show(line, small)} {self.font0} {self.size_str} Tf\n"
                 )
-        cache = self.atomic_caches[column] if atomic else self.caches[column]
-        if len(cache) >= CELL_CACHE_LIMIT:
-            cache.clear()
-            cache[""] = _EMPTY_CELL
         entry = ("".join(out), len(lines) if text else 0)
-        cache[text] = entry
+        self._budget(column, CELL_ENTRY_OVERHEAD + len(text) + len(entry[0]))
+        (self.atomic_caches[column] if atomic else self.caches[column])[text] = entry
         return entry
 
     def entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
@@ -229,8 +208,6 @@ class CellDrawer:
         cache = self.atomic_caches[column] if atomic else self.caches[column]
         entry = cache[text] if text in cache else self.cell(column, text, atomic)
         if not (type(value) is float and value == 0.0):
-            vcache = self.value_caches[column]
-            if len(vcache) >= CELL_CACHE_LIMIT:
-                vcache.clear()
-            vcache[value] = entry
+            self._budget(column, CELL_ENTRY_OVERHEAD // 2)
+            self.value_caches[column][value] = entry
         return entry

@@ -1,8 +1,8 @@
 """The Unicode TrueType fonts of the PDF writer: finding, loading, measuring; the fallback font.
 
 :func:`find_font_path` searches :data:`DEFAULT_FONT_PATHS` (after :data:`FONT_ENV_VAR`) unless a
-``font_path`` is given; :func:`load_font` loads a font once per process (through the disk cache of
-:mod:`~airflow_export.writers.pdf.font_cache`); :class:`FontSet` draws the characters the main font
+``font_path`` is given; :func:`load_font` parses a font once per process, keeping no raw font bytes
+(:func:`~airflow_export.writers.pdf.document_fonts.parse_font`); :class:`FontSet` draws the characters the main font
 lacks with a fallback font and records the characters no font has; :class:`FontMetrics` measures
 text. The search list, the fallback and their limits: docs/formats.md ("Fonts"); why:
 docs/adr/0009-pdf-fonts-and-fallback.md.
@@ -21,10 +21,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from reportlab.lib.rl_accel import instanceStringWidthTTF
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from airflow_export.writers.pdf.font_cache import face_cache_file, font_from_cache, write_face_cache
+from airflow_export.writers.pdf.document_fonts import parse_font
 
 #: Environment variable naming a font file to use instead of the default search list.
 FONT_ENV_VAR = "AIRFLOW_EXPORT_PDF_FONT"
@@ -65,7 +64,8 @@ _CHARSETS: dict[str, frozenset[str]] = {}
 
 
 def _charset(font: TTFont) -> frozenset[str]:
-    """The characters ``font`` has a glyph for (built once per font and process, ~5 ms for 40,000)."""
+    """The characters ``font`` has a glyph for (built once per font and process, ~5 ms for 40,000;
+    ~5.6 MB for WenQuanYi Zen Hei, so built only when the first non-ASCII text is checked)."""
     chars = _CHARSETS.get(font.fontName)
     if chars is None:
         chars = _CHARSETS[font.fontName] = frozenset(map(chr, font.face.charToGlyph))
@@ -129,41 +129,30 @@ def find_fallback_font_path(fallback_font_path: str | os.PathLike | None = None)
 def load_font(path: str, index: int = 0) -> TTFont:
     """Load (once per process, then cached) the TrueType font at ``path``.
 
+    Parsed from a memory map of the file, without keeping its bytes: subsetting at the end of
+    each PDF maps the file again (docs/adr/0041-pdf-fonts-without-raw-bytes-or-disk-cache.md).
+
     :param path: a ``.ttf`` file or a ``.ttc`` collection.
     :param index: the font's index inside a ``.ttc`` collection (0 for a ``.ttf``).
     :returns: a ReportLab :class:`TTFont` (not registered globally; subset state is kept per
         PDF document, so one object serves any number of documents).
     :raises ValueError: the file is not a TrueType font ReportLab can embed (e.g. CFF outlines),
         naming ``font_path``.
-
-    Parsing a large font is a fixed cost of every process that writes a PDF (WenQuanYi Zen
-    Hei, 17 MB, 45k glyphs: ~0.16 s, half of a 1,000-row export in a fresh Airflow task
-    process). The parsed tables are therefore also kept on disk (:func:`font_cache_dir`) and
-    read back in ~0.03 s by later processes; see :func:`font_from_cache`.
     """
     key = (path, index)
     with _LOCK:
         font = _CACHE.get(key)
         if font is None:
             name = f"AirflowExport-{len(_CACHE) + 1}"
-            cache_file = face_cache_file(path, index)
-            font = font_from_cache(name, path, cache_file) if cache_file else None
-            if font is None:
-                try:
-                    font = TTFont(name, path, subfontIndex=index)
-                except (TTFError, OSError, ValueError) as exc:
-                    raise ValueError(
-                        f"font_path {path} (index {index}) cannot be embedded: {exc}. The PDF writer needs a font "
-                        f"with TrueType outlines, e.g. {DEFAULT_FONT_PATHS[0]} from {FONT_PACKAGE}"
-                    ) from exc
-                if cache_file:
-                    write_face_cache(font, cache_file)
-            # Registered so a canvas can name it as its initial font (no unused Helvetica object).
-            pdfmetrics.registerFont(font)
+            try:
+                font = parse_font(name, path, index)
+            except (TTFError, OSError, ValueError) as exc:
+                raise ValueError(
+                    f"font_path {path} (index {index}) cannot be embedded: {exc}. The PDF writer needs a font "
+                    f"with TrueType outlines, e.g. {DEFAULT_FONT_PATHS[0]} from {FONT_PACKAGE}"
+                ) from exc
             _CACHE[key] = font
     return font
-
-
 
 
 class FontSet:
@@ -197,7 +186,10 @@ class FontSet:
         self.missing: dict[str, None] = {}
         #: where they occurred (as given to :meth:`check`), in order of appearance.
         self.missing_places: dict[str, None] = {}
-        self._chars = _charset(font)
+        self._chars: frozenset[str] | None = None  # _charset(font), built on the first non-ASCII text
+        glyphs = font.face.charToGlyph
+        #: True if the main font has every printable ASCII character (then ASCII text needs no check).
+        self._ascii_ok = all(c in glyphs for c in _ASCII_PRINTABLE)
         self._tried = fallback_path is None
         self._metrics: list[FontMetrics] = []
 
@@ -245,8 +237,12 @@ class FontSet:
         :param text: cleaned cell, header or title text.
         :param place: where it is drawn, e.g. ``"column 'name'"``, ``"header"`` or ``"title"``.
         """
+        if self._ascii_ok and text.isascii() and text.isprintable():  # the usual case, C-level passes
+            return
         chars = self._chars
-        if chars.issuperset(text):  # the usual case, one C-level pass
+        if chars is None:
+            chars = self._chars = _charset(self.font)
+        if chars.issuperset(text):  # one C-level pass
             return
         lacking = [c for c in dict.fromkeys(text) if c not in chars and c != "\xa0"]
         if not lacking:

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from airflow_export.writers.frame import WriterOptions
 
-#: Default ``max_rows_per_file``: one file of the 19-column flights table peaks at ~40 MB of
-#: memory at 100,000 rows (measurements: docs/adr/0006-pdf-memory-and-rolling.md).
-DEFAULT_MAX_ROWS_PER_FILE = 100_000
+#: Default ``max_rows_per_file``: no limit, one file however long (pages go to disk as they
+#: finish, so memory does not grow with the file: docs/adr/0042-pdf-one-file-by-default.md).
+DEFAULT_MAX_ROWS_PER_FILE: int | None = None
 
 
 class _SearchFallback:

@@ -1,27 +1,22 @@
-"""One PDF file being written: a canvas and its pages as content streams.
+"""One PDF file being written: its pages as content streams, each on disk as soon as it is done.
 
 No platypus: cells (:mod:`~airflow_export.writers.pdf.cells`) are drawn as text operators
-straight into the page's content stream; each finished page is compressed at once and the
-``Page N of M`` footer is a second stream filled in at save. Why and how fast:
-docs/adr/0005-pdf-content-streams.md.
+straight into the page's content stream; each finished page is compressed and written to the
+file at once by the :class:`~airflow_export.writers.pdf.document.StreamingPdfDocument`, and the
+``Page N of M`` footer is a second stream it writes at close, once ``M`` is known. Why and how
+fast: docs/adr/0005-pdf-content-streams.md, docs/adr/0040-pdf-pages-stream-to-disk.md.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFStream
-from reportlab.pdfgen.canvas import Canvas
-
 from airflow_export.writers.pdf.cells import CellDrawer, baseline_mark, fmt
+from airflow_export.writers.pdf.document import StreamingPdfDocument
 from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import wrap_text
 
-#: zlib level for page streams (1 = fastest; the streams are repetitive text operators).
-COMPRESSION_LEVEL = 1
-_PAGE_REFS = ("Parent", "ID")
 _MARK0 = baseline_mark(0)
 _HEADER_GRAY = "0.85 g"
 _STRIPE_GRAY = "0.95 g"
@@ -29,34 +24,28 @@ _RULE = "0.3 w 0.6 G"
 
 
 class PdfFile:
-    """One PDF file being written: a canvas, its page state and its cells."""
+    """One PDF file being written: its streaming document, its page state and its cells.
+
+    :param table: the export's table (layout, fonts).
+    :param fh: the file's binary handle (the series' temporary file), at its start.
+    :param title: the title of every page and of the document.
+    """
 
     def __init__(self, table: Table, fh: Any, title: str) -> None:
         self.table = t = table
         g = t.geometry
-        font = t.metrics.font
-        self.canvas = canvas = Canvas(
-            fh,
-            pagesize=(g.width, g.height),
-            pageCompression=1,
-            invariant=1,
-            initialFontName=font.fontName,
-            initialFontSize=g.font_size,
+        self.doc: StreamingPdfDocument | None = StreamingPdfDocument(
+            fh, (g.width, g.height), t.fonts, title=title, footer=self._footer
         )
-        canvas.setTitle(title)
-        canvas.setCreator("airflow-export")
-        self.doc = canvas._doc
         self.cells = CellDrawer(t, self.doc)
         self.font0 = self.cells.font0
         self.size_str = self.cells.size_str
-        self.show = self.cells.show
+        self.show = self.doc.show
         self.pages = 0
         self.records = 0
-        self.footers: list[PDFStream] = []
         self._header_ops = self._make_header_ops()
         self._title_ops = self._make_title_ops(title)
         self._start_page()
-
 
     def _make_header_ops(self) -> str:
         t = self.table
@@ -152,8 +141,8 @@ class PdfFile:
             self.records += 1
 
     def finish_page(self, empty_message: str | None = None) -> None:
-        """Draw the page's grid, header, title and footer around its rows, end the page and
-        compress its content stream at once."""
+        """Draw the page's grid, header and title around its rows and write the page to the
+        file (its footer follows at :meth:`close`)."""
         t = self.table
         g = t.geometry
         left = g.table_left
@@ -184,41 +173,31 @@ class PdfFile:
         parts.append("ET")
         parts.append(self._title_ops)
         self.pages += 1
-        canvas = self.canvas
-        canvas._code.append("\n".join(parts))
-        canvas.showPage()
-        page = self.doc.Pages.pages[-1]
-        data = page.stream.encode("latin-1")
-        body = PDFStream(PDFDictionary({"Filter": PDFName("FlateDecode")}), zlib.compress(data, COMPRESSION_LEVEL))
-        footer = PDFStream(content="")  # "Page N of M": filled in by close() once M is known
-        self.footers.append(footer)
-        page.Contents = PDFArray([body, footer])
-        page.__Refs__ = _PAGE_REFS  # the array itself direct, its streams indirect (PDF 32000-1, 7.7.3.3)
-        page.stream = None
+        assert self.doc is not None
+        self.doc.add_page("\n".join(parts))
         self._start_page()
 
-    def close(self) -> None:
-        """Finish the last page (or the "No rows" page), write every page's footer, save."""
-        if self.page_records or self.pages == 0:
-            self.finish_page(empty_message=None if self.page_records else "No rows")
+    def _footer(self, number: int, total: int) -> str:
+        """The operators of page ``number``'s footer (``Page N of M``, right-aligned at the
+        table's right edge); called by the document at close for every page."""
         t = self.table
         g = t.geometry
         size = fmt(g.footer_size)
-        total = self.pages
-        # Right-aligned at the table's right edge.
         right = t.right if t.names else g.table_left + g.table_width
-        baseline = fmt(g.footer_baseline)
-        measure = t.footer_metrics.width
-        for number, stream in enumerate(self.footers, start=1):
-            text = f"Page {number} of {total}"
-            stream.content = (
-                f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(right - measure(text))} {baseline} Tm "
-                f"{self.show(text, size)} ET\n"
-            )
-        self.footers = []
-        self.canvas.save()
-        # Nothing of the saved document is kept: the canvas, the document with its pages and
-        # the cell caches go (an export of many parts holds one file's objects at a time).
-        self.canvas = self.doc = None
+        text = f"Page {number} of {total}"
+        return (
+            f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(right - t.footer_metrics.width(text))} "
+            f"{fmt(g.footer_baseline)} Tm {self.show(text, size)} ET\n"
+        )
+
+    def close(self) -> None:
+        """Finish the last page (or the "No rows" page), then write the footers, fonts and
+        cross-reference table (the series then fsyncs and closes the file)."""
+        if self.page_records or self.pages == 0:
+            self.finish_page(empty_message=None if self.page_records else "No rows")
+        assert self.doc is not None
+        self.doc.close()
+        # Nothing of the written document is kept: the document and the cell caches go.
+        self.doc = None
         self.cells.release()
         self.ops = []

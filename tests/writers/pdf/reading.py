@@ -1,8 +1,11 @@
-"""Reading a written PDF back: the texts drawn, the table lines, the footer."""
+"""Reading a written PDF back: the texts drawn, the table lines, the footer, a rendered page."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import defaultdict
+from pathlib import Path
 
 import pypdf
 
@@ -35,3 +38,16 @@ def read(path) -> pypdf.PdfReader:
 
 def footer(page: pypdf.PageObject) -> str:
     return shows(page)[-1][0]
+
+
+def render_page(path: Path, page: int, out_dir: Path) -> Path:
+    """Page ``page`` of ``path`` rendered by poppler's ``pdftoppm`` at 60 dpi; the PNG's path.
+
+    Fails (never skips) without poppler-utils, which scripts/setup.sh installs."""
+    assert shutil.which("pdftoppm"), "pdftoppm is not installed: scripts/setup.sh installs poppler-utils"
+    prefix = out_dir / f"p{page}"
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile", str(path), str(prefix)],
+        check=True,
+    )
+    return prefix.with_suffix(".png")

@@ -24,6 +24,7 @@ from airflow_export.writers.pdf.document_fonts import (
     pdf_name,
     pdf_number,
 )
+from tests.writers.pdf.reading import render_page
 
 #: one line per script; "ﬁ" (U+FB01) is not in WenQuanYi Zen Hei: drawn with the fallback font.
 LINES = (
@@ -116,17 +117,10 @@ def test_empty_document_has_one_blank_page(tmp_path: Path, fonts: pdf_fonts.Font
 
 def test_first_and_last_page_render(tmp_path: Path, fonts: pdf_fonts.FontSet, artifacts: Path) -> None:
     """Pages 1 and 300 as PNG in ``test-artifacts/`` (``pdf-document-1.png``, ``pdf-document-300.png``)."""
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) not installed")
     path = tmp_path / "doc.pdf"
     write(path, fonts, 300, rows=40)
     for page in (1, 300):
-        prefix = tmp_path / f"p{page}"
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), "-singlefile", str(path), str(prefix)],
-            check=True,
-        )
-        png = prefix.with_suffix(".png")
+        png = render_page(path, page, tmp_path)
         assert png.stat().st_size > 5_000  # text drawn, not a blank page
         shutil.copyfile(png, artifacts / f"pdf-document-{page}.png")
 

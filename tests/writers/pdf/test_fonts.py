@@ -1,19 +1,18 @@
-"""The PDF fonts: measuring, the fallback font set, the parsed-font cache."""
+"""The PDF fonts: measuring, the fallback font set, loading without the raw font bytes."""
 
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 
-from airflow_export.writers.pdf import font_cache
 from airflow_export.writers.pdf.fonts import (
     DEFAULT_FALLBACK_FONT_PATHS,
     FontMetrics,
     FontSet,
     find_fallback_font_path,
     find_font_path,
+    load_font,
 )
 
 DEJAVU = DEFAULT_FALLBACK_FONT_PATHS[0]
@@ -100,44 +99,19 @@ def test_fallback_widths_are_the_fallback_fonts(font):
     assert metrics.char_widths("aש") == [5.390625, 7.0849609375]
 
 
-def test_font_cache_face_equals_parsed_face(tmp_path, monkeypatch):
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
-    paths = [find_font_path(), find_fallback_font_path()]
-    for path in filter(None, paths):
-        ref = TTFont("CacheTest", path)
-        cache_file = font_cache.face_cache_file(path, 0)
-        font_cache.write_face_cache(ref, cache_file)
-        got = font_cache.font_from_cache("CacheTest", path, cache_file)
-        a, b = vars(ref.face), vars(got.face)
-        assert set(a) == set(b)
-        for key in a:
-            if key == "_pdfScale":
-                assert [a[key](v) for v in (0, 1, 512, 1000)] == [b[key](v) for v in (0, 1, 512, 1000)]
-            else:
-                assert type(a[key]) is type(b[key]) and a[key] == b[key], key
-        for key in ("charToGlyph", "charWidths", "glyphToChar"):
-            assert list(a[key].items()) == list(b[key].items())
-            assert all(type(x) is type(y) for x, y in zip(a[key].values(), b[key].values(), strict=False))
-        assert set(vars(ref)) == set(vars(got))
-        assert {k: v for k, v in vars(ref).items() if k not in ("face", "state", "encoding")} == {
-            k: v for k, v in vars(got).items() if k not in ("face", "state", "encoding")
-        }
+def test_load_font_keeps_no_raw_font_bytes_and_parses_once():
+    # The raw file bytes (17 MB for WenQuanYi Zen Hei) are not held: subsetting maps the file
+    # again at the end of each PDF (ADR 0041). The parsed font is shared by the process.
+    for path in filter(None, (find_font_path(), find_fallback_font_path())):
+        font = load_font(path)
+        assert "_ttf_data" not in vars(font.face)
+        assert load_font(path) is font
+        assert len(font.face.charToGlyph) > 1000
 
 
-def test_font_cache_ignores_bad_files(tmp_path, monkeypatch):
-    import pickle
-
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, str(tmp_path))
-    path = find_font_path()
-    cache_file = font_cache.face_cache_file(path, 0)
-    os.makedirs(os.path.dirname(cache_file), exist_ok=True)
-    with open(cache_file, "wb") as fh:  # a pickle that would call a function: refused
-        pickle.dump({"state": os.getcwd, "arrays": {}}, fh)
-    assert font_cache.font_from_cache("X", path, cache_file) is None
-    with open(cache_file, "wb") as fh:
-        fh.write(b"not a pickle")
-    assert font_cache.font_from_cache("X", path, cache_file) is None
-    monkeypatch.setenv(font_cache.FONT_CACHE_ENV_VAR, "off")
-    assert font_cache.font_cache_dir() is None and font_cache.face_cache_file(path, 0) is None
+def test_no_disk_font_cache_is_written(tmp_path, monkeypatch):
+    # ADR 0041: the parsed-font disk cache cost more memory than the time it saved; it is gone.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr("airflow_export.writers.pdf.fonts._CACHE", {})
+    load_font(find_font_path())
+    assert list(tmp_path.iterdir()) == []

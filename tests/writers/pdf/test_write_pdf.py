@@ -759,51 +759,6 @@ def test_the_suggested_page_size_fits(tmp_path):
     assert result.records == 1
 
 
-# ---------------------------------------------------------------- parsed-font cache on disk
-
-#: Run as ``python -c FONT_CACHE_CHILD out.pdf``: writes a PDF with Latin, Cyrillic, Greek, CJK
-#: and fallback-font (Hebrew) text and prints how each font was obtained.
-FONT_CACHE_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    from airflow_export.writers.pdf import fonts as pdf_fonts
-    from airflow_export.writers.pdf import write_pdf
-
-    parsed = []
-    original = pdf_fonts.TTFont
-    class Counting(original):
-        def __init__(self, *args, **kwargs):
-            parsed.append(args[1])
-            super().__init__(*args, **kwargs)
-    pdf_fonts.TTFont = Counting
-    rows = [(i, f"значение {i}", "中文 日本語", "Ωμέγα", "שלום" if i % 3 else None, i / 7) for i in range(120)]
-    write_pdf(rows, sys.argv[1], title="Cache")
-    print(json.dumps(parsed))
-    """
-)
-
-
-def _font_cache_child(tmp_path, name, cache):
-    env = {**os.environ, "AIRFLOW_EXPORT_FONT_CACHE": cache}
-    out = tmp_path / name
-    done = subprocess.run([sys.executable, "-c", FONT_CACHE_CHILD, str(out)], env=env, capture_output=True,
-                          text=True, check=True)
-    return out.read_bytes(), json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def test_font_cache_gives_the_same_pdf_as_parsing(tmp_path):
-    cache = str(tmp_path / "cache")
-    plain, parsed_plain = _font_cache_child(tmp_path, "plain.pdf", "off")
-    first, parsed_first = _font_cache_child(tmp_path, "first.pdf", cache)
-    second, parsed_second = _font_cache_child(tmp_path, "second.pdf", cache)
-    assert len(parsed_plain) == 2 and parsed_first == parsed_plain  # main + fallback font parsed
-    assert parsed_second == []  # both from the cache
-    assert len(os.listdir(cache)) == 2
-    assert plain == first == second
-    texts = [page.extract_text() for page in read(tmp_path / "second.pdf").pages]
-    assert "значение 7" in texts[0] and "中文 日本語" in texts[0] and "Ωμέγα" in texts[0]
-
-
 def test_integers_longer_than_pythons_str_limit_render(tmp_path):
     result = write_pdf([(10**5000,)], tmp_path / "big.pdf", columns=["n"])
     assert result.records == 1
