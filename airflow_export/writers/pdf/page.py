@@ -53,20 +53,23 @@ class PdfFile:
         self.pages = 0
         self.records = 0
         self.footers: list[PDFStream] = []
-        self._header_ops = self._make_header_ops()
+        self._header_ops = [self._make_header_ops(group) for group in t.groups]
         self._title_ops = self._make_title_ops(title)
         self._start_page()
 
 
-    def _make_header_ops(self) -> str:
+    def _make_header_ops(self, group: list[int]) -> str:
+        """The header of the pages of one column group (``group``: its column indexes)."""
         t = self.table
         if not t.names:
             return ""
         g = t.geometry
         top = g.table_top
-        ops = [f"q {_HEADER_GRAY} {fmt(g.table_left)} {fmt(t.body_top)} {fmt(t.right - g.table_left)} "
+        right = t.group_rights[t.groups.index(group)]
+        ops = [f"q {_HEADER_GRAY} {fmt(g.table_left)} {fmt(t.body_top)} {fmt(right - g.table_left)} "
                f"{fmt(t.header_height)} re f Q", "BT 2 Tr 0.15 w", f"{self.font0} {self.size_str} Tf"]
-        for column, lines in enumerate(t.header_lines):
+        for column in group:
+            lines = t.header_lines[column]
             left = t.lefts[column]
             for k, line in enumerate(lines):
                 if not line:
@@ -93,6 +96,8 @@ class PdfFile:
 
     def _start_page(self) -> None:
         self.ops: list[str] = []
+        #: with column groups: the row operators of each group's page (``ops`` unused)
+        self.group_ops: list[list[str]] = [[] for _ in self.table.groups] if len(self.table.groups) > 1 else []
         self.cursor_y = self.table.body_top
         self.row_bottoms: list[float] = []
         self.stripes: list[str] = []
@@ -138,10 +143,12 @@ class PdfFile:
                 y = self.cursor_y
             if self.page_records & 1:
                 stripes.append(f"{stripe_prefix}{y - height:.2f}{stripe_suffix}{height:.2f} re")
-            text = join(row)
-            if lines <= 1:
-                append(text.replace(_MARK0, f"{y - first_offset:.2f}"))
+            if self.group_ops:
+                self._add_group_row(row, y - first_offset, lines)
+            elif lines <= 1:
+                append(join(row).replace(_MARK0, f"{y - first_offset:.2f}"))
             else:
+                text = join(row)
                 for k in range(lines):
                     text = text.replace(baseline_mark(k), f"{y - first_offset - k * leading:.2f}")
                 append(text)
@@ -151,18 +158,36 @@ class PdfFile:
             self.page_records += 1
             self.records += 1
 
+    def _add_group_row(self, row: Sequence[str], baseline: float, lines: int) -> None:
+        """Add one row's cells to each column group's page (with column groups)."""
+        leading = self.table.geometry.leading
+        for group, ops in zip(self.table.groups, self.group_ops, strict=True):
+            text = "".join([row[column] for column in group])
+            for k in range(max(lines, 1)):
+                text = text.replace(baseline_mark(k), f"{baseline - k * leading:.2f}")
+            ops.append(text)
+
     def finish_page(self, empty_message: str | None = None) -> None:
-        """Draw the page's grid, header, title and footer around its rows, end the page and
-        compress its content stream at once."""
+        """End the rows of a page: one page per column group (across, then down)."""
+        for group in range(len(self.table.groups)):
+            self._finish_group_page(group, empty_message)
+        self._start_page()
+
+    def _finish_group_page(self, group: int, empty_message: str | None) -> None:
+        """Draw the grid, header and title of column group ``group`` around the page's rows, end
+        the page and compress its content stream at once."""
         t = self.table
         g = t.geometry
         left = g.table_left
-        right = t.right
+        right = t.group_rights[group]
         top = g.table_top
         parts = []
         if self.stripes:
-            parts.append(f"q {_STRIPE_GRAY} " + " ".join(self.stripes) + " f Q")
-        parts.append(self._header_ops)
+            # The stripes span the first group's width; another group's page scales them to its own.
+            scale = (right - left) / (t.right - left) if t.names else 1.0
+            parts.append(f"q {_STRIPE_GRAY} {scale:.6f} 0 0 1 {left * (1 - scale):.4f} 0 cm "
+                         + " ".join(self.stripes) + " f Q")
+        parts.append(self._header_ops[group])
         lowest = self.row_bottoms[-1] if self.row_bottoms else t.body_top
         if empty_message is not None:
             lowest = t.body_top - g.row_height(1)
@@ -172,12 +197,12 @@ class PdfFile:
             left_s = fmt(left)
             right_s = fmt(right)
             rules.extend(f"{left_s} {y:.2f} m {right_s} {y:.2f} l" for y in self.row_bottoms[:-1])
-            for x in t.lefts[1:]:
+            for x in [t.lefts[column] for column in t.groups[group][1:]]:
                 rules.append(f"{fmt(x)} {fmt(lowest)} m {fmt(x)} {fmt(top)} l")
             rules.append("S Q")
             parts.append(" ".join(rules))
         parts.append(f"BT {self.font0} {self.size_str} Tf")
-        parts.append("".join(self.ops))
+        parts.append("".join(self.group_ops[group] if self.group_ops else self.ops))
         if empty_message is not None:
             y = t.body_top - g.vpad - g.ascent
             parts.append(f"1 0 0 1 {fmt(left + g.hpad)} {fmt(y)} Tm {self.show(empty_message, self.size_str)}")
@@ -195,7 +220,6 @@ class PdfFile:
         page.Contents = PDFArray([body, footer])
         page.__Refs__ = _PAGE_REFS  # the array itself direct, its streams indirect (PDF 32000-1, 7.7.3.3)
         page.stream = None
-        self._start_page()
 
     def close(self) -> None:
         """Finish the last page (or the "No rows" page), write every page's footer, save."""
@@ -206,14 +230,14 @@ class PdfFile:
         size = fmt(g.footer_size)
         total = self.pages
         # Right-aligned at the table's right edge.
-        right = t.right if t.names else g.table_left + g.table_width
         baseline = fmt(g.footer_baseline)
         measure = t.footer_metrics.width
         for number, stream in enumerate(self.footers, start=1):
-            text = f"Page {number} of {total}"
+            right = t.group_rights[(number - 1) % len(t.groups)] if t.names else g.table_left + g.table_width
+            left_text, text = t.footer(number, total, self.records)
             stream.content = (
-                f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(right - measure(text))} {baseline} Tm "
-                f"{self.show(text, size)} ET\n"
+                f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(g.table_left)} {baseline} Tm {self.show(left_text, size)} "
+                f"1 0 0 1 {fmt(right - measure(text))} {baseline} Tm {self.show(text, size)} ET\n"
             )
         self.footers = []
         self.canvas.save()
