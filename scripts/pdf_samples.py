@@ -41,7 +41,8 @@ def wide(columns: int, rows: int) -> tuple[list[str], list[tuple]]:
 def samples() -> dict[str, tuple[list[str], list[tuple], dict]]:
     rng = random.Random(20240101)
     cjk = [
-        (i, f"東京都港区芝公園{i}丁目", f"株式会社サンプル{i}", round(i * 1234.5, 1), "注文は予定どおり出荷されました。" * (1 + i % 3))
+        (i, f"東京都港区芝公園{i}丁目", f"株式会社サンプル{i}", round(i * 1234.5, 1),
+         "注文は予定どおり出荷されました。" * (1 + i % 3))
         for i in range(1, 41)
     ]
     return {

@@ -28,6 +28,7 @@ from airflow_export.writers.pdf.footer import footer_texts, format_run_time
 from airflow_export.writers.pdf.layout import column_groups, fit_widths
 from airflow_export.writers.pdf.text import TruncationLog, header_pieces, wrap_header
 from airflow_export.writers.values import format_value
+from tests.writers.pdf.reading import sized_shows
 
 MARGIN = 24.0
 #: The footer of a page of a table split into column groups, as extracted.
@@ -84,20 +85,14 @@ def footer(page: pypdf.PageObject) -> str:
 def grid(page: pypdf.PageObject) -> Grid:
     box = page.mediabox
     g = Grid(float(box.width), float(box.height))
-    size = x = y = 0.0
+    g.texts = sized_shows(page)
     moved: tuple[float, float] | None = None
     verticals: set[float] = set()
     horizontals: set[float] = set()
     outer: tuple[float, float, float, float] | None = None
     scaled = False
     for operands, op in page.get_contents().operations:
-        if op == b"Tf":
-            size = float(operands[1])
-        elif op == b"Tm":
-            x, y = float(operands[4]), float(operands[5])
-        elif op == b"Tj":
-            g.texts.append((str(operands[0]), x, y, size))
-        elif op == b"cm":
+        if op == b"cm":
             scaled = True
         elif op == b"Q":
             scaled = False

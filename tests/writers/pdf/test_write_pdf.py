@@ -35,7 +35,7 @@ from airflow_export.writers.pdf.fonts import (
     find_fallback_font_path,
     find_font_path,
 )
-from tests.writers.pdf.reading import footer, read, shows, table_rows
+from tests.writers.pdf.reading import footer, read, shows, sized_shows, table_rows
 
 A4_LANDSCAPE = (841.8897637795277, 595.2755905511812)
 MARGIN = 24.0
@@ -362,20 +362,6 @@ def squeezed(rows, columns):
     """``rows`` with two extra columns that hold :data:`NOTE` in the first row only."""
     extra = [(NOTE, NOTE)] + [("", "")] * (len(rows) - 1)
     return [tuple(r) + e for r, e in zip(rows, extra, strict=False)], list(columns) + ["note1", "note2"]
-
-
-def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]:
-    """(text, x, y, font size) of every Tj on the page, the size from the last ``Tf``."""
-    out = []
-    x = y = size = 0.0
-    for operands, operator in page.get_contents().operations:
-        if operator == b"Tf":
-            size = float(operands[1])
-        elif operator == b"Tm":
-            x, y = float(operands[4]), float(operands[5])
-        elif operator == b"Tj":
-            out.append((str(operands[0]), x, y, size))
-    return out
 
 
 # At 10 pt: digit 5.99609375, "." 2.98828125 ... (see the comment of test_wrap_text)
