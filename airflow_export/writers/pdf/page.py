@@ -184,9 +184,9 @@ class PdfFile:
         parts = []
         if self.stripes:
             # The stripes span the first group's width; another group's page scales them to its own.
-            scale = (right - left) / (t.right - left) if t.names else 1.0
-            parts.append(f"q {_STRIPE_GRAY} {scale:.6f} 0 0 1 {left * (1 - scale):.4f} 0 cm "
-                         + " ".join(self.stripes) + " f Q")
+            scale = (right - left) / (t.right - left) if group else 1.0
+            cm = f"{scale:.6f} 0 0 1 {left * (1 - scale):.4f} 0 cm " if group else ""
+            parts.append(f"q {_STRIPE_GRAY} {cm}" + " ".join(self.stripes) + " f Q")
         parts.append(self._header_ops[group])
         lowest = self.row_bottoms[-1] if self.row_bottoms else t.body_top
         if empty_message is not None:
@@ -235,6 +235,9 @@ class PdfFile:
         for number, stream in enumerate(self.footers, start=1):
             right = t.group_rights[(number - 1) % len(t.groups)] if t.names else g.table_left + g.table_width
             left_text, text = t.footer(number, total, self.records)
+            # never over the left text (a table narrower than the page, by explicit column_widths)
+            right = min(max(right, g.table_left + measure(left_text) + g.footer_size + measure(text)),
+                        g.table_left + g.table_width)
             stream.content = (
                 f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(g.table_left)} {baseline} Tm {self.show(left_text, size)} "
                 f"1 0 0 1 {fmt(right - measure(text))} {baseline} Tm {self.show(text, size)} ET\n"

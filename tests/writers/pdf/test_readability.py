@@ -344,3 +344,13 @@ def test_rendered_first_page_keeps_its_ink_inside_the_margins_and_the_table(tmp_
     band = image.crop((0, round(g.height - MARGIN - 12), round(g.width), round(g.height - MARGIN + 8)))
     ink = band.point(lambda v: 255 if v < 200 else 0).getbbox()
     assert ink is not None and ink[0] <= MARGIN + 2 and ink[2] >= g.columns[-1][1] - 3
+
+
+def test_the_footer_never_overlaps_on_a_table_narrower_than_the_page(tmp_path, font):
+    path = tmp_path / "n.pdf"
+    write_pdf([(1,)], path, columns=["a"], column_widths=[30.0], caption="A caption of some length", run_time=RUN)
+    page = pypdf.PdfReader(path).pages[0]
+    (_, lx, ly, size), (_, rx, ry, _) = [t for t in sized_shows(page) if t[2] < MARGIN + 12]
+    left_text = "A caption of some length \u00b7 1 row \u00b7 run 2024-05-01 06:00 UTC"
+    assert footer(page) == f"{left_text} Page 1 of 1"
+    assert ly == ry and lx + FontMetrics(font, size).width(left_text) < rx
