@@ -223,7 +223,7 @@ def wide_table(columns: int, rows: int) -> tuple[list[str], list[tuple]]:
     return names, data
 
 
-@pytest.mark.parametrize(("columns", "key_columns"), [(40, 1), (120, 1), (120, 2)])
+@pytest.mark.parametrize(("columns", "key_columns"), [(40, 1), (40, 0), (120, 1), (120, 2)])
 def test_wide_tables_split_into_column_groups_across_then_down(tmp_path, font, columns, key_columns):
     names, data = wide_table(columns, 60)
     path = tmp_path / "wide.pdf"
