@@ -205,7 +205,8 @@ class CellDrawer:
         (:attr:`Table.sizes <airflow_export.writers.pdf.table.Table.sizes>`), right-aligned,
         its decimal point where the column's points line up (if the column's sample has plain
         decimals and this one fits that way); a number wider than any of the sample is shrunk
-        on its own. None: it does not fit even at the smallest size (it wraps like text)."""
+        on its own. None: it does not fit even at the smallest size (it wraps like text). Why:
+        docs/adr/0071-pdf-numeric-columns-one-size.md."""
         t = self.table
         size = t.geometry.font_size
         column_size = t.sizes[column]

@@ -3,7 +3,7 @@ draws it): the caption, the row count, the run's time, the column group and ``Pa
 
 Nothing here reads a clock: the time is the caller's (the operator passes its DAG run's logical
 date), so the same run writes the same bytes. Rules: docs/formats.md ("PDF options": ``caption``,
-``run_time``); why: docs/adr/0072-pdf-footer-says-what-the-document-is.md.
+``run_time``); why: docs/adr/0073-pdf-footer-and-truncation-log.md.
 """
 
 from __future__ import annotations

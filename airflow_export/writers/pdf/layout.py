@@ -283,7 +283,8 @@ def fit_widths(minimums: Sequence[float], wanted: Sequence[float], available: fl
 def column_groups(minimums: Sequence[float], available: float, keys: int) -> list[list[int]]:
     """The columns of a table too wide for one page, in groups printed one after another
     ("page across, then down"): every group starts with the ``keys`` first columns and takes
-    as many of the following columns, in order, as fit at their minimum widths.
+    as many of the following columns, in order, as fit at their given widths (why:
+    docs/adr/0072-pdf-column-groups-and-orientation.md).
 
     One group (all columns) if they all fit. ``column_groups([50] * 5, 160, 1)`` ->
     ``[[0, 1, 2], [0, 3, 4]]``.
