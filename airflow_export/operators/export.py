@@ -15,6 +15,8 @@ from airflow_export.operators.progress import ProgressLogger
 from airflow_export.sources.base import RowSource
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_export.writers.frame import ExportResult
 
 __all__ = [
@@ -61,7 +63,9 @@ class ExportPdfOperator(BaseExportOperator):
     :param title: title printed on every page (templated); defaults to the task id.
     :param rows_per_page: table rows per page (default 50).
     :param format_options: :func:`airflow_export.write_pdf` options, e.g. ``max_rows_per_file``,
-        ``page_size``, ``font_path``.
+        ``page_size``, ``font_path``, ``caption``, ``key_columns``. The footer's ``run_time`` is the DAG
+        run's logical date (its ``run_after`` if it has none), never the clock, so a retry writes the
+        same file; ``format_options={"run_time": None}`` leaves it out.
     """
 
     template_fields: Sequence[str] = (*BaseExportOperator.template_fields, "title")
@@ -72,11 +76,19 @@ class ExportPdfOperator(BaseExportOperator):
         super().__init__(**kwargs)
         self.title = title
         self.rows_per_page = rows_per_page
+        self._run_time: Any = None  # set by execute() from the DAG run
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Take the footer's time from the DAG run, then export (see :class:`BaseExportOperator`)."""
+        dag_run = context.get("dag_run")
+        self._run_time = context.get("logical_date") or getattr(dag_run, "run_after", None)
+        return super().execute(context)
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.pdf import write_pdf
 
         return write_pdf(
             source.rows, path, columns=source.columns, title=self.title or self.task_id, confine_to=confine_to,
-            rows_per_page=self.rows_per_page, overwrite=self.overwrite, progress=progress, **self.format_options,
+            rows_per_page=self.rows_per_page, overwrite=self.overwrite, progress=progress,
+            **{"run_time": self._run_time, **self.format_options},
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import json
 import os
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
 from pypdf import PdfReader
@@ -67,6 +69,26 @@ def test_xcom_rows_to_pdf(tmp_path):
     assert meta["records"] == 120 and meta["format"] == "pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(tmp_path / "r.pdf").pages)
     assert "Tokyo 東京" in text and "S&P 500" in text and "Cities" in text
+
+
+def test_pdf_footer_takes_the_time_from_the_dag_run_not_the_clock(tmp_path):
+    rows = [{"city": "Oslo", "n": i} for i in range(3)]
+    target = tmp_path / "f.pdf"
+    files = []
+    for minute in (0, 0, 30):  # a retry of the same run writes the same bytes; another run differs
+        op = ExportPdfOperator(task_id="p", rows=rows, output_path=str(target), title="Cities", overwrite=True,
+                               format_options={"caption": "Nordic cities"})
+        oslo = datetime.timezone(datetime.timedelta(hours=2))
+        op.execute({"logical_date": datetime.datetime(2024, 5, 1, 8, minute, tzinfo=oslo)})
+        files.append(target.read_bytes())
+    assert files[0] == files[1] and files[0] != files[2]
+    footer = PdfReader(target).pages[0].extract_text().split("\n")[-1]
+    assert footer == "Nordic cities · 3 rows · run 2024-05-01 06:30 UTC Page 1 of 1"
+    # no logical date (a manual run in Airflow 3): the run's run_after
+    op = ExportPdfOperator(task_id="p", rows=rows, output_path=str(target), overwrite=True)
+    run = SimpleNamespace(run_after=datetime.datetime(2024, 6, 2, tzinfo=datetime.UTC))
+    op.execute({"logical_date": None, "dag_run": run})
+    assert "3 rows · run 2024-06-02 00:00 UTC" in PdfReader(target).pages[0].extract_text()
 
 
 def test_table_shaped_xcom_and_jsonl_file(tmp_path):
@@ -218,6 +240,7 @@ def test_export_single_through_dag_test(fmt, airflow_db, demo_db, tmp_path, monk
         assert len(reader.pages) >= 40  # at most 50 rows a page; wrapped rows take more room
         text = "\n".join(p.extract_text() for p in reader.pages)
         assert "Demo records (2000)" in text
+        assert f"2,000 rows · run {run.logical_date.astimezone(datetime.UTC):%Y-%m-%d %H:%M} UTC" in text
         first_tokens = {line.split()[0] for line in text.splitlines() if line.split()}
         assert [i for i, _, _ in expected if str(i) not in first_tokens] == []  # every row starts a line
 

@@ -143,7 +143,7 @@ def test_empty_input_without_columns(tmp_path, writer):
     else:
         reader = read(path)
         assert len(reader.pages) == 1
-        assert [t for t, _, _ in shows(reader.pages[0])] == ["No rows", "e", "Page 1 of 1"]
+        assert [t for t, _, _ in shows(reader.pages[0])] == ["No rows", "e", "0 rows", "Page 1 of 1"]
 
 
 # ---------------------------------------------------------------- options
@@ -151,8 +151,8 @@ def test_empty_input_without_columns(tmp_path, writer):
 
 CSV_OPTIONS = ("bom, compression, delimiter, empty_string, encoding, formula_guard, header, lineterminator, "
                "max_bytes_per_file, max_rows_per_file, null_marker, overwrite, progress, quotechar, quoting")
-PDF_OPTIONS = ("column_widths, fallback_font_path, font_index, font_path, font_size, landscape, max_lines_per_cell, "
-               "max_rows_per_file, null_marker, overwrite, page_size, progress")
+PDF_OPTIONS = ("caption, column_widths, fallback_font_path, font_index, font_path, font_size, key_columns, landscape, "
+               "max_lines_per_cell, max_rows_per_file, null_marker, overwrite, page_size, progress, run_time")
 
 
 @pytest.mark.parametrize(

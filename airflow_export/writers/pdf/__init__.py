@@ -21,7 +21,8 @@ from typing import Any, BinaryIO
 from airflow_export.writers.encoding import PDF_TEXT, UnencodableTextError, locate, lone_surrogate
 from airflow_export.writers.frame import ExportResult, FileRenderer, FileSeries, check_positive_int
 from airflow_export.writers.pdf.fonts import FontMetrics, FontSet, find_fallback_font_path, find_font_path, load_font
-from airflow_export.writers.pdf.layout import page_geometry, resolve_page_size
+from airflow_export.writers.pdf.footer import format_run_time
+from airflow_export.writers.pdf.layout import AUTO_FONT_SIZE_RANGE, PageGeometry, page_geometry, resolve_page_size
 from airflow_export.writers.pdf.options import DEFAULT_MAX_ROWS_PER_FILE, SEARCH_FALLBACK, PdfOptions
 from airflow_export.writers.pdf.page import PdfFile
 from airflow_export.writers.pdf.table import Table
@@ -113,6 +114,37 @@ def _log_missing(path: str, fonts: FontSet) -> None:
         )
 
 
+def _table(names: list[str], first_batch: list[Sequence[Any]] | None, geometries: list[PageGeometry],
+           fonts: FontSet, opts: PdfOptions, rows_per_page: int) -> Table:
+    """The export's table on the first of ``geometries`` (portrait, landscape) where its
+    columns fit at their natural widths, else on the last one. With the automatic font size,
+    a header of several lines takes the room of that many rows: the size goes down (0.25 pt
+    steps, not below :data:`~airflow_export.writers.pdf.layout.AUTO_FONT_SIZE_RANGE`'s
+    smallest) until ``rows_per_page`` one-line rows fit under it."""
+    font = fonts.font
+    run_time = format_run_time(opts.run_time)
+
+    def build(geometry: PageGeometry) -> Table:
+        return Table(
+            names, first_batch, geometry, FontMetrics(font, geometry.font_size, fonts),
+            FontMetrics(font, geometry.footer_size, fonts), FontMetrics(font, geometry.title_size, fonts),
+            opts.column_widths, opts.max_lines_per_cell, opts.null_marker, geometry.width > geometry.height,
+            opts.key_columns, opts.caption, run_time,
+        )
+
+    for geometry in geometries:
+        table = build(geometry)
+        if sum(m.wanted for m in table.measures) <= geometry.table_width + 1e-6:
+            break
+    g = table.geometry
+    while opts.font_size is None and g.font_size > AUTO_FONT_SIZE_RANGE[0] and (
+        (table.body_top - g.table_bottom) < rows_per_page * g.row_height(1) - 1e-6
+    ):
+        g = page_geometry(g.width, g.height, g.font_size - 0.25, rows_per_page)
+        table = build(g)
+    return table
+
+
 def write_pdf(
     rows: Iterable[Sequence[Any]] | Iterable[Mapping[Any, Any]],
     path: str | os.PathLike,
@@ -163,14 +195,15 @@ def write_pdf(
     """
     check_positive_int("rows_per_page", rows_per_page)
     opts = PdfOptions.from_kwargs(**options)
-    width, height = resolve_page_size(opts.page_size, opts.landscape)
-    geometry = page_geometry(width, height, opts.font_size, rows_per_page)
+    geometries = [page_geometry(*resolve_page_size(opts.page_size, landscape), opts.font_size, rows_per_page)
+                  for landscape in ((False, True) if opts.landscape is None else (opts.landscape,))]
     fonts = _fonts(opts)
     if title is None:
         title = Path(path).name.split(".")[0] or Path(path).name
     elif not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
     files = PdfFiles(title, opts.progress)
+    table: Table | None = None
     try:
         # The output first: overwrite=False and an unusable target fail before any row is read.
         with FileSeries(path, "pdf", files, overwrite=opts.overwrite, max_rows_per_file=opts.max_rows_per_file,
@@ -180,14 +213,9 @@ def write_pdf(
             first_batch = next(batches, None)
             if first_batch is not None and not names:
                 raise ValueError("row 1: a row has no fields; there is no column to print")
-            font = fonts.font
             batch, first_row = first_batch, 1  # the rows being drawn, to name a cell's row in an error
             try:
-                files.table = Table(
-                    names, first_batch, geometry, FontMetrics(font, geometry.font_size, fonts),
-                    FontMetrics(font, geometry.footer_size, fonts), FontMetrics(font, geometry.title_size, fonts),
-                    opts.column_widths, opts.max_lines_per_cell, opts.null_marker, opts.landscape,
-                )
+                files.table = table = _table(names, first_batch, geometries, fonts, opts, rows_per_page)
                 if batch is not None:
                     del first_batch
                     files.add_batch(batch)
@@ -201,3 +229,5 @@ def write_pdf(
             return series.finish()
     finally:
         _log_missing(os.fspath(path), fonts)
+        if table is not None and (cut := table.truncation.message()) is not None:
+            logger.warning("PDF %s: %s", os.fspath(path), cut)

@@ -25,6 +25,11 @@ CELL_ENTRY_OVERHEAD = 200
 _EMPTY_CELL = ("", 0)
 
 
+class CutLines(int):
+    """A cell's line count when :func:`truncate_lines` cut it (counted for the export's
+    truncation warning; an ``int`` everywhere else)."""
+
+
 def baseline_mark(line: int) -> str:
     """Placeholder for the baseline y of line ``line`` of a cell (replaced per row)."""
     return chr(0x100 + line)
@@ -75,6 +80,8 @@ class CellDrawer:
         #: estimated bytes of the caches, in all and per column (see :data:`CELL_CACHE_BYTES`)
         self.cached_bytes = 0
         self.column_bytes = [0] * len(names)
+        #: the columns where a cell was cut (only these are searched for :class:`CutLines`)
+        self.cut_columns: set[int] = set()
 
     def _budget(self, column: int, size: int) -> None:
         """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty the
@@ -119,6 +126,10 @@ class CellDrawer:
         numeric = t.numeric[column]
         lines = None
         single = None  # width of the one line of ``cleaned`` if measured, or -1.0: surely fits
+        if numeric and atomic and "\n" not in cleaned:
+            number = self._number(column, cleaned)
+            if number is not None:
+                return self._cache(column, text, atomic, (number, 1 if text else 0))
         if "\n" not in cleaned:
             if not numeric and cleaned.isascii() and len(cleaned) * metrics.max_ascii_width <= inner:
                 lines = [cleaned]
@@ -129,8 +140,21 @@ class CellDrawer:
                     lines = [cleaned]
         if lines is None:
             single = None
-            lines = wrap_text(cleaned, inner, metrics, 0.0 if atomic else MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE)
-            lines = truncate_lines(lines, t.max_lines, lambda s: wrap_text(s, inner, metrics))
+            wrapped = wrap_text(cleaned, inner, metrics, 0.0 if atomic else MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE)
+            lines = truncate_lines(wrapped, t.max_lines, lambda s: wrap_text(s, inner, metrics))
+            if len(wrapped) > t.max_lines:
+                self.cut_columns.add(column)
+                return self._cache(column, text, atomic, (self._ops(column, lines, None), CutLines(len(lines))))
+        return self._cache(column, text, atomic, (self._ops(column, lines, single), len(lines) if text else 0))
+
+    def _ops(self, column: int, lines: list[str], single: float | None) -> str:
+        """The operators of a cell's ``lines`` (see :meth:`cell`; ``single``: the width of its
+        one line if known, -1.0 if it surely fits)."""
+        t = self.table
+        metrics = t.metrics
+        inner = t.inner[column]
+        size = t.geometry.font_size
+        numeric = t.numeric[column]
         left = t.lefts[column]
         hpad = t.geometry.hpad
         right = left + t.widths[column] - hpad
@@ -156,12 +180,58 @@ class CellDrawer:
                     f"1 0 0 1 {x:.2f} {baseline_mark(k)} Tm {self.font0} {small} Tf "
                     f"{self.show(line, small)} {self.font0} {self.size_str} Tf\n"
                 )
-        entry = ("".join(out), len(lines) if text else 0)
+        return "".join(out)
+
+    def _number(self, column: int, cleaned: str) -> str | None:
+        """The operators of a number in a numeric column: one line at the column's one size
+        (:attr:`Table.sizes <airflow_export.writers.pdf.table.Table.sizes>`), right-aligned,
+        its decimal point where the column's points line up (if the column's sample has plain
+        decimals and this one fits that way); a number wider than any of the sample is shrunk
+        on its own. None: it does not fit even at the smallest size (it wraps like text). Why:
+        docs/adr/0071-pdf-numeric-columns-one-size.md."""
+        t = self.table
+        size = t.geometry.font_size
+        column_size = t.sizes[column]
+        scale = column_size / size
+        width = t.metrics.width(cleaned) * scale
+        inner = t.inner[column]
+        right = t.lefts[column] + t.widths[column] - t.geometry.hpad
+        draw_size = column_size
+        if width > inner:
+            fitted = fit_font_size(width, column_size, inner)
+            if fitted is None:
+                return None
+            width, draw_size = width * fitted / column_size, fitted
+        x = right - width
+        room = t.measures[column].fraction * scale
+        if room and draw_size == column_size:
+            point = cleaned.find(".")
+            fraction = t.metrics.width(cleaned[point:]) * scale if point >= 0 else 0.0
+            aligned = x - room + fraction
+            if right - inner - 1e-6 <= aligned and aligned + width <= right + 1e-6:  # else right-aligned
+                x = aligned
+        if draw_size == size:
+            return f"1 0 0 1 {x:.2f} {baseline_mark(0)} Tm {self.show(cleaned, self.size_str)}\n"
+        small = fmt(draw_size)
+        return (f"1 0 0 1 {x:.2f} {baseline_mark(0)} Tm {self.font0} {small} Tf "
+                f"{self.show(cleaned, small)} {self.font0} {self.size_str} Tf\n")
+
+    def _cache(self, column: int, text: str, atomic: bool, entry: tuple[str, int]) -> tuple[str, int]:
         self._budget(column, CELL_ENTRY_OVERHEAD + len(text) + len(entry[0]))
         (self.atomic_caches[column] if atomic else self.caches[column])[text] = entry
         return entry
 
     def entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
+        """The drawing of every cell of one column of a chunk (see :meth:`cell`); cut cells
+        are counted in the table's :class:`~airflow_export.writers.pdf.text.TruncationLog`."""
+        out = self._entries(column, values, first_row)
+        if column in self.cut_columns:
+            cut = [i for i, entry in enumerate(out) if type(entry[1]) is CutLines]
+            if cut:
+                self.table.truncation.add(len(cut), first_row + cut[0], self.table.names[column])
+        return out
+
+    def _entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
         """The drawing of every cell of one column of a chunk (see :meth:`cell`).
 
         Columns holding only ``str``, only ``int`` or only ``float`` values (and ``None``) are

@@ -242,3 +242,75 @@ def numeric_min_width(geometry: PageGeometry, metrics: FontMetrics) -> float:
     At 6 pt with WenQuanYi Zen Hei: 7 x 3.598 + 2 x 2.4 = 29.98 pt.
     """
     return metrics.width("0" * NUMERIC_MIN_DIGITS) + 2 * geometry.hpad
+
+
+#: The smallest automatic font size we call legible: a table whose columns do not fit at their
+#: minimum widths is split into column groups (:func:`column_groups`) rather than shrunk below it.
+MIN_LEGIBLE_FONT_SIZE = 5.0
+
+
+def fit_widths(minimums: Sequence[float], wanted: Sequence[float], available: float) -> list[float]:
+    """Column widths that fill ``available`` points, each at least its minimum.
+
+    If the wanted widths (bounded to [minimum, :data:`MAX_COLUMN_FRACTION` x ``available``])
+    fit, they grow in proportion (:func:`fit_column_widths`); else every column gets
+    ``max(minimum, min(wanted, cap))`` for the one cap that fills the width: narrow columns
+    keep what they want, long text columns share the rest (and wrap).
+
+    ``fit_widths([10, 40, 10], [10, 100, 100], 100)`` -> ``[10, 45, 45]``.
+
+    :param minimums: narrowest width of each column (a header word whole, a number on one line).
+    :param wanted: natural width of each column (its widest text plus padding).
+    :param available: total width, at least ``sum(minimums)``.
+    """
+    n = len(wanted)
+    if n == 0:
+        return []
+    upper = max(available * MAX_COLUMN_FRACTION if n > 1 else available, *minimums)
+    bounded = [min(max(w, m), max(upper, m)) for w, m in zip(wanted, minimums, strict=True)]
+    if sum(bounded) <= available:
+        return fit_column_widths(bounded, available, min(minimums))
+    low, high = 0.0, max(bounded)
+    for _ in range(60):  # bisection on the cap; 60 halvings are far below 0.01 pt
+        cap = (low + high) / 2
+        if sum(max(m, min(w, cap)) for w, m in zip(bounded, minimums, strict=True)) > available:
+            high = cap
+        else:
+            low = cap
+    return [max(m, min(w, low)) for w, m in zip(bounded, minimums, strict=True)]
+
+
+def column_groups(minimums: Sequence[float], available: float, keys: int) -> list[list[int]]:
+    """The columns of a table too wide for one page, in groups printed one after another
+    ("page across, then down"): every group starts with the ``keys`` first columns and takes
+    as many of the following columns, in order, as fit at their given widths (why:
+    docs/adr/0072-pdf-column-groups-and-orientation.md).
+
+    One group (all columns) if they all fit. ``column_groups([50] * 5, 160, 1)`` ->
+    ``[[0, 1, 2], [0, 3, 4]]``.
+
+    :raises ValueError: the key columns and one more column do not fit (says their widths).
+    """
+    n = len(minimums)
+    if sum(minimums) <= available + 1e-6:
+        return [list(range(n))]
+    keys = min(keys, n - 1)
+    key_width = sum(minimums[:keys])
+    groups: list[list[int]] = []
+    current: list[int] = []
+    used = key_width
+    for column in range(keys, n):
+        need = minimums[column]
+        if current and used + need > available + 1e-6:
+            groups.append(list(range(keys)) + current)
+            current, used = [], key_width
+        if not current and used + need > available + 1e-6:
+            raise ValueError(
+                f"column {column + 1} needs {need:.1f} pt and the {keys} key column(s) {key_width:.1f} pt; "
+                f"the table is {available:.1f} pt wide: use fewer key_columns, a larger page_size "
+                "or a smaller font_size"
+            )
+        current.append(column)
+        used += need
+    groups.append(list(range(keys)) + current)
+    return groups

@@ -43,19 +43,22 @@ class PdfFile:
         self.show = self.doc.show
         self.pages = 0
         self.records = 0
-        self._header_ops = self._make_header_ops()
+        self._header_ops = [self._make_header_ops(group) for group in t.groups]
         self._title_ops = self._make_title_ops(title)
         self._start_page()
 
-    def _make_header_ops(self) -> str:
+    def _make_header_ops(self, group: list[int]) -> str:
+        """The header of the pages of one column group (``group``: its column indexes)."""
         t = self.table
         if not t.names:
             return ""
         g = t.geometry
         top = g.table_top
-        ops = [f"q {_HEADER_GRAY} {fmt(g.table_left)} {fmt(t.body_top)} {fmt(t.right - g.table_left)} "
+        right = t.group_rights[t.groups.index(group)]
+        ops = [f"q {_HEADER_GRAY} {fmt(g.table_left)} {fmt(t.body_top)} {fmt(right - g.table_left)} "
                f"{fmt(t.header_height)} re f Q", "BT 2 Tr 0.15 w", f"{self.font0} {self.size_str} Tf"]
-        for column, lines in enumerate(t.header_lines):
+        for column in group:
+            lines = t.header_lines[column]
             left = t.lefts[column]
             for k, line in enumerate(lines):
                 if not line:
@@ -82,6 +85,8 @@ class PdfFile:
 
     def _start_page(self) -> None:
         self.ops: list[str] = []
+        #: with column groups: the row operators of each group's page (``ops`` unused)
+        self.group_ops: list[list[str]] = [[] for _ in self.table.groups] if len(self.table.groups) > 1 else []
         self.cursor_y = self.table.body_top
         self.row_bottoms: list[float] = []
         self.stripes: list[str] = []
@@ -127,10 +132,12 @@ class PdfFile:
                 y = self.cursor_y
             if self.page_records & 1:
                 stripes.append(f"{stripe_prefix}{y - height:.2f}{stripe_suffix}{height:.2f} re")
-            text = join(row)
-            if lines <= 1:
-                append(text.replace(_MARK0, f"{y - first_offset:.2f}"))
+            if self.group_ops:
+                self._add_group_row(row, y - first_offset, lines)
+            elif lines <= 1:
+                append(join(row).replace(_MARK0, f"{y - first_offset:.2f}"))
             else:
+                text = join(row)
                 for k in range(lines):
                     text = text.replace(baseline_mark(k), f"{y - first_offset - k * leading:.2f}")
                 append(text)
@@ -140,18 +147,36 @@ class PdfFile:
             self.page_records += 1
             self.records += 1
 
+    def _add_group_row(self, row: Sequence[str], baseline: float, lines: int) -> None:
+        """Add one row's cells to each column group's page (with column groups)."""
+        leading = self.table.geometry.leading
+        for group, ops in zip(self.table.groups, self.group_ops, strict=True):
+            text = "".join([row[column] for column in group])
+            for k in range(max(lines, 1)):
+                text = text.replace(baseline_mark(k), f"{baseline - k * leading:.2f}")
+            ops.append(text)
+
     def finish_page(self, empty_message: str | None = None) -> None:
-        """Draw the page's grid, header and title around its rows and write the page to the
-        file (its footer follows at :meth:`close`)."""
+        """End the rows of a page: one page per column group (across, then down)."""
+        for group in range(len(self.table.groups)):
+            self._finish_group_page(group, empty_message)
+        self._start_page()
+
+    def _finish_group_page(self, group: int, empty_message: str | None) -> None:
+        """Draw the grid, header and title of column group ``group`` around the page's rows, end
+        the page and compress its content stream at once."""
         t = self.table
         g = t.geometry
         left = g.table_left
-        right = t.right
+        right = t.group_rights[group]
         top = g.table_top
         parts = []
         if self.stripes:
-            parts.append(f"q {_STRIPE_GRAY} " + " ".join(self.stripes) + " f Q")
-        parts.append(self._header_ops)
+            # The stripes span the first group's width; another group's page scales them to its own.
+            scale = (right - left) / (t.right - left) if group else 1.0
+            cm = f"{scale:.6f} 0 0 1 {left * (1 - scale):.4f} 0 cm " if group else ""
+            parts.append(f"q {_STRIPE_GRAY} {cm}" + " ".join(self.stripes) + " f Q")
+        parts.append(self._header_ops[group])
         lowest = self.row_bottoms[-1] if self.row_bottoms else t.body_top
         if empty_message is not None:
             lowest = t.body_top - g.row_height(1)
@@ -161,12 +186,12 @@ class PdfFile:
             left_s = fmt(left)
             right_s = fmt(right)
             rules.extend(f"{left_s} {y:.2f} m {right_s} {y:.2f} l" for y in self.row_bottoms[:-1])
-            for x in t.lefts[1:]:
+            for x in [t.lefts[column] for column in t.groups[group][1:]]:
                 rules.append(f"{fmt(x)} {fmt(lowest)} m {fmt(x)} {fmt(top)} l")
             rules.append("S Q")
             parts.append(" ".join(rules))
         parts.append(f"BT {self.font0} {self.size_str} Tf")
-        parts.append("".join(self.ops))
+        parts.append("".join(self.group_ops[group] if self.group_ops else self.ops))
         if empty_message is not None:
             y = t.body_top - g.vpad - g.ascent
             parts.append(f"1 0 0 1 {fmt(left + g.hpad)} {fmt(y)} Tm {self.show(empty_message, self.size_str)}")
@@ -175,7 +200,6 @@ class PdfFile:
         self.pages += 1
         assert self.doc is not None
         self.doc.add_page("\n".join(parts))
-        self._start_page()
 
     def _footer(self, number: int, total: int) -> str:
         """The operators of page ``number``'s footer (``Page N of M``, right-aligned at the
@@ -183,11 +207,16 @@ class PdfFile:
         t = self.table
         g = t.geometry
         size = fmt(g.footer_size)
-        right = t.right if t.names else g.table_left + g.table_width
-        text = f"Page {number} of {total}"
+        baseline = fmt(g.footer_baseline)
+        measure = t.footer_metrics.width
+        right = t.group_rights[(number - 1) % len(t.groups)] if t.names else g.table_left + g.table_width
+        left_text, text = t.footer(number, total, self.records)
+        # never over the left text (a table narrower than the page, by explicit column_widths)
+        right = min(max(right, g.table_left + measure(left_text) + g.footer_size + measure(text)),
+                    g.table_left + g.table_width)
         return (
-            f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(right - t.footer_metrics.width(text))} "
-            f"{fmt(g.footer_baseline)} Tm {self.show(text, size)} ET\n"
+            f"BT {self.font0} {size} Tf 1 0 0 1 {fmt(g.table_left)} {baseline} Tm {self.show(left_text, size)} "
+            f"1 0 0 1 {fmt(right - measure(text))} {baseline} Tm {self.show(text, size)} ET\n"
         )
 
     def close(self) -> None:

@@ -10,24 +10,31 @@ from functools import partial
 from typing import Any
 
 from airflow_export.writers.encoding import PDF_TEXT, UnencodableTextError, lone_surrogate
+from airflow_export.writers.pdf.columns import measure_column, numeric_size
 from airflow_export.writers.pdf.fonts import FontMetrics, FontSet
+from airflow_export.writers.pdf.footer import footer_texts
 from airflow_export.writers.pdf.layout import (
     HPAD_FACTOR,
     MARGIN,
+    MAX_COLUMN_FRACTION,
     MAX_HEADER_LINES,
     MIN_COLUMN_EMS,
     MIN_SHRINK_FONT_SIZE,
     PageGeometry,
+    column_groups,
     fit_column_widths,
+    fit_widths,
     min_column_width,
     numeric_min_width,
 )
-from airflow_export.writers.pdf.text import clean_text, truncate_lines, wrap_text
+from airflow_export.writers.pdf.text import TruncationLog, clean_text, truncate_lines, wrap_header, wrap_text
 from airflow_export.writers.values import format_column
 
-
-def _wrap_header(text: str, width: float, metrics: FontMetrics) -> list[str]:
-    return wrap_text(text, width, metrics)
+#: The key columns repeated on every column group take at most this fraction of the width.
+MAX_KEY_FRACTION = 0.3
+#: When the columns are split into groups, a column counts this many font sizes wide at most
+#: when packing the groups (its natural width if narrower); long text then wraps.
+COMFORTABLE_EMS = 12.0
 
 
 class Table:
@@ -45,6 +52,9 @@ class Table:
         max_lines_per_cell: int | None,
         null_marker: str,
         landscape: bool = True,
+        key_columns: int = 1,
+        caption: str | None = None,
+        run_time: str | None = None,
     ) -> None:
         self.names = names
         #: how the missing-glyph warning names each column
@@ -57,6 +67,8 @@ class Table:
         self.footer_metrics = footer_metrics
         self.title_metrics = title_metrics
         self.null_marker = null_marker
+        self.caption = caption
+        self.run_time = run_time
         #: what control characters print as (see :func:`clean_text`)
         self.replacement = "\ufffd" if 0xFFFD in metrics.font.face.charToGlyph else "\u25a1"
         g = geometry
@@ -70,21 +82,38 @@ class Table:
         first_columns = zip(*first_batch, strict=False) if first_batch else [() for _ in names]
         self.numeric = [self._is_numeric(col) for col in first_columns]
         self.numeric_min = numeric_min_width(g, metrics)
-        self.widths = self._widths(names, samples, column_widths)
-        lefts = []
-        x = g.table_left
-        for w in self.widths:
-            lefts.append(x)
-            x += w
-        self.lefts = lefts
-        self.right = x
+        self.measures = [
+            measure_column(self.prepare(name, "header"),
+                           [self.prepare(text, place) for text in dict.fromkeys(sample)],  # first-seen order
+                           numeric, g, metrics)
+            for name, sample, numeric, place in zip(names, samples, self.numeric, self.places, strict=True)
+        ]
+        #: the column groups printed one after another ("page across, then down"), each a list
+        #: of column indexes starting with the key columns; one group if the table fits
+        self.groups: list[list[int]] = [list(range(len(names)))]
+        self.widths = self._widths(names, column_widths, key_columns)
+        self.lefts = [0.0] * len(names)
+        #: the right edge of each group's table
+        self.group_rights: list[float] = []
+        for group in self.groups:
+            x = g.table_left
+            for column in group:
+                self.lefts[column] = x
+                x += self.widths[column]
+            self.group_rights.append(x)
+        self.right = self.group_rights[0]
         self.inner = [w - 2 * hpad for w in self.widths]
+        #: the one font size of each numeric column (the body size for text columns)
+        self.sizes = [numeric_size(m, inner, g.font_size)
+                      for m, inner in zip(self.measures, self.inner, strict=True)]
+        #: what :meth:`~airflow_export.writers.pdf.cells.CellDrawer.cell` cut (one log warning per export)
+        self.truncation = TruncationLog()
         self.header_lines = []
         for name, inner in zip(names, self.inner, strict=False):
             text = self.prepare(name, "header")
-            lines = wrap_text(text, inner, metrics) if ("\n" in text or metrics.width(text) > inner) else [text]
             self.header_lines.append(
-                truncate_lines(lines, MAX_HEADER_LINES, partial(_wrap_header, width=inner, metrics=metrics))
+                truncate_lines(wrap_header(text, inner, metrics), MAX_HEADER_LINES,
+                               partial(wrap_text, max_width=inner, metrics=metrics))
             )
         header_count = max((len(lines) for lines in self.header_lines), default=1)
         self.header_height = g.row_height(header_count) if names else 0.0
@@ -98,6 +127,13 @@ class Table:
         if max_lines_per_cell is not None:
             cap = min(cap, max_lines_per_cell)
         self.max_lines = cap
+
+    def footer(self, number: int, total: int, rows: int) -> tuple[str, str]:
+        """The (left, right) footer texts of page ``number`` of ``total`` of a file of ``rows``
+        rows (:func:`~airflow_export.writers.pdf.footer.footer_texts`), ready to draw."""
+        left, right = footer_texts(number, total, rows=rows, groups=self.groups, columns=len(self.names),
+                                   caption=self.caption, run_time=self.run_time)
+        return self.prepare(left, "footer").replace("\n", " "), right
 
     def prepare(self, text: str, place: str) -> str:
         """``text`` ready to measure and draw (:func:`~airflow_export.writers.pdf.layout.clean_text`:
@@ -146,8 +182,8 @@ class Table:
     def _widths(
         self,
         names: list[str],
-        samples: list[list[str]],
         column_widths: Sequence[float | None] | Mapping[str, float] | None,
+        key_columns: int,
     ) -> list[float]:
         g = self.geometry
         available = g.table_width
@@ -181,30 +217,35 @@ class Table:
                 )
             if free:
                 auto = fit_column_widths(
-                    [self._wanted(names[i], samples[i], self.numeric[i]) for i in free], available - fixed, minimum
+                    [self.measures[i].wanted for i in free], available - fixed, minimum
                 )
                 for i, w in zip(free, auto, strict=False):
                     given[i] = w
             return [float(w) for w in given if w is not None]  # every None was filled in above
-        if len(names) * minimum > available + 1e-9:
-            raise self._too_many_columns(len(names))
-        return fit_column_widths(
-            [self._wanted(n, s, numeric) for n, s, numeric in zip(names, samples, self.numeric, strict=False)],
-            available,
-            minimum,
-        )
-
-    def _wanted(self, name: str, sample: list[str], numeric: bool) -> float:
-        """A column's natural width: its widest header or first-page text line plus padding; a
-        numeric column at least :func:`~airflow_export.writers.pdf.layout.numeric_min_width`."""
-        width = self.metrics.width
-        widest = width(self.prepare(name, "header"))
-        place = f"column {name!r}"
-        for text in dict.fromkeys(sample):  # first-seen order: the missing-glyph log is deterministic
-            for line in self.prepare(text, place).split("\n"):
-                widest = max(widest, width(line))
-        wanted = widest + 2 * self.geometry.hpad
-        return max(wanted, self.numeric_min) if numeric else wanted
+        measures = self.measures
+        # A number wider than half the table (a 100-digit integer) shrinks or wraps instead.
+        widest = available * MAX_COLUMN_FRACTION if len(names) > 1 else available
+        minimums = [min(m.minimum, max(widest, minimum)) for m in measures]
+        wanted = [m.wanted for m in measures]
+        if sum(minimums) <= available + 1e-6:
+            return fit_widths(minimums, wanted, available)
+        keys = min(key_columns, len(names) - 1)
+        # The key columns keep one width in every group (their cells are drawn once per file).
+        widths = [max(m, min(w, available * MAX_KEY_FRACTION / keys))
+                  for m, w in zip(minimums[:keys], wanted, strict=False)]
+        # Groups are packed at a comfortable width (natural, up to COMFORTABLE_EMS for long text):
+        # a group of squeezed columns would only wrap every cell.
+        comfortable = [max(m, min(w, COMFORTABLE_EMS * g.font_size + 2 * g.hpad))
+                       for m, w in zip(minimums[keys:], wanted[keys:], strict=True)]
+        self.groups = column_groups(widths + comfortable, available, keys)
+        room = available - sum(widths)
+        widths += [0.0] * (len(names) - keys)
+        for group in self.groups:
+            rest = group[keys:]
+            for column, w in zip(rest, fit_widths([minimums[c] for c in rest], [wanted[c] for c in rest], room),
+                                 strict=True):
+                widths[column] = w
+        return widths
 
     @staticmethod
     def _is_numeric(values: Iterable[Any]) -> bool:

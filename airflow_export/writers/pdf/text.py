@@ -11,6 +11,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from airflow_export.writers.pdf.fonts import FontMetrics
 from airflow_export.writers.pdf.layout import (
@@ -203,6 +204,29 @@ def wrap_text(
     return lines
 
 
+@dataclass
+class TruncationLog:
+    """The cells of one export cut by :func:`truncate_lines`: how many, and the first one
+    (1-based row, column name), for the one log warning per export."""
+
+    cells: int = 0
+    first: tuple[int, str] | None = None
+
+    def add(self, cells: int, row: int, column: str) -> None:
+        if cells:
+            self.cells += cells
+            if self.first is None or row < self.first[0]:
+                self.first = (row, column)
+
+    def message(self) -> str | None:
+        """The warning's text (after ``PDF <path>: ``), or None if nothing was cut."""
+        if self.first is None:
+            return None
+        row, column = self.first
+        return (f"{self.cells:,} cell(s) truncated to fit (marker {TRUNCATION_MARKER.format(n='N')!r}); "
+                f"the first at row {row:,}, column {column!r}")
+
+
 def truncate_lines(lines: list[str], max_lines: int, wrap: Callable[[str], list[str]]) -> list[str]:
     """At most ``max_lines`` lines; if some are cut, the last lines say how many.
 
@@ -226,3 +250,48 @@ def truncate_lines(lines: list[str], max_lines: int, wrap: Callable[[str], list[
             keep -= 1
     return wrap(_SHORT_MARKER.format(n=len(lines)))[:max_lines]
 
+
+
+#: Where a header may break: after a space, ``_`` or ``-``, and at a camelCase step
+#: (``orderDate`` -> ``order|Date``, ``HTTPStatus`` -> ``HTTP|Status``, ``col2Name`` -> ``col2|Name``).
+_HEADER_BREAKS = re.compile(r"(?<=[ _\-])(?=.)|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def header_pieces(text: str) -> list[str]:
+    """A header's words: ``text`` cut at :data:`_HEADER_BREAKS`, each separator kept at the end
+    of its piece (``"column_number_001"`` -> ``["column_", "number_", "001"]``)."""
+    return [piece for piece in _HEADER_BREAKS.split(text) if piece]
+
+
+def header_word_width(text: str, metrics: FontMetrics) -> float:
+    """The width of the widest word of a header (:func:`header_pieces`, trailing space
+    dropped): the narrowest column that keeps every word of the header whole."""
+    return max((metrics.width(piece.rstrip(" ")) for line in text.split("\n") for piece in header_pieces(line)),
+               default=0.0)
+
+
+def wrap_header(text: str, max_width: float, metrics: FontMetrics) -> list[str]:
+    """Header lines no wider than ``max_width``, broken only between the words of
+    :func:`header_pieces` (a space at a break is dropped); a single word wider than the column
+    is broken like a cell word (:func:`_break_word`).
+
+    At 10 pt in a 60 pt column: ``"column_number_001"`` -> ``["column_", "number_001"]``.
+    """
+    width = metrics.width
+    lines: list[str] = []
+    for para in text.split("\n"):
+        current = ""
+        for piece in header_pieces(para):
+            candidate = current + piece
+            if width(candidate.rstrip(" ")) <= max_width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current.rstrip(" "))
+            current = piece
+            if width(piece.rstrip(" ")) > max_width:
+                broken = _break_word(piece.rstrip(" "), max_width, metrics)
+                lines.extend(broken[:-1])
+                current = broken[-1] + (" " if piece.endswith(" ") else "")
+        lines.append(current.rstrip(" "))
+    return lines

@@ -22,6 +22,20 @@ def shows(page: pypdf.PageObject) -> list[tuple[str, float, float]]:
     return out
 
 
+def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]:
+    """(text, x, y, font size) of every Tj on the page, the size from the last ``Tf``."""
+    out = []
+    x = y = size = 0.0
+    for operands, operator in page.get_contents().operations:
+        if operator == b"Tf":
+            size = float(operands[1])
+        elif operator == b"Tm":
+            x, y = float(operands[4]), float(operands[5])
+        elif operator == b"Tj":
+            out.append((str(operands[0]), x, y, size))
+    return out
+
+
 def table_rows(page: pypdf.PageObject) -> list[tuple[str, ...]]:
     """The page's table lines top to bottom, each the tuple of its texts left to right
     (title and footer excluded: they are the top-most and bottom-most lines)."""

@@ -59,7 +59,7 @@ def test_valid_with_right_pages_and_first_and_last_rows(tmp_path):
     row = table_rows(last)[-1]
     assert (row[0], *row[2:]) == ("1234", "1542.5", "note 12")
     assert footer(first) == "Page 1 of 25" and footer(last) == "Page 25 of 25"
-    assert reader.pages[12].extract_text().splitlines()[-1] == "Page 13 of 25"
+    assert reader.pages[12].extract_text().splitlines()[-1] == "1,234 rows Page 13 of 25"
 
 
 def test_two_runs_give_identical_bytes(tmp_path):

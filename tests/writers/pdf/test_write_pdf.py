@@ -35,7 +35,7 @@ from airflow_export.writers.pdf.fonts import (
     find_fallback_font_path,
     find_font_path,
 )
-from tests.writers.pdf.reading import footer, read, shows, table_rows
+from tests.writers.pdf.reading import footer, read, shows, sized_shows, table_rows
 
 A4_LANDSCAPE = (841.8897637795277, 595.2755905511812)
 MARGIN = 24.0
@@ -84,8 +84,8 @@ def test_title_and_page_numbers(tmp_path):
     assert reader.metadata.title == "Flights & <more>"
     for number, page in enumerate(reader.pages, start=1):
         texts = shows(page)
-        assert texts[-2][0] == "Flights & <more>"  # the title line (top of the page)
-        assert texts[-2][2] == max(y for _, _, y in texts)
+        assert texts[-3][0] == "Flights & <more>"  # the title line (top of the page)
+        assert texts[-3][2] == max(y for _, _, y in texts)
         assert footer(page) == f"Page {number} of 3"
         assert f"Page {number} of 3" in page.extract_text()
 
@@ -94,7 +94,7 @@ def test_default_title_is_the_file_name(tmp_path):
     write_pdf([(1,)], tmp_path / "daily_report.pdf")
     reader = read(tmp_path / "daily_report.pdf")
     assert reader.metadata.title == "daily_report"
-    assert shows(reader.pages[0])[-2][0] == "daily_report"
+    assert shows(reader.pages[0])[-3][0] == "daily_report"
 
 
 def test_long_text_wraps_inside_its_column(tmp_path, font):
@@ -108,7 +108,7 @@ def test_long_text_wraps_inside_its_column(tmp_path, font):
     hpad = 0.4 * 8
     lefts = [MARGIN + sum(widths[:j]) for j in range(len(widths))]
     by_column: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
-    for text, x, y in shows(page)[:-2]:  # not title and footer
+    for text, x, y in shows(page)[:-3]:  # not title and footer
         column = max(j for j, left in enumerate(lefts) if x >= left)
         left, right = lefts[column], lefts[column] + widths[column]
         assert x >= left + hpad - 0.01, text
@@ -135,11 +135,16 @@ def test_special_characters_print_literally(tmp_path):
     assert "S&P 500 0.1 <A <0.9 a (b) \\c <b>bold</b> &amp;" in page.extract_text()
 
 
-def test_a_cell_taller_than_a_page_is_cut_with_a_visible_marker(tmp_path):
+def test_a_cell_taller_than_a_page_is_cut_with_a_visible_marker(tmp_path, caplog):
     tall = "\n".join(f"line {i}" for i in range(1, 501))
     rows = [(1, "before"), (2, tall), (3, "after")]
-    result = write_pdf(rows, tmp_path / "tall.pdf", columns=["id", "text"], font_size=8)
+    with caplog.at_level(logging.WARNING, logger="airflow_export"):
+        result = write_pdf(rows, tmp_path / "tall.pdf", columns=["id", "text"], font_size=8, landscape=True)
     assert result.records == 3
+    # ... and the task log says so, once per export
+    cut = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert cut == [f"PDF {tmp_path / 'tall.pdf'}: 1 cell(s) truncated to fit (marker '… [+N lines truncated]'); "
+                   "the first at row 2, column 'text'"]
     pages = read(tmp_path / "tall.pdf").pages
     # Lines per cell on landscape A4 (595.28 pt high) at 8 pt: table top 595.28 - 24 (margin)
     # - 1.5 * 12 (title) = 553.28; header row 1.2 * 8 + 2 * 2 = 13.6; table bottom 24 + 2 * 8 = 40;
@@ -359,20 +364,6 @@ def squeezed(rows, columns):
     return [tuple(r) + e for r, e in zip(rows, extra, strict=False)], list(columns) + ["note1", "note2"]
 
 
-def sized_shows(page: pypdf.PageObject) -> list[tuple[str, float, float, float]]:
-    """(text, x, y, font size) of every Tj on the page, the size from the last ``Tf``."""
-    out = []
-    x = y = size = 0.0
-    for operands, operator in page.get_contents().operations:
-        if operator == b"Tf":
-            size = float(operands[1])
-        elif operator == b"Tm":
-            x, y = float(operands[4]), float(operands[5])
-        elif operator == b"Tj":
-            out.append((str(operands[0]), x, y, size))
-    return out
-
-
 # At 10 pt: digit 5.99609375, "." 2.98828125 ... (see the comment of test_wrap_text)
 def test_ids_and_emails_never_break_when_later_rows_are_longer(tmp_path):
     # The bug: widths come from page 1 (ids 1..50, emails up to "user50@example.com"), so
@@ -381,13 +372,13 @@ def test_ids_and_emails_never_break_when_later_rows_are_longer(tmp_path):
     result = write_pdf(rows, tmp_path / "ids.pdf", columns=columns)
     assert result.records == 2000
     pages = read(tmp_path / "ids.pdf").pages
-    extracted = [line for page in pages for line in page.extract_text().split("\n")]
+    extracted = [line for page in pages for line in page.extract_text().split("\n") if "Page" not in line]
     # every row is one line "ID EMAIL" (row 1 continues with its notes)
     row_lines = [line for line in extracted if line[:1].isdigit()]
     assert row_lines[0].startswith("1 user1@example.com lorem ipsum")
     assert row_lines[1:] == [f"{i} user{i}@example.com" for i in range(2, 2001)]
     # drawn: one Tj per id and per email, whole
-    cells = [s for page in pages for s in sized_shows(page)]
+    cells = [s for page in pages for s in sized_shows(page)[:-2]]  # not the footer
     ids = [c for c in cells if c[0].isdigit()]
     assert [c[0] for c in ids] == [str(i) for i in range(1, 2001)]
     id_right = MARGIN + 7 * 3.59765625 + 2 * HPAD - HPAD  # 7 digits wide, right-aligned
@@ -413,9 +404,10 @@ def test_a_long_float_in_a_narrow_column_is_drawn_whole_and_smaller(tmp_path, fo
     cells = [s for page in pages for s in sized_shows(page)]
     right = MARGIN + 29.98359375 - HPAD  # "amount" is narrower than 7 digits: the column is 7 digits
     by_text = {c[0]: c for c in cells}
-    for text in ("1.5", "2.25", "7.0"):
+    # the decimal points line up: page 1 has 2 decimals ("2.25"), so "1.5" and "7.0" end one digit early
+    for text, end in (("2.25", right), ("1.5", right - 3.59765625), ("7.0", right - 3.59765625)):
         _, x, _, size = by_text[text]
-        assert size == BODY and x + FontMetrics(font, BODY).width(text) == pytest.approx(right, abs=0.01)
+        assert size == BODY and x + FontMetrics(font, BODY).width(text) == pytest.approx(end, abs=0.01)
     # the float (value-keyed path) and the Decimal (text path) are one Tj each, at 3.36 pt, right-aligned
     long_cells = [c for c in cells if c[0] == "123456789.123"]
     assert len(long_cells) == 2
@@ -461,7 +453,7 @@ def test_a_column_mixing_text_and_numbers(tmp_path):
     write_pdf(rows, tmp_path / "m.pdf", columns=columns, rows_per_page=2, font_size=BODY)
     pages = read(tmp_path / "m.pdf").pages
     assert len(pages) == 3  # 2 rows per page
-    skip = {"ref", "note1", "note2", "m", "Page 2 of 3", "Page 3 of 3"}  # header, title, footers
+    skip = {"ref", "note1", "note2", "m", "6 rows", "Page 2 of 3", "Page 3 of 3"}  # header, title, footers
     cells = [(t, size) for page in pages[1:] for t, _, _, size in sized_shows(page) if t not in skip]
     assert cells == [
         ("123456789012", 5.11),
@@ -608,7 +600,7 @@ def test_hebrew_and_arabic_are_drawn_with_the_fallback_font(tmp_path, caplog):
     ]
     # Drawn, in content order, each cell's characters in their stored (logical) order, switching
     # to the fallback font only for the characters the main font lacks:
-    cells = font_runs(page)[1:-2]  # not the header, title and footer
+    cells = font_runs(page)[1:-3]  # not the header, title and footer
     assert cells == [
         ("DejaVuSans", "שלום"),
         ("WenQuanYiZenHei-0", "ab "), ("DejaVuSans", "שלום"), ("WenQuanYiZenHei-0", " cd"),
@@ -692,7 +684,7 @@ def test_emoji_is_drawn_with_the_fallback_font(tmp_path, caplog):
         write_pdf([("smile \U0001F600",)], tmp_path / "e.pdf", columns=["mood"])
     assert missing_warnings(caplog) == []
     page = read(tmp_path / "e.pdf").pages[0]
-    assert font_runs(page)[1:-2] == [("WenQuanYiZenHei-0", "smile "), ("DejaVuSans", "\U0001F600")]
+    assert font_runs(page)[1:-3] == [("WenQuanYiZenHei-0", "smile "), ("DejaVuSans", "\U0001F600")]
     # ReportLab writes the ToUnicode entry of a character beyond the BMP as <1F600> where the PDF
     # format wants UTF-16BE (<D83DDE00>; ttfonts.makeToUnicodeCMap formats "%04X"), so pypdf cannot
     # map it back: the glyph is drawn but is not extracted.
@@ -748,8 +740,10 @@ def test_fallback_font_path_option(tmp_path):
     ],
 )
 def test_too_many_columns_says_what_would_fit(tmp_path, count, options, expected):
+    # With explicit column_widths there are no column groups: the columns must fit across.
+    options.setdefault("landscape", True)
     with pytest.raises(ValueError) as info:
-        write_pdf([tuple(range(count))], tmp_path / "x.pdf", **options)
+        write_pdf([tuple(range(count))], tmp_path / "x.pdf", column_widths=[None] * count, **options)
     assert str(info.value) == expected
     assert os.listdir(tmp_path) == []
 
