@@ -47,6 +47,7 @@ class Submitted:
     :param key: the Idempotency-Key sent.
     :param refusals: how many 429/503 answers came before it was accepted.
     :param waited_seconds: time spent waiting on Retry-After.
+    :param retry_afters: the ``Retry-After`` header of each refusal, as sent (None: missing).
     """
 
     answer: dict[str, Any]
@@ -54,7 +55,7 @@ class Submitted:
     key: str
     refusals: int = 0
     waited_seconds: float = 0.0
-    retry_afters: list[int] = field(default_factory=list)
+    retry_afters: list[str | None] = field(default_factory=list)
 
 
 class ExportClient:
@@ -124,7 +125,7 @@ class ExportClient:
                 raise RequestFailed(status, _json(data), f"request {dag_id} {conf} (try {attempt})")
             retry_after = _retry_after(headers.get("retry-after"))
             done.refusals += 1
-            done.retry_afters.append(retry_after)
+            done.retry_afters.append(headers.get("retry-after"))
             pause = min(max_wait, retry_after * (1 + 0.25 * rng.random()))
             done.waited_seconds += pause
             self.sleep(pause)
