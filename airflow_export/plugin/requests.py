@@ -14,7 +14,8 @@ In order:
 5. the run is created by Airflow's own trigger route (``trigger_dag_run``): the DAG's Params validate
    ``conf`` (400 with the schema's message, no run), the run shows in the UI as triggered by the user.
 
-Answer: 202, ``Location`` = the status URL, JSON ``{dag_id, run_id, state, status_url}``.
+Answer: 202, ``Location`` = the status URL, JSON ``{dag_id, run_id, state, status_url}``. A busy metadata
+database (SQLite's lock) answers 503 with ``Retry-After: 1``; nothing was created then.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_da
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 
 from airflow_export import metrics
 from airflow_export.names import FORMATS
@@ -107,15 +109,24 @@ def create_request(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1, max_length=200),
 ) -> Any:
     """Trigger an export DAG (see the module docstring)."""
+    requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=body.dag_id)(request, user)
+    dag_id = body.dag_id
+    run_id = idempotent_run_id(str(user.get_id()), dag_id, idempotency_key) if idempotency_key else None
+    try:
+        return _admit_and_trigger(body, request, response, user, dag_id, run_id, idempotency_key)
+    except OperationalError as exc:  # e.g. SQLite "database is locked": rolled back, nothing was created
+        return JSONResponse({"detail": f"the metadata database is busy, retry: {exc.orig}"}, status_code=503,
+                            headers={"Retry-After": "1"})
+
+
+def _admit_and_trigger(body: ExportRequest, request: Request, response: Response, user: Any, dag_id: str,
+                       run_id: str | None, idempotency_key: str | None) -> Any:
     from airflow.api_fastapi.core_api.datamodels.dag_run import TriggerDAGRunPostBody
     from airflow.api_fastapi.core_api.routes.public.dag_run import trigger_dag_run
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    requires_access_dag("POST", DagAccessEntity.RUN, param_dag_id=body.dag_id)(request, user)
-    dag_id = body.dag_id
-    run_id = idempotent_run_id(str(user.get_id()), dag_id, idempotency_key) if idempotency_key else None
     refusal = None
     with admission.ADMISSION_LOCK, create_session() as session:
         export_dag(dag_id, session)
