@@ -143,7 +143,7 @@ def _admit_and_trigger(body: ExportRequest, request: Request, response: Response
         refusal = admission.check(session)
         if refusal is None:
             trigger = TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=body.conf)
-            run = trigger_dag_run(dag_id, trigger, dag_bag(), user, session, request)
+            run: Any = trigger_dag_run(dag_id, trigger, dag_bag(), user, session, request)  # a DagRun
             answer = describe(request, dag_id, run.run_id, run.state)
     if refusal is not None:
         _count_rejection(body.conf)
