@@ -6,6 +6,7 @@ into these Prometheus series:
 StatsD name (after the ``airflow.`` prefix) type     Prometheus name (via the mapping)
 ========================================  =========  ==================================================
 ``export.requests.<format>.<status>``     counter    ``airflow_export_requests_total{format,status}``
+                                                     (status ``rejected``: refused by admission control)
 ``export.duration.<format>``              timer, ms  ``airflow_export_duration_seconds{format}`` (histogram)
 ``export.records.<format>``               counter    ``airflow_export_records_total{format}``
 ``export.bytes.<format>``                 counter    ``airflow_export_bytes_total{format}``
@@ -100,6 +101,14 @@ def export_refused(fmt: str | None, reason: str) -> None:
     if fmt:
         stats.incr(f"export.requests.{fmt}.failed")
     stats.incr(f"export.failures.{reason}")
+
+
+def request_rejected(fmt: str) -> None:
+    """Count a request that admission control refused (HTTP 429): ``status="rejected"``.
+
+    :param fmt: the requested format, or ``"any"`` when the request names none.
+    """
+    _stats().incr(f"export.requests.{fmt}.rejected")
 
 
 def failure_reason(exc: BaseException) -> str:

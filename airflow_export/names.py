@@ -19,8 +19,8 @@ FORMATS = ("csv", "pdf")
 
 #: Why an export failed: the ``reason`` label of ``airflow_export_failures_total``.
 FAILURE_REASONS = ("source_error", "write_error", "invalid_input", "timeout", "cancelled")
-#: The ``status`` label of ``airflow_export_requests_total``.
-STATUSES = ("success", "failed")
+#: The ``status`` label of ``airflow_export_requests_total`` (``rejected``: refused with HTTP 429, never run).
+STATUSES = ("success", "failed", "rejected")
 
 #: Where the bridge serves Prometheus metrics by default (``AIRFLOW_EXPORT_METRICS_URL`` overrides).
 METRICS_URL_ENV = "AIRFLOW_EXPORT_METRICS_URL"

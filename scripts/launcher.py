@@ -27,7 +27,7 @@ from scripts.stack import (
     Stack,
     running_stack,
 )
-from scripts.stack.runs import run_and_collect, validation_report
+from scripts.stack.runs import request_batch, run_and_collect, validation_report
 
 DEMO_DAGS = ("export_batch", "flights_export")
 PORT_ENV = "AIRFLOW_EXPORT_API_PORT"
@@ -55,7 +55,8 @@ def files_table(results: list[tuple[str, dict]], root: str | Path) -> str:
 
 
 def demo(stack: Stack) -> int:
-    """Run the demo DAGs, print their files and the validation table; 0 when the validation passed."""
+    """Run the demo DAGs, print their files and the validation table, then request the five scenarios with the
+    client (``airflow-export request --batch``, files downloaded); 0 when the validation and the client passed."""
     stack.api.wait_dag("export_validation")
     status = 0
     for dag_id in DEMO_DAGS:
@@ -67,7 +68,9 @@ def demo(stack: Stack) -> int:
             print(f"\nexport_validation: {vrun['state']} (evidence in {stack.home / 'evidence' / vrun['dag_run_id']})")
             print(table, flush=True)
             status = status or (0 if vrun["state"] == "success" else 1)
-    return status
+    command, code, output = request_batch(stack, stack.home / "downloads")  # the request API's round trip
+    print(f"\n$ {' '.join(command)}\n{output}", flush=True)
+    return status or code
 
 
 def stay_up(stack: Stack) -> int:

@@ -10,13 +10,16 @@ from airflow.plugins_manager import AirflowPlugin
 
 from airflow_export.plugin.app import app
 from airflow_export.plugin.pool_guard import pool_guard_listener
+from airflow_export.plugin.views import EXPORT_FILES_VIEW
 
 __all__ = ["AirflowExportPlugin"]
 
 
 class AirflowExportPlugin(AirflowPlugin):
-    """Mounts the ``/export`` API in Airflow's API server, and the pool guard in the scheduler."""
+    """Mounts the ``/export`` API in Airflow's API server, the "Export files" tab on DAG runs, and the pool
+    guard in the scheduler."""
 
     name = "airflow_export"
     fastapi_apps = [{"app": app, "url_prefix": "/export", "name": "airflow-export"}]
     listeners = [pool_guard_listener]
+    external_views = [EXPORT_FILES_VIEW]

@@ -8,6 +8,8 @@ and the user must be allowed to read pools and task instances.
   the running export tasks, and the last exports (task, run, state, path, records, bytes).
 * ``GET /export/metrics``: the bridge's Prometheus exposition, passed through
   (``AIRFLOW_EXPORT_METRICS_URL``, default ``http://127.0.0.1:9102/metrics``).
+* ``POST /export/requests`` and the status/download routes: :mod:`~airflow_export.plugin.requests`,
+  :mod:`~airflow_export.plugin.downloads`; the "Export files" tab: :mod:`~airflow_export.plugin.views`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 
 from airflow_export.names import EXPORT_OPERATORS, EXPORT_POOL, METRICS_URL_DEFAULT, METRICS_URL_ENV
+from airflow_export.plugin import downloads, requests, views
 
 #: Who may call the API: users allowed to read pools and task instances.
 READ_ACCESS = [Depends(requires_access_pool("GET")), Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))]
 
 app = FastAPI(title="airflow-export", description="Export status and metrics", version="1")
+app.include_router(requests.router)
+app.include_router(downloads.router)
+app.include_router(views.router)
 
 
 def _finite(value: Any) -> Any:

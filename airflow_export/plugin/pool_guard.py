@@ -148,7 +148,8 @@ def configured_scope() -> str:
     return conf.get(CONFIG_SECTION, "pool_guard", fallback="exports").strip().lower()
 
 
-def _task_uses(dag: Any) -> list[TaskPoolUse]:
+def task_uses(dag: Any) -> list[TaskPoolUse]:
+    """What the guard needs to know about each task of a (serialized) DAG."""
     uses = []
     for task in dag.task_dict.values():
         uses.append(TaskPoolUse(
@@ -186,7 +187,7 @@ def fail_unschedulable_tasks(dag_run: Any, session: Any, scope: str | None = Non
     if dag is None or scope == "off":
         return []
     pool_sizes = {name: int(slots) for name, slots in session.execute(select(Pool.pool, Pool.slots)).all()}
-    problems = find_pool_problems(_task_uses(dag), pool_sizes, scope)
+    problems = find_pool_problems(task_uses(dag), pool_sizes, scope)
     if not problems:
         return []
     by_task = {p.task.task_id: p for p in problems}

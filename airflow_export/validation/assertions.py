@@ -9,7 +9,7 @@ name                    value                                                   
 ======================  ==========================================================  =========
 ``metric_coverage``     number of the nine contract families with a sample          ``== 9``
 ``latency_p95_seconds`` ``histogram_quantile(0.95, sum by (le) (duration_bucket))`` ``< 10``
-``success_rate``        ``requests_total{status="success"} / requests_total``       ``>= 0.95``
+``success_rate``        ``success / (requests_total - rejected)`` (429s never ran)  ``>= 0.95``
 ``max_concurrency``     ``max(airflow_export_running_high_water)``                  ``<= 5``
 ``max_queue_depth``     ``airflow_pool_scheduled_slots_high_water{pool=...}``       ``<= 100``
 ``bytes_exported``      ``sum(airflow_export_bytes_total)``                         ``> 0``
@@ -231,7 +231,8 @@ def _latency_p95(samples: Sequence[Sample], limits: Thresholds) -> AssertionResu
 
 def _success_rate(samples: Sequence[Sample], limits: Thresholds) -> AssertionResult:
     threshold = float(limits.success_rate)
-    total = sum_values(samples, REQUESTS_TOTAL)
+    rejected = sum_values(samples, REQUESTS_TOTAL, {"status": "rejected"}) or 0.0
+    total = (sum_values(samples, REQUESTS_TOTAL) or 0.0) - rejected  # refused with 429: never run
     if not total:
         return _result(
             "success_rate", False, math.nan, threshold, ">=", f"no export requests counted in {REQUESTS_TOTAL}"
@@ -239,6 +240,8 @@ def _success_rate(samples: Sequence[Sample], limits: Thresholds) -> AssertionRes
     success = sum_values(samples, REQUESTS_TOTAL, {"status": "success"}) or 0.0
     rate = success / total
     detail = f"{format_value(success)} of {format_value(total)} requests succeeded"
+    if rejected:
+        detail += f" ({format_value(rejected)} refused with 429, not run)"
     return _result("success_rate", rate >= threshold, rate, threshold, ">=", detail)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from airflow_export.names import EXPORT_OPERATORS
-from scripts.stack import Stack
+from scripts.stack import ADMIN_PASSWORD, ADMIN_USER, Stack
 
 #: Checks the metrics of an ``export_batch`` run, which triggers it with conf ``export_folder``.
 VALIDATION_DAG = "export_validation"
@@ -45,3 +48,15 @@ def validation_report(stack: Stack, batch_run_id: str) -> tuple[dict, str]:
         return run, table_file.read_text()
     log = stack.api.task_log(VALIDATION_DAG, run["dag_run_id"], "validate")[-3000:]
     return run, "(no assertion table: see the task log)\n" + log
+
+
+def request_batch(stack: Stack, folder: Path, timeout: float = 900) -> tuple[list[str], int, str]:
+    """Run the client, ``airflow-export request --batch --download folder``, against the stack.
+
+    :return: the command line as a person types it, its exit status, and its output (stdout, then stderr).
+    """
+    args = ["request", "--batch", "--download", str(folder), "--url", stack.base_url, "--user", ADMIN_USER]
+    env = {**stack.env(), "AIRFLOW_EXPORT_PASSWORD": ADMIN_PASSWORD}  # not on the command line
+    proc = subprocess.run([sys.executable, "-m", "airflow_export.client", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return ["airflow-export", *args], proc.returncode, proc.stdout + proc.stderr

@@ -17,6 +17,7 @@ EXPECTED_ALERTS = {
     "AirflowExportSuccessRateLow",
     "AirflowExportPoolSaturated",
     "AirflowExportNoExports",
+    "AirflowExportRequestsRejected",
 }
 
 
@@ -24,7 +25,7 @@ def test_check_rules():
     promtool = require_promtool()
     done = run_promtool(promtool, "check", "rules", str(ALERTS))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 4 rules found" in done.stdout
+    assert "SUCCESS: 5 rules found" in done.stdout
 
 
 def test_unit_tests_pass():
@@ -46,6 +47,8 @@ def test_alert_names_and_thresholds():
         'airflow_pool_scheduled_slots{pool="export_pool"} > 100'
     )
     assert "[6h]" in by_name["AirflowExportNoExports"]["expr"]
+    assert 'status="rejected"' in by_name["AirflowExportRequestsRejected"]["expr"]
+    assert 'status!="rejected"' in by_name["AirflowExportSuccessRateLow"]["expr"]
     for rule in rules:
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]

@@ -6,20 +6,27 @@ REST API and the PDF it wrote is read back. The second test tries records = -1: 
 clamps it to the schema's minimum (1) when left, so it is fed through the form's "Configuration
 JSON" instead, and the trigger is refused (the API's schema error shows in the dialog), no run made.
 
-Screenshots go to ``test-artifacts/``: ``ui-trigger-form.png`` (the filled form) and
+The third triggers a CSV export from the form, opens the run's "Export files" tab (the plugin's
+``external_views`` page in an iframe), clicks the file's link and reads the downloaded rows back.
+
+Screenshots go to ``test-artifacts/``: ``ui-trigger-form.png`` (the filled form), ``ui-export-files.png``
+(the tab) and
 ``ui-trigger-form-invalid.png`` (the refusal); ``ui-trigger-form-failure.png``/``.html`` and
 ``ui-login-failure.png``/``.html`` only when a step fails.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from selenium.webdriver.common.by import By
 
 from tests.support.browser import AirflowUI, chromium_driver, missing_browser_parts
 from tests.support.stack import ADMIN_PASSWORD, ADMIN_USER
@@ -127,3 +134,44 @@ def test_trigger_form_refuses_negative_records(ui, airflow_stack, artifacts):
         ui.snapshot(artifacts / "ui-trigger-form-invalid")
 
     assert run_ids(stack) == before  # no run was created
+
+
+def test_export_files_tab_downloads_the_file_through_the_browser(ui, airflow_stack, artifacts, tmp_path):
+    stack = airflow_stack
+    downloads = tmp_path / "downloads"
+    with ui.evidence_on_failure(artifacts / "ui-export-files-failure"):
+        ui.open_dag(DAG_ID)
+        form = ui.open_trigger_form(DAG_ID)
+        form.type_into("Records", "300")
+        assert form.value("Format") == "csv"
+        form.submit()
+        ui.toast("Dag Run Triggered")
+        run_id = ui.run_id_from_url(DAG_ID)
+        run = stack.api.wait_run(DAG_ID, run_id, timeout=180)
+        assert run["state"] == "success", stack.api.task_log(DAG_ID, run_id, "export_csv")[-3000:]
+        meta = stack.api.xcom(DAG_ID, run_id, "export_csv")
+
+        ui.open_run_tab(DAG_ID, run_id, "Export files")
+        ui.enter_iframe("Export files")
+        ui.wait(lambda d: d.find_element(By.ID, "run-state").text == "success", "the run state in the tab")
+        cells = [td.text for td in ui.driver.find_elements(By.CSS_SELECTOR, "#export-files tr:nth-child(2) td")]
+        assert cells[:4] == ["export_csv", "records.csv", "300", f"{meta['bytes']:,}"]
+        ui.driver.switch_to.default_content()
+        ui.snapshot(artifacts / "ui-export-files")
+        ui.enter_iframe("Export files")
+        ui.allow_downloads(downloads)
+        ui.driver.find_element(By.LINK_TEXT, "records.csv").click()
+        ui.driver.switch_to.default_content()
+
+    target = downloads / "records.csv"
+    deadline = time.monotonic() + 60
+    while not (target.exists() and not list(downloads.glob("*.crdownload"))):
+        assert time.monotonic() < deadline, f"no download in {downloads}: {list(downloads.iterdir())}"
+        time.sleep(0.2)
+    data = target.read_bytes()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (meta["bytes"], meta["sha256"])
+    with open(target, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    with closing(sqlite3.connect(stack.demo_db)) as db:
+        expected = [str(i) for (i,) in db.execute("SELECT id FROM demo_records ORDER BY id LIMIT 300")]
+    assert rows[0][:2] == ["id", "name"] and [r[0] for r in rows[1:]] == expected

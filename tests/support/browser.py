@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
@@ -157,6 +157,28 @@ class AirflowUI:
         prefix = f"{self.base_url}/dags/{dag_id}/runs/"
         url = self.wait(lambda d: d.current_url if d.current_url.startswith(prefix) else None, "the new run's page")
         return unquote(url[len(prefix):].split("/")[0].split("?")[0])
+
+    def open_run_tab(self, dag_id: str, run_id: str, tab: str) -> None:
+        """Open a run's page and click its tab ``tab`` (e.g. a plugin's "Export files"); wait for its URL."""
+        self.driver.get(f"{self.base_url}/dags/{dag_id}/runs/{quote(run_id, safe='')}")
+        tab_link = EC.element_to_be_clickable((By.XPATH, f"//a[@title={_xpath_literal(tab)}]"))
+        link = self.wait(tab_link, f"the tab {tab!r}")
+        href = link.get_attribute("href")
+        link.click()
+        self.wait(lambda d: d.current_url == href, f"the tab {tab!r} to open")
+
+    def enter_iframe(self, title: str) -> WebElement:
+        """Switch into the iframe titled ``title`` (an ``external_views`` page); return the iframe element.
+        ``driver.switch_to.default_content()`` leaves it."""
+        frame = self.wait(EC.presence_of_element_located((By.XPATH, f"//iframe[@title={_xpath_literal(title)}]")),
+                          f"the iframe {title!r}")
+        self.driver.switch_to.frame(frame)
+        return frame
+
+    def allow_downloads(self, folder: Path) -> None:
+        """Let the browser save downloads into ``folder`` without asking (CDP ``Browser.setDownloadBehavior``)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
 
     def toast(self, title: str) -> WebElement:
         """Wait for a toast notification titled ``title``; return the toast's title element."""

@@ -38,8 +38,8 @@ from scripts.stack.runs import run_and_collect, validation_report
 from tests.support.postgres import PostgresServer
 
 __all__ = [
-    "ADMIN_PASSWORD", "ADMIN_USER", "REPO", "CeleryServices", "ComponentExited", "PortTakenError", "Stack",
-    "celery_stack", "e2e_stack",
+    "ADMIN_PASSWORD", "ADMIN_USER", "E2E_MAX_QUEUE_DEPTH", "REPO", "VIEWER_PASSWORD", "VIEWER_USER",
+    "CeleryServices", "ComponentExited", "PortTakenError", "Stack", "celery_stack", "e2e_stack",
     "free_port", "launcher", "process_running", "read", "run_and_collect", "validation_report", "wait_until",
 ]
 
@@ -47,6 +47,10 @@ E2E_DAGS = Path(__file__).resolve().parents[1] / "e2e" / "dags"
 CELERY_DAGS = Path(__file__).resolve().parents[1] / "e2e" / "celery_dags"
 #: A task without heartbeat for this long is failed (and retried) by the scheduler: a lost worker's task.
 HEARTBEAT_TIMEOUT_SECONDS = 20
+VIEWER_USER = "viewer"
+VIEWER_PASSWORD = "viewer"
+#: ``[export] max_queue_depth`` of the e2e stack.
+E2E_MAX_QUEUE_DEPTH = 20
 T = TypeVar("T")
 
 
@@ -57,6 +61,13 @@ def e2e_stack(postgres: PostgresServer) -> Iterator[Stack]:
     :param postgres: the running server behind connections ``e2e_pg`` and ``e2e_pg_closed``.
     """
     home = Path(tempfile.mkdtemp(prefix="airflow-export-e2e-"))
+    # A second user with the Viewer role: may read runs and files, may not trigger (403 tests).
+    (home / "passwords.json").write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD, VIEWER_USER: VIEWER_PASSWORD}))
+    settings = {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin,{VIEWER_USER}:viewer",
+        # the request API's admission limit for the load test (tests/e2e/test_request_load.py)
+        "AIRFLOW__EXPORT__MAX_QUEUE_DEPTH": str(E2E_MAX_QUEUE_DEPTH),
+    }
     connections = {
         # A real server that checks the password (scram-sha-256).
         "AIRFLOW_CONN_E2E_PG": postgres.airflow_connection_json(),
@@ -66,7 +77,7 @@ def e2e_stack(postgres: PostgresServer) -> Iterator[Stack]:
             "login": postgres.user, "password": postgres.password, "schema": postgres.dbname,
         }),
     }
-    stack = Stack(home, api_port=free_port(), bridge=True, extra_env=connections,
+    stack = Stack(home, api_port=free_port(), bridge=True, extra_env={**settings, **connections},
                          extra_dag_bundles={"e2e-test-dags": E2E_DAGS})
     try:
         with running_stack(stack) as started:

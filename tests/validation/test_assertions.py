@@ -212,6 +212,21 @@ CASES = [
         0.0,
         "0 of 3 requests succeeded",
     ),
+    (
+        "success_ignores_rejected_requests",
+        "success_rate",
+        exposition(
+            requests=[
+                ({"format": "csv", "status": "success"}, 19.0),
+                ({"format": "csv", "status": "failed"}, 1.0),
+                ({"format": "any", "status": "rejected"}, 80.0),
+            ]
+        ),
+        {},
+        True,
+        0.95,
+        "19 of 20 requests succeeded (80 refused with 429, not run)",
+    ),
     ("success_threshold_override", "success_rate", exposition(), {"success_rate": 0.96}, False, 0.95, "19 of 20"),
     ("success_no_requests", "success_rate", exposition(requests=None), {}, False, NAN, "no export requests counted"),
     (

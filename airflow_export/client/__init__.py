@@ -1,0 +1,1 @@
+"""A client of the plugin's request API and the ``airflow-export`` command (stdlib only)."""
