@@ -143,6 +143,21 @@ class BaseExportOperator(BaseOperator):
         self.progress_every_rows = progress_every_rows
         self.progress_every_seconds = progress_every_seconds
 
+    def check_options(self) -> None:
+        """Check the writer arguments that are not templated, as the writer will; implemented by subclasses."""
+
+    def validate_options(self) -> None:
+        """:meth:`check_options`, its error naming this task; the subclasses call it at the end of
+        ``__init__``, so a bad option is an import error of the DAG file, not a failed run.
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad option value, naming the option.
+        """
+        try:
+            self.check_options()
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{type(self).__name__} {self.task_id!r}: {exc}") from None
+
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
         """``.partial(...).expand(...)`` (dynamic task mapping), in ``export_pool`` by default.
@@ -268,6 +283,12 @@ class BaseExportOperator(BaseOperator):
             result.records, result.bytes, result.duration_seconds, result.records_per_second,
             ", ".join(f.path for f in result.files),
         )
+        if result.formula_guarded_cells:
+            self.log.info(
+                "The formula guard prefixed %d text cells with ' (they began with = + - @, tab or CR and were not "
+                "plain numbers); pass format_options={'formula_guard': False} for trusted input",
+                result.formula_guarded_cells,
+            )
         return meta
 
     def export(self) -> ExportResult:

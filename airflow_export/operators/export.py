@@ -43,6 +43,20 @@ class ExportCsvOperator(BaseExportOperator):
     def __init__(self, *, chunk_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chunk_size = chunk_size
+        self.validate_options()
+
+    def check_options(self) -> None:
+        """``chunk_size`` and ``format_options`` checked as :func:`~airflow_export.write_csv` checks them
+        (pure checks, at DAG parse time: a typo is an import error, not a failed run).
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad value, naming the option.
+        """
+        from airflow_export.writers.csv import CsvOptions
+        from airflow_export.writers.frame import check_positive_int
+
+        check_positive_int("chunk_size", self.chunk_size)
+        CsvOptions.from_kwargs(**self.format_options)
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.csv import write_csv
@@ -72,6 +86,22 @@ class ExportPdfOperator(BaseExportOperator):
         super().__init__(**kwargs)
         self.title = title
         self.rows_per_page = rows_per_page
+        self.validate_options()
+
+    def check_options(self) -> None:
+        """``rows_per_page``, ``format_options`` and the page size checked as
+        :func:`~airflow_export.write_pdf` checks them (pure checks, at DAG parse time).
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad value, naming the option.
+        """
+        from airflow_export.writers.frame import check_positive_int
+        from airflow_export.writers.pdf import PdfOptions
+        from airflow_export.writers.pdf.layout import resolve_page_size
+
+        check_positive_int("rows_per_page", self.rows_per_page)
+        opts = PdfOptions.from_kwargs(**self.format_options)
+        resolve_page_size(opts.page_size, opts.landscape)
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.pdf import write_pdf

@@ -187,8 +187,21 @@ def test_null_marker_in_every_column_kind(tmp_path):
     ("value", "guarded"),
     [
         ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
+        ("+1", "+1"),  # a plain signed number is no formula (issue 16, item 5)
+        ("-1", "-1"),
+        ("-5", "-5"),
+        ("+1.5", "+1.5"),
+        ("-1e5", "-1e5"),
+        ("-.5", "-.5"),
+        ("-1E+05", "-1E+05"),
+        ("-1+1", "'-1+1"),
+        ("+1.5.5", "'+1.5.5"),
+        ("-1e", "'-1e"),
+        ("-", "'-"),
+        ("+", "'+"),
+        ("-٣", "'-٣"),  # not an ASCII digit
+        ("-1\n", "'-1\n"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
