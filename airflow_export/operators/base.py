@@ -87,6 +87,9 @@ class BaseExportOperator(BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql", "parameters": "json"}
     export_format: ClassVar[str] = ""
+    #: The reason ``execute`` counted this try's failure under (None: not failed in ``execute``);
+    #: the plugin's failure listener reads it (:mod:`airflow_export.plugin.failures`).
+    failure_reason: str | None = None
 
     def __init__(
         self,
@@ -269,7 +272,9 @@ class BaseExportOperator(BaseOperator):
         try:
             result = self.export()
         except BaseException as exc:
-            metrics.export_failed(self.export_format, metrics.failure_reason(exc), time.monotonic() - started)
+            # Counted here; the plugin's failure listener counts failures before execute (ADR 0057).
+            self.failure_reason = metrics.failure_reason(exc)
+            metrics.export_failed(self.export_format, self.failure_reason, time.monotonic() - started)
             raise
         finally:
             self._exporting = False
