@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
 from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_export import metrics
 from airflow_export.destinations import Destination, export_root, resolve_destination, staged_output
 from airflow_export.names import EXPORT_POOL
 from airflow_export.operators.assets import default_asset, emit_asset_events
+from airflow_export.operators.empty import check_on_empty, on_empty_input, peek
 from airflow_export.operators.lineage import operator_lineage
 from airflow_export.operators.progress import ProgressLogger
 from airflow_export.operators.templating import as_data, data_value, render_native, render_text
@@ -76,6 +78,8 @@ class BaseExportOperator(BaseOperator):
     :param progress_every_rows: log progress every this many rows (default 50,000) ...
     :param progress_every_seconds: ... or every this many seconds (default 5), whichever first.
     :param pool: Airflow pool (default ``export_pool``), which bounds how many exports run at once.
+    :param on_empty: an input without rows: ``"write"`` (default: the header when the columns are
+        known), ``"skip"`` (no file, the task is skipped) or ``"fail"`` (see :mod:`~airflow_export.operators.empty`).
     :param outlets: Assets the export produces (see :func:`~airflow_export.operators.assets.emit_asset_events`).
         When not given and ``output_path`` is a plain local string without templates, the
         outlet is :func:`~airflow_export.export_asset` of it.
@@ -109,6 +113,7 @@ class BaseExportOperator(BaseOperator):
         progress_every_rows: int = 50_000,
         progress_every_seconds: float = 5.0,
         pool: str = EXPORT_POOL,
+        on_empty: str = "write",
         **kwargs: Any,
     ) -> None:
         super().__init__(pool=pool, **kwargs)
@@ -145,6 +150,7 @@ class BaseExportOperator(BaseOperator):
         self.format_options = dict(format_options or {})
         self.progress_every_rows = progress_every_rows
         self.progress_every_seconds = progress_every_seconds
+        self.on_empty = check_on_empty(on_empty)
 
     def check_options(self) -> None:
         """Check the writer arguments that are not templated, as the writer will; implemented by subclasses."""
@@ -271,6 +277,8 @@ class BaseExportOperator(BaseOperator):
         self._exporting = True
         try:
             result = self.export()
+        except AirflowSkipException:  # on_empty="skip": neither a success nor a failure
+            raise
         except BaseException as exc:
             # Counted here; the plugin's failure listener counts failures before execute (ADR 0057).
             self.failure_reason = metrics.failure_reason(exc)
@@ -312,6 +320,9 @@ class BaseExportOperator(BaseOperator):
             )
         with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
             self.log.info("Exporting %s to %s (%s)", source.description, destination.target, self.export_format)
+            source, empty = peek(source)
+            if empty:
+                on_empty_input(self.on_empty, source, destination.target, self.log)
             progress = ProgressLogger(
                 self.log, destination.target, every_rows=self.progress_every_rows,
                 every_seconds=self.progress_every_seconds,
