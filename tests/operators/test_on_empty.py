@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from airflow_export import ExportCsvOperator, ExportPdfOperator, metrics
 from airflow_export.operators.empty import EmptyInputError
+from tests.support.stats import CountingStats
 
 
 @pytest.fixture()
@@ -42,20 +43,9 @@ CASES = ["xcom []", "xcom [] with columns", "xcom table", "empty query", "header
 
 @pytest.fixture()
 def counted(monkeypatch):
-    calls: list[str] = []
-
-    class Recorder:
-        def incr(self, name, count=1, *args, **kwargs):
-            calls.extend([name] * count)
-
-        def timing(self, *args, **kwargs):
-            pass
-
-        def gauge(self, *args, **kwargs):
-            pass
-
-    monkeypatch.setattr(metrics, "_stats", lambda: Recorder())
-    return calls
+    recorder = CountingStats()
+    monkeypatch.setattr(metrics, "_stats", lambda: recorder)
+    return recorder.counted
 
 
 @pytest.mark.parametrize("case", CASES)

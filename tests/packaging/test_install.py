@@ -107,12 +107,13 @@ def test_install_md_steps_in_a_stock_airflow_venv_then_the_bridge_maps_by_defaul
         "PIP_CONSTRAINT": str(REPO / "requirements" / "lock.txt"),  # the project's pins, as in the test above
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    stock = run([str(py), "-c", "import importlib.util as u; print(u.find_spec('airflow_export'))"], env=env)
+    stock = run([str(py), "-c", "import importlib.util as u; print(u.find_spec('airflow_export'))"], env=env,
+                cwd=tmp_path)
     assert stock.stdout.strip() == "None"  # stock Airflow: the package is not there yet
     done = run(["bash", "-euo", "pipefail", "-c", install_steps()], cwd=src, env=env)
     assert "airflow_export" in done.stdout
     packaged = run([str(py), "-c", "from airflow_export.bridge.cli import DEFAULT_MAPPING; print(DEFAULT_MAPPING)"],
-                   env=env).stdout.strip()
+                   env=env, cwd=tmp_path).stdout.strip()
     assert packaged.startswith(str(venv)) and packaged.endswith("airflow_export/bridge/statsd_mapping.yml")
     assert f"mapping OK: 22 mappings in {packaged}" in done.stdout
     pools = run([str(venv / "bin" / "airflow"), "pools", "get", "export_pool"], env=env).stdout

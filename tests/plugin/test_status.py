@@ -19,6 +19,7 @@ import pytest
 from airflow_export.plugin import AirflowExportPlugin
 from airflow_export.plugin.app import export_status
 from airflow_export.plugin.failures import export_failure_listener
+from tests.support.stats import CountingStats
 
 DAGS = os.path.join(os.path.dirname(__file__), "dags")
 BUNDLES = [
@@ -51,19 +52,8 @@ def status_run(airflow_db, tmp_path_factory):
     mp.setenv("AIRFLOW_EXPORT_ROOT", str(root))
     mp.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(BUNDLES))
     mp.syspath_prepend(DAGS)
-    counted: list[str] = []
-
-    class Recorder:
-        def incr(self, name, count=1, *args, **kwargs):
-            counted.extend([name] * count)
-
-        def timing(self, *args, **kwargs):
-            pass
-
-        def gauge(self, *args, **kwargs):
-            pass
-
-    mp.setattr(metrics, "_stats", lambda: Recorder())
+    recorder = CountingStats()
+    mp.setattr(metrics, "_stats", lambda: recorder)
     with create_session() as session:
         if Pool.get_pool("export_pool", session=session) is None:
             Pool.create_or_update_pool("export_pool", 5, "exports", include_deferred=False, session=session)
@@ -73,7 +63,7 @@ def status_run(airflow_db, tmp_path_factory):
         run = dag.test()
     finally:
         sys.modules.pop("export_status_cases", None)
-    yield run, counted, root
+    yield run, recorder.counted, root
     mp.undo()
 
 

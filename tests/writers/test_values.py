@@ -23,6 +23,7 @@ from airflow_export.writers.values import (
     format_value,
     guard_formula,
 )
+from tests.writers.support import SIGNED_TEXT_CASES
 
 
 def _cyclic():
@@ -183,21 +184,7 @@ def test_only_none_becomes_the_null_marker(value, marker, text):
     ("text", "guarded"),
     [
         ("=1+1", "'=1+1"),
-        ("+1", "+1"),  # a plain signed number is no formula (issue 16, item 5)
-        ("-1", "-1"),
-        ("-5", "-5"),
-        ("+1.5", "+1.5"),
-        ("-1e5", "-1e5"),
-        ("-.5", "-.5"),
-        ("-1E+05", "-1E+05"),
-        ("-1+1", "'-1+1"),
-        ("+1.5.5", "'+1.5.5"),
-        ("-1e", "'-1e"),
-        ("-", "'-"),
-        ("+", "'+"),
-        ("-٣", "'-٣"),  # not an ASCII digit
-        ("-1\n", "'-1\n"),
-        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        *SIGNED_TEXT_CASES,
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
