@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
 
 
+def _resolved_later(value: Any) -> bool:
+    """True for a value Airflow resolves when the task runs (``XComArg``, ``literal``, ``DagParam``)."""
+    return callable(getattr(value, "resolve", None))
+
+
 class ExportCancelled(BaseException):
     """The export was stopped by ``on_kill`` (SIGTERM from the supervisor, a user marking the task)."""
 
@@ -91,6 +96,8 @@ class BaseExportOperator(BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql", "parameters": "json"}
     export_format: ClassVar[str] = ""
+    #: The writer arguments the operator takes itself (checked with ``format_options``).
+    writer_arg_names: ClassVar[tuple[str, ...]] = ()
     #: The reason ``execute`` counted this try's failure under (None: not failed in ``execute``);
     #: the plugin's failure listener reads it (:mod:`airflow_export.plugin.failures`).
     failure_reason: str | None = None
@@ -152,20 +159,25 @@ class BaseExportOperator(BaseOperator):
         self.progress_every_seconds = progress_every_seconds
         self.on_empty = check_on_empty(on_empty)
 
-    def check_options(self) -> None:
+    @classmethod
+    def check_options(cls, format_options: dict[str, Any]) -> None:
         """Check the writer arguments that are not templated, as the writer will; implemented by subclasses."""
 
-    def validate_options(self) -> None:
-        """:meth:`check_options`, its error naming this task; the subclasses call it at the end of
-        ``__init__``, so a bad option is an import error of the DAG file, not a failed run.
+    @classmethod
+    def validate_options(cls, task_id: Any, format_options: Any, writer_args: Mapping[str, Any]) -> None:
+        """:meth:`check_options`, its error naming the task. Called at the end of ``__init__`` and by
+        :meth:`partial` (for what is given there), so a bad option is an import error of the DAG file,
+        not a failed run; values Airflow resolves at run time (``XComArg``) are left to then.
 
         :raises TypeError: an unknown option (with the closest valid name).
         :raises ValueError: a bad option value, naming the option.
         """
+        if not isinstance(format_options, Mapping) or any(map(_resolved_later, writer_args.values())):
+            return
         try:
-            self.check_options()
+            cls.check_options(dict(format_options), **writer_args)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{type(self).__name__} {self.task_id!r}: {exc}") from None
+            raise type(exc)(f"{cls.__name__} {task_id!r}: {exc}") from None
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
@@ -174,6 +186,10 @@ class BaseExportOperator(BaseOperator):
         Airflow's ``partial`` takes ``pool`` only from the arguments or ``default_args``, never
         from an operator's ``__init__`` default (see ADR 0021).
         """
+        cls.validate_options(
+            kwargs.get("task_id"), kwargs.get("format_options") or {},
+            {name: kwargs[name] for name in cls.writer_arg_names if name in kwargs},
+        )
         operator_partial = super().partial(**kwargs)
         operator_partial.kwargs.setdefault("pool", EXPORT_POOL)
         return operator_partial

@@ -43,6 +43,12 @@ def _import_errors(tmp_path, task: str) -> tuple[dict, dict]:
          "ExportCsvOperator 'c': quoting must be one of"),
         ('ExportCsvOperator(task_id="c", rows=[[1]], output_path="x.csv", chunk_size=0)',
          "ExportCsvOperator 'c': chunk_size must be an int >= 1, got 0"),
+        # Mapped tasks: what .partial() is given is checked there.
+        ('ExportCsvOperator.partial(task_id="m", rows=[[1]], format_options={"delimeter": ";"})'
+         '.expand(output_path=["a.csv", "b.csv"])',
+         "ExportCsvOperator 'm': write_csv() got an unknown option 'delimeter' (did you mean 'delimiter'?)"),
+        ('ExportPdfOperator.partial(task_id="m", rows=[[1]], rows_per_page=0).expand(output_path=["a.pdf"])',
+         "ExportPdfOperator 'm': rows_per_page must be an int >= 1, got 0"),
     ],
 )
 def test_a_dag_with_a_bad_option_fails_to_import(tmp_path, task, message):
@@ -57,6 +63,15 @@ def test_a_dag_with_good_options_imports(tmp_path):
         tmp_path,
         'ExportCsvOperator(task_id="c", sql="SELECT 1", conn_id="db", output_path="{{ run_id }}/x.csv", '
         'format_options={"delimiter": ";", "null_marker": "NULL"})',
+    )
+    assert errors == {} and "bad_options" in dags
+
+
+def test_a_mapped_dag_with_good_options_imports(tmp_path):
+    errors, dags = _import_errors(
+        tmp_path,
+        'ExportPdfOperator.partial(task_id="m", rows=[[1]], rows_per_page=10, format_options={"page_size": "letter"})'
+        '.expand(output_path=["a.pdf", "b.pdf"])',
     )
     assert errors == {} and "bad_options" in dags
 
