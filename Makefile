@@ -1,10 +1,11 @@
 # airflow-export: the two commands are `make demo` and `make test`.
 PY := .venv/bin/python
+UV := $(if $(wildcard .venv/bin/uv),.venv/bin/uv,uv)
 PYTEST_ARGS ?=
 # What `make test-fast` leaves out: the end-to-end, slow, and PostgreSQL/Chromium (`services`) tests.
 FAST_MARKERS := not e2e and not slow and not services
 
-.PHONY: venv setup setup-full demo up demo-celery up-celery test test-fast lint bench lock clean
+.PHONY: venv setup setup-full demo up demo-celery up-celery test test-fast lint bench lock dist clean
 
 # Set-up steps (scripts/setup.sh): the venv only; + fonts and promtool; + PostgreSQL and Chromium.
 venv:
@@ -48,5 +49,9 @@ bench: setup
 lock:
 	.venv/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 --no-emit-package airflow-export -o requirements/lock.txt
 
+# The wheel to install into an existing Airflow (docs/install.md); the StatsD mapping is package data.
+dist:
+	$(UV) build --wheel -o dist .
+
 clean:
-	rm -rf airflow-home .pytest_cache test-artifacts
+	rm -rf airflow-home .pytest_cache test-artifacts dist build

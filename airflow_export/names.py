@@ -21,6 +21,8 @@ FORMATS = ("csv", "pdf")
 FAILURE_REASONS = ("source_error", "write_error", "invalid_input", "timeout", "cancelled")
 #: The ``status`` label of ``airflow_export_requests_total`` (``rejected``: refused with HTTP 429, never run).
 STATUSES = ("success", "failed", "rejected")
+#: XCom key of a failed export's ``{"reason": ..., "error": ...}`` (read by ``/export/status``).
+FAILURE_XCOM_KEY = "export_failure"
 
 #: Where the bridge serves Prometheus metrics by default (``AIRFLOW_EXPORT_METRICS_URL`` overrides).
 METRICS_URL_ENV = "AIRFLOW_EXPORT_METRICS_URL"

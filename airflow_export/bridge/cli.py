@@ -3,7 +3,10 @@
 Usage::
 
     airflow-export-bridge --statsd-host 127.0.0.1 --statsd-port 9125 \\
-        --metrics-host 127.0.0.1 --metrics-port 9102 --mapping deploy/statsd/mapping.yml
+        --metrics-host 127.0.0.1 --metrics-port 9102
+
+``--mapping`` defaults to the mapping shipped in the package (:data:`DEFAULT_MAPPING`, the file
+``deploy/statsd/mapping.yml`` links to); ``--no-mapping`` runs with statsd_exporter's default naming only.
 
 On start it prints one machine-readable line to stdout (ports are the bound ones, so port 0
 works)::
@@ -25,12 +28,16 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from airflow_export.bridge.mapping import MappingConfig, MappingError
 from airflow_export.bridge.server import Bridge
 from airflow_export.names import METRICS_PORT_DEFAULT, STATSD_PORT_DEFAULT
 
-__all__ = ["build_arg_parser", "main"]
+__all__ = ["DEFAULT_MAPPING", "build_arg_parser", "main"]
+
+#: The StatsD mapping of the nine export metrics, shipped as package data.
+DEFAULT_MAPPING = Path(__file__).resolve().parent / "statsd_mapping.yml"
 
 
 def _non_negative_int(text: str) -> int:
@@ -71,7 +78,15 @@ def build_arg_parser() -> argparse.ArgumentParser:
         default=METRICS_PORT_DEFAULT,
         help="HTTP port, 0 = any free (default: %(default)s)",
     )
-    parser.add_argument("--mapping", metavar="FILE", help="mapping YAML in statsd_exporter's format")
+    mapping = parser.add_mutually_exclusive_group()
+    mapping.add_argument(
+        "--mapping", metavar="FILE", default=str(DEFAULT_MAPPING),
+        help="mapping YAML in statsd_exporter's format (default: the mapping shipped in the package, %(default)s)",
+    )
+    mapping.add_argument(
+        "--no-mapping", dest="mapping", action="store_const", const=None,
+        help="no mapping rules: every metric under statsd_exporter's default naming",
+    )
     parser.add_argument(
         "--max-mapped-series",
         "--max-series",

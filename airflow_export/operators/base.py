@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import jinja2
 from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_export import metrics
 from airflow_export.destinations import Destination, export_root, resolve_destination, staged_output
 from airflow_export.names import EXPORT_POOL, WORKER_ENV
 from airflow_export.operators.assets import default_asset, emit_asset_events
+from airflow_export.operators.empty import check_on_empty, on_empty_input, peek
 from airflow_export.operators.lineage import operator_lineage
 from airflow_export.operators.progress import ProgressLogger
 from airflow_export.operators.templating import as_data, data_value, render_native, render_text
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 
 #: Writer arguments the operator sets itself; ``format_options`` may not repeat them.
 RESERVED_OPTIONS = frozenset({"overwrite", "progress", "columns", "chunk_size", "rows_per_page", "title"})
+
+
+def _resolved_later(value: Any) -> bool:
+    """True for a value Airflow resolves when the task runs (``XComArg``, ``literal``, ``DagParam``)."""
+    return callable(getattr(value, "resolve", None))
 
 
 class ExportCancelled(BaseException):
@@ -77,6 +84,8 @@ class BaseExportOperator(BaseOperator):
     :param progress_every_rows: log progress every this many rows (default 50,000) ...
     :param progress_every_seconds: ... or every this many seconds (default 5), whichever first.
     :param pool: Airflow pool (default ``export_pool``), which bounds how many exports run at once.
+    :param on_empty: an input without rows: ``"write"`` (default: the header when the columns are
+        known), ``"skip"`` (no file, the task is skipped) or ``"fail"`` (see :mod:`~airflow_export.operators.empty`).
     :param outlets: Assets the export produces (see :func:`~airflow_export.operators.assets.emit_asset_events`).
         When not given and ``output_path`` is a plain local string without templates, the
         outlet is :func:`~airflow_export.export_asset` of it.
@@ -88,6 +97,11 @@ class BaseExportOperator(BaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"sql": "sql", "parameters": "json"}
     export_format: ClassVar[str] = ""
+    #: The writer arguments the operator takes itself (checked with ``format_options``).
+    writer_arg_names: ClassVar[tuple[str, ...]] = ()
+    #: The reason ``execute`` counted this try's failure under (None: not failed in ``execute``);
+    #: the plugin's failure listener reads it (:mod:`airflow_export.plugin.failures`).
+    failure_reason: str | None = None
 
     def __init__(
         self,
@@ -107,6 +121,7 @@ class BaseExportOperator(BaseOperator):
         progress_every_rows: int = 50_000,
         progress_every_seconds: float = 5.0,
         pool: str = EXPORT_POOL,
+        on_empty: str = "write",
         **kwargs: Any,
     ) -> None:
         super().__init__(pool=pool, **kwargs)
@@ -143,6 +158,27 @@ class BaseExportOperator(BaseOperator):
         self.format_options = dict(format_options or {})
         self.progress_every_rows = progress_every_rows
         self.progress_every_seconds = progress_every_seconds
+        self.on_empty = check_on_empty(on_empty)
+
+    @classmethod
+    def check_options(cls, format_options: dict[str, Any]) -> None:
+        """Check the writer arguments that are not templated, as the writer will; implemented by subclasses."""
+
+    @classmethod
+    def validate_options(cls, task_id: Any, format_options: Any, writer_args: Mapping[str, Any]) -> None:
+        """:meth:`check_options`, its error naming the task. Called at the end of ``__init__`` and by
+        :meth:`partial` (for what is given there), so a bad option is an import error of the DAG file,
+        not a failed run; values Airflow resolves at run time (``XComArg``) are left to then.
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad option value, naming the option.
+        """
+        if not isinstance(format_options, Mapping) or any(map(_resolved_later, writer_args.values())):
+            return
+        try:
+            cls.check_options(dict(format_options), **writer_args)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{cls.__name__} {task_id!r}: {exc}") from None
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:
@@ -151,6 +187,10 @@ class BaseExportOperator(BaseOperator):
         Airflow's ``partial`` takes ``pool`` only from the arguments or ``default_args``, never
         from an operator's ``__init__`` default (see ADR 0021).
         """
+        cls.validate_options(
+            kwargs.get("task_id"), kwargs.get("format_options") or {},
+            {name: kwargs[name] for name in cls.writer_arg_names if name in kwargs},
+        )
         operator_partial = super().partial(**kwargs)
         operator_partial.kwargs.setdefault("pool", EXPORT_POOL)
         return operator_partial
@@ -254,8 +294,12 @@ class BaseExportOperator(BaseOperator):
         self._exporting = True
         try:
             result = self.export()
+        except AirflowSkipException:  # on_empty="skip": neither a success nor a failure
+            raise
         except BaseException as exc:
-            metrics.export_failed(self.export_format, metrics.failure_reason(exc), time.monotonic() - started)
+            # Counted here; the plugin's failure listener counts failures before execute (ADR 0057).
+            self.failure_reason = metrics.failure_reason(exc)
+            metrics.export_failed(self.export_format, self.failure_reason, time.monotonic() - started)
             raise
         finally:
             self._exporting = False
@@ -271,6 +315,12 @@ class BaseExportOperator(BaseOperator):
             result.records, result.bytes, result.duration_seconds, result.records_per_second,
             ", ".join(f.path for f in result.files),
         )
+        if result.formula_guarded_cells:
+            self.log.info(
+                "The formula guard prefixed %d text cells with ' (they began with = + - @, tab or CR and were not "
+                "plain numbers); pass format_options={'formula_guard': False} for trusted input",
+                result.formula_guarded_cells,
+            )
         return meta
 
     def export(self) -> ExportResult:
@@ -289,6 +339,9 @@ class BaseExportOperator(BaseOperator):
             )
         with staged_output(destination, overwrite=self.overwrite) as stage, self.open_source() as source:
             self.log.info("Exporting %s to %s (%s)", source.description, destination.target, self.export_format)
+            source, empty = peek(source)
+            if empty:
+                on_empty_input(self.on_empty, source, destination.target, self.log)
             progress = ProgressLogger(
                 self.log, destination.target, every_rows=self.progress_every_rows,
                 every_seconds=self.progress_every_seconds,

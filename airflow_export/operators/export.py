@@ -41,10 +41,26 @@ class ExportCsvOperator(BaseExportOperator):
 
     export_format = "csv"
     ui_color = "#e3f2e1"
+    writer_arg_names = ("chunk_size",)
 
     def __init__(self, *, chunk_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chunk_size = chunk_size
+        self.validate_options(self.task_id, self.format_options, {"chunk_size": chunk_size})
+
+    @classmethod
+    def check_options(cls, format_options: dict[str, Any], chunk_size: int = 1000) -> None:
+        """``chunk_size`` and ``format_options`` checked as :func:`~airflow_export.write_csv` checks them
+        (pure checks, at DAG parse time: a typo is an import error, not a failed run).
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad value, naming the option.
+        """
+        from airflow_export.writers.csv import CsvOptions
+        from airflow_export.writers.frame import check_positive_int
+
+        check_positive_int("chunk_size", chunk_size)
+        CsvOptions.from_kwargs(**format_options)
 
     def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.csv import write_csv
@@ -71,12 +87,30 @@ class ExportPdfOperator(BaseExportOperator):
     template_fields: Sequence[str] = (*BaseExportOperator.template_fields, "title")
     export_format = "pdf"
     ui_color = "#fbe9e7"
+    writer_arg_names = ("rows_per_page",)
 
     def __init__(self, *, title: str | None = None, rows_per_page: int = 50, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title = title
         self.rows_per_page = rows_per_page
         self._run_time: Any = None  # set by execute() from the DAG run
+        self.validate_options(self.task_id, self.format_options, {"rows_per_page": rows_per_page})
+
+    @classmethod
+    def check_options(cls, format_options: dict[str, Any], rows_per_page: int = 50) -> None:
+        """``rows_per_page``, ``format_options`` and the page size checked as
+        :func:`~airflow_export.write_pdf` checks them (pure checks, at DAG parse time).
+
+        :raises TypeError: an unknown option (with the closest valid name).
+        :raises ValueError: a bad value, naming the option.
+        """
+        from airflow_export.writers.frame import check_positive_int
+        from airflow_export.writers.pdf import PdfOptions
+        from airflow_export.writers.pdf.layout import resolve_page_size
+
+        check_positive_int("rows_per_page", rows_per_page)
+        opts = PdfOptions.from_kwargs(**format_options)
+        resolve_page_size(opts.page_size, bool(opts.landscape))  # None: chosen later, the size alike
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Take the footer's time from the DAG run, then export (see :class:`BaseExportOperator`)."""

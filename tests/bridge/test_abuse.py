@@ -250,7 +250,7 @@ def test_series_cap_holds_for_200000_distinct_names() -> None:
     distinct, cap = 200_000, 10_000
     packets = pack([b"cap.metric_%d:1|c" % i for i in range(distinct)])
     lines_per_packet = [packet.count(b"\n") + 1 for packet in packets]
-    bridge = BridgeProcess("--max-unmapped-series", str(cap), "--log-level", "error")
+    bridge = BridgeProcess("--no-mapping", "--max-unmapped-series", str(cap), "--log-level", "error")
     try:
         process = psutil.Process(bridge.process.pid)
         rss_start = process.memory_info().rss

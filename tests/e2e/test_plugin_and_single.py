@@ -54,10 +54,12 @@ def test_export_single_params_and_plugin_status(airflow_stack):
     assert status["pool"]["running"] == 0 and status["running_exports"] == []
     mine = [e for e in status["last_exports"] if e["run_id"] == run_id]
     assert mine == [{
-        "dag_id": "export_single", "run_id": run_id, "task_id": "export_csv", "status": "success",
+        "dag_id": "export_single", "run_id": run_id, "task_id": "export_csv", "map_index": -1, "status": "success",
         "end_date": mine[0]["end_date"], "path": meta["path"], "format": "csv", "records": 321,
         "bytes": meta["bytes"], "duration_seconds": meta["duration_seconds"],
     }]
+    code, body = get(stack, "/export/status?dag_id=export_single", stack.api.token())
+    assert code == 200 and {e["dag_id"] for e in json.loads(body)["last_exports"]} == {"export_single"}
     assert get(stack, "/export/status?pool=nope", stack.api.token())[0] == 404
 
     code, body = get(stack, "/export/metrics", stack.api.token())

@@ -75,3 +75,23 @@ def parse_copy_csv(data, *, delimiter=",", quotechar='"', lineterminator="\r\n",
             break
         rows.append(row)
     return rows
+
+
+#: Signed texts: plain numbers pass, anything more is a formula start (issue 16, item 5).
+SIGNED_TEXT_CASES = [
+    ("+1", "+1"),
+    ("-1", "-1"),
+    ("-5", "-5"),
+    ("+1.5", "+1.5"),
+    ("-1e5", "-1e5"),
+    ("-.5", "-.5"),
+    ("-1E+05", "-1E+05"),
+    ("-1+1", "'-1+1"),
+    ("+1.5.5", "'+1.5.5"),
+    ("-1e", "'-1e"),
+    ("-", "'-"),
+    ("+", "'+"),
+    ("-٣", "'-٣"),  # not an ASCII digit
+    ("-1\n", "'-1\n"),
+    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+]

@@ -23,6 +23,7 @@ from airflow_export.writers.values import (
     format_value,
     guard_formula,
 )
+from tests.writers.support import SIGNED_TEXT_CASES
 
 
 def _cyclic():
@@ -183,8 +184,7 @@ def test_only_none_becomes_the_null_marker(value, marker, text):
     ("text", "guarded"),
     [
         ("=1+1", "'=1+1"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
+        *SIGNED_TEXT_CASES,
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),

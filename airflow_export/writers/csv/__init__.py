@@ -11,6 +11,7 @@ option are described once in docs/formats.md ("CSV"); the value forms in "Values
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -114,7 +115,8 @@ def write_csv(
         ``path`` = the first file, ``records`` = data rows (header excluded), ``bytes`` =
         bytes on disk summed over the files (after compression), ``duration_seconds`` = wall
         time of this call (reading the rows included), ``files`` = one entry per file with its
-        SHA-256. Empty input gives a header-only file (``records=0``); empty input with no
+        SHA-256, ``formula_guarded_cells`` = text cells the formula guard prefixed. Empty input gives
+        a header-only file (``records=0``); empty input with no
         columns gives an empty file. Files: ``path`` while one file suffices, else every file
         is a part ``NAME.part-00001.csv`` ... (each with its BOM and header).
     :raises TypeError: an unknown option (naming it, the closest valid name and the valid
@@ -170,4 +172,4 @@ def write_csv(
                 raise (located or ValueError(str(exc))) from None
             if progress is not None:
                 progress(series.written)
-        return series.finish()
+        return dataclasses.replace(series.finish(), formula_guarded_cells=chunks.guarded_cells)

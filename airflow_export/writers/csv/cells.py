@@ -19,7 +19,6 @@ from operator import itemgetter
 from typing import Any
 
 from airflow_export.writers.values import (
-    FORMULA_GUARD_PREFIX,
     FORMULA_TRIGGERS,
     NONE_TYPE,
     NULLABLE_TYPES,
@@ -32,6 +31,7 @@ from airflow_export.writers.values import (
     format_str,
     format_timedelta64,
     guard_formula,
+    guard_texts,
     raise_unrenderable,
     text_converter,
     to_null,
@@ -166,7 +166,8 @@ def csv_column(
 
     :param values: the column's values, top to bottom (e.g. one element of ``zip(*batch)``).
     :param null_marker: text for a null (``None``, ``pandas.NA``, ``pandas.NaT``, NaT).
-    :param formula_guard: prefix string cells starting with a formula trigger with ``'``.
+    :param formula_guard: prefix string cells a spreadsheet may read as a formula with ``'``
+        (:func:`~airflow_export.writers.values.is_formula`).
     :param first_row: 1-based row number of ``values[0]``, for error messages.
     :param column: column name, for error messages.
     :param types: ``set(map(type, values))`` if the caller already has it (not modified).
@@ -183,10 +184,7 @@ def csv_column(
             if has_nan(values, has_none):
                 out = [NAN_CELL if v != v else v for v in values]
         elif only is str and formula_guard and has_formula_start(values):
-            out = [
-                FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
-                for v in values
-            ]
+            out = guard_texts(values)[0]
     elif types:
         converters: dict[type, Any] = {t: _csv_converter(t, formula_guard) for t in types}
         bad = {t for t, c in converters.items() if c is None}

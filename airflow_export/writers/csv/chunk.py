@@ -22,7 +22,7 @@ from airflow_export.writers.csv.cells import (
     has_nan,
     holds_any,
 )
-from airflow_export.writers.values import FORMULA_GUARD_PREFIX, FORMULA_TRIGGERS, NONE_TYPE, NULLABLE_TYPES
+from airflow_export.writers.values import NONE_TYPE, NULLABLE_TYPES, count_formulas, guard_texts
 
 
 class CsvCells(NamedTuple):
@@ -70,17 +70,19 @@ class CsvChunk:
         with ``flat[i::width] = column`` and formats the whole chunk in one ``%``).
     :ivar raw_columns: per column the list of the batch's own values (``flat[i::width]``),
         or None: ``columns[i] is raw_columns[i]`` when column ``i`` is unchanged.
+    :ivar guarded_cells: text cells the formula guard prefixed with ``'``.
     """
 
     __slots__ = ("batch", "columns", "changed", "kinds", "null_columns", "empty_counts", "marker_text",
-                 "marker_counts", "unchecked_floats", "special_columns", "flat", "raw_columns")
+                 "marker_counts", "unchecked_floats", "special_columns", "flat", "raw_columns", "guarded_cells")
 
     def __init__(self, batch: Sequence[Sequence[Any]], columns: list[Sequence[Any]], changed: bool,
                  kinds: list[str], null_columns: tuple[int, ...], empty_counts: dict[int, int],
                  marker_text: str | None, marker_counts: dict[int, int], unchecked_floats: tuple[int, ...],
                  special_columns: tuple[int, ...], flat: list[Any] | None = None,
-                 raw_columns: list[list[Any]] | None = None) -> None:
+                 raw_columns: list[list[Any]] | None = None, guarded_cells: int = 0) -> None:
         self.batch = batch
+        self.guarded_cells = guarded_cells
         self.flat = flat
         self.raw_columns = raw_columns
         self.columns = columns
@@ -195,6 +197,7 @@ def csv_chunk(
     marker_counts: dict[int, int] = {}
     unchecked: list[int] = []
     special: list[int] = []
+    guarded = 0
     for i in range(width):
         column_types = flat_types[i::width]
         values = flat[i::width]
@@ -207,9 +210,10 @@ def csv_chunk(
             if has_nan(values, False):
                 out = [NAN_CELL if v != v else v for v in values]
         else:
-            out, kind, has_none, empty_count, deferred = _other_column(
+            out, kind, has_none, empty_count, deferred, column_guarded = _other_column(
                 values, column_types, column_types == strs, check_nan, formula_guard, first_row, columns[i]
             )
+            guarded += column_guarded
             if deferred:
                 unchecked.append(i)
             if has_none:
@@ -228,13 +232,13 @@ def csv_chunk(
         cells.append(out)
         kinds.append(kind)
     return CsvChunk(batch, cells, changed, kinds, tuple(null_columns), empty_counts, marker_text, marker_counts,
-                    tuple(unchecked), tuple(special), flat, raw)
+                    tuple(unchecked), tuple(special), flat, raw, guarded)
 
 
 def _other_column(values: list[Any], column_types: list[type], only_str: bool, check_nan: bool, formula_guard: bool,
-                  first_row: int, column: str) -> tuple[Sequence[Any], str, bool, int | None, bool]:
+                  first_row: int, column: str) -> tuple[Sequence[Any], str, bool, int | None, bool, int]:
     """A column that is not all ints or all floats: ``(cells, kind, may hold a null, empty
-    strings if known, NaN check deferred)``."""
+    strings if known, NaN check deferred, cells the formula guard changed)``."""
     if only_str:
         types: Any = STR_ONLY
         has_none = False
@@ -242,22 +246,24 @@ def _other_column(values: list[Any], column_types: list[type], only_str: bool, c
         types = set(column_types)
         has_none = NONE_TYPE in types
     if types <= NONE_INT:
-        return values, KIND_NUMBER, has_none, None, False
+        return values, KIND_NUMBER, has_none, None, False, 0
     if types <= NONE_FLOAT:
         if not check_nan:
-            return values, KIND_NUMBER, has_none, None, True
+            return values, KIND_NUMBER, has_none, None, True, 0
         out: Sequence[Any] = [NAN_CELL if v != v else v for v in values] if has_nan(values, has_none) else values
-        return out, KIND_NUMBER, has_none, None, False
+        return out, KIND_NUMBER, has_none, None, False, 0
     if types <= NONE_STR:
-        out, empty_count = _str_column(values, has_none, formula_guard)
-        return out, KIND_STR, has_none, empty_count, False
+        out, empty_count, guarded = _str_column(values, has_none, formula_guard)
+        return out, KIND_STR, has_none, empty_count, False, guarded
     out = csv_column(values, formula_guard=formula_guard, first_row=first_row, column=column, types=types)
-    return out, KIND_MIXED, has_none or not NULLABLE_TYPES.isdisjoint(types), None, False
+    guarded = count_formulas(values) if formula_guard and any(issubclass(t, str) for t in types) else 0
+    return out, KIND_MIXED, has_none or not NULLABLE_TYPES.isdisjoint(types), None, False, guarded
 
 
-def _str_column(values: list[Any], has_none: bool, formula_guard: bool) -> tuple[Sequence[Any], int | None]:
-    """A column of strings (and ``None``) with the formula guard applied, and its number of
-    empty strings when the scan proved it 0 (else None: to be counted)."""
+def _str_column(values: list[Any], has_none: bool, formula_guard: bool) -> tuple[Sequence[Any], int | None, int]:
+    """A column of strings (and ``None``) with the formula guard applied, its number of
+    empty strings when the scan proved it 0 (else None: to be counted), and the number of
+    cells the guard changed."""
     empty_count: int | None = None
     guard = False
     if formula_guard and not has_none:
@@ -272,9 +278,9 @@ def _str_column(values: list[Any], has_none: bool, formula_guard: bool) -> tuple
     elif not has_none and all(values):
         empty_count = 0
     if not guard:
-        return values, empty_count
-    return [FORMULA_GUARD_PREFIX + v if v is not None and v.startswith(FORMULA_TRIGGERS) else v
-            for v in values], empty_count
+        return values, empty_count, 0
+    out, guarded = guard_texts(values)
+    return out, empty_count, guarded
 
 
 def _text_stats(out: Sequence[Any], kind: str, has_none: bool, empty_count: int | None, marker_text: str | None,

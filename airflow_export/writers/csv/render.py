@@ -84,6 +84,8 @@ class ChunkRenderer:
         if self.bare_marker:
             self.marker_text = opts.null_marker
         self.check_nan = False
+        #: Text cells the formula guard prefixed with ``'`` so far (each batch counted once).
+        self.guarded_cells = 0
         quotechar, marker = opts.quotechar, opts.null_marker
         minimal = opts.quoting == csv.QUOTE_MINIMAL
         self.join_path = (
@@ -114,12 +116,15 @@ class ChunkRenderer:
                 self._refuse_marker_text(chunk, first_row)
             joined = self._join(chunk, first_row, per_row) if self.join_path else None
             if joined is None:
-                return self._through_csv(chunk, first_row, per_row)
+                texts = self._through_csv(chunk, first_row, per_row)
+                self.guarded_cells += chunk.guarded_cells
+                return texts
             texts, text = joined
             # "n" first: memchr, ~10x faster than the 3-character search when there is no "n".
             if chunk.unchecked_floats and "n" in text and "nan" in text:
                 self.check_nan = True
                 continue
+            self.guarded_cells += chunk.guarded_cells
             return texts
         raise RuntimeError(f"rows {first_row}..{first_row + len(batch) - 1}: the NaN check did not settle")
 

@@ -36,6 +36,7 @@ class ExportResult:
     :param bytes: bytes written, summed over all files.
     :param duration_seconds: wall time of the write, in seconds.
     :param files: one :class:`ExportedFile` per file, in write order (length >= 1).
+    :param formula_guarded_cells: text cells the CSV formula guard prefixed with ``'`` (0 for PDF).
     """
 
     path: str
@@ -44,6 +45,7 @@ class ExportResult:
     bytes: int
     duration_seconds: float
     files: tuple[ExportedFile, ...] = field(default_factory=tuple)
+    formula_guarded_cells: int = 0
 
     @property
     def sha256(self) -> str:
@@ -74,7 +76,8 @@ class ExportResult:
         )
 
     def to_dict(self) -> dict:
-        """JSON-serialisable metadata: path, format, records, bytes, duration_seconds, sha256, files."""
+        """JSON-serialisable metadata: path, format, records, bytes, duration_seconds, sha256, files,
+        formula_guarded_cells."""
         data = asdict(self)
         data["files"] = [asdict(f) for f in self.files]
         data["sha256"] = self.sha256

@@ -24,6 +24,7 @@ from airflow_export.writers.values.forms import (
     FORMULA_TRIGGERS,
     NONE_TYPE,
     UnrenderableValueError,
+    count_formulas,
     format_bool,
     format_decimal,
     format_float,
@@ -31,6 +32,8 @@ from airflow_export.writers.values.forms import (
     format_str,
     format_timedelta,
     guard_formula,
+    guard_texts,
+    is_formula,
 )
 from airflow_export.writers.values.numpy_forms import (
     format_datetime64,
@@ -58,7 +61,10 @@ __all__ = [
     "format_timedelta",
     "format_timedelta64",
     "format_value",
+    "count_formulas",
     "guard_formula",
+    "guard_texts",
+    "is_formula",
     "huge_int_text",
     "raise_unrenderable",
     "text_converter",

@@ -6,6 +6,8 @@ caller's (:func:`airflow_export.writers.values.format_value`).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,6 +16,13 @@ from typing import Any
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: Prefix put before a string cell starting with one of :data:`FORMULA_TRIGGERS`.
 FORMULA_GUARD_PREFIX = "'"
+#: A plain decimal number with a sign (``-5``, ``+1.5``, ``-1e5``, ``-.5``): a spreadsheet reads it
+#: as that number, never as a formula, so the guard leaves it as it is (ASCII digits only;
+#: possessive quantifiers: no backtracking on long digit runs).
+_SIGNED = r"[+-](?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+"
+_SIGNED_NUMBER = re.compile(_SIGNED).fullmatch
+#: Signed numbers, one a line: checks a whole column's candidates in one C pass.
+_SIGNED_LINES = re.compile(f"(?:{_SIGNED}\n)*+{_SIGNED}").fullmatch
 NONE_TYPE = type(None)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
@@ -52,15 +61,48 @@ class UnrenderableValueError(TypeError):
         return UnrenderableValueError(self.type_name, row, column, self.reason)
 
 
-def guard_formula(text: str) -> str:
-    """``text`` with a ``'`` prefix if it begins with a formula trigger (``= + - @``, tab, CR).
+def is_formula(text: str) -> bool:
+    """True if a spreadsheet may read ``text`` as a formula: it begins with a formula trigger
+    (``= + - @``, tab, CR) and is not a plain signed number (``-5``, ``+1.5``, ``-1e5``).
 
-    Source: OWASP "CSV Injection". ``"=1+1"`` -> ``"'=1+1"``; ``"a=b"`` -> ``"a=b"``; ``""`` -> ``""``.
+    Source: OWASP "CSV Injection"; ``"-1+2"`` and ``"-2+3+cmd|' /C calc'!A0"`` are formulas.
+    """
+    return text.startswith(FORMULA_TRIGGERS) and _SIGNED_NUMBER(text) is None
+
+
+def guard_formula(text: str) -> str:
+    """``text`` with a ``'`` prefix if it may be read as a formula (:func:`is_formula`).
+
+    ``"=1+1"`` -> ``"'=1+1"``; ``"-5"`` -> ``"-5"``; ``"a=b"`` -> ``"a=b"``; ``""`` -> ``""``.
 
     :param text: a string cell.
     :returns: the cell text to write.
     """
-    return FORMULA_GUARD_PREFIX + text if text.startswith(FORMULA_TRIGGERS) else text
+    return FORMULA_GUARD_PREFIX + text if is_formula(text) else text
+
+
+def guard_texts(values: Sequence[Any]) -> tuple[Sequence[Any], int]:
+    """A column of strings and ``None`` with :func:`guard_formula` applied, and the number of
+    cells it changed; ``values`` itself when it changed none.
+
+    The cells starting with a trigger are picked first; when they are all signed numbers (a
+    column of numbers held as text) one regular expression over them joined proves it.
+    """
+    starts = [v for v in values if v and v.startswith(FORMULA_TRIGGERS)]
+    if not starts:
+        return values, 0
+    joined = "\n".join(starts)
+    if joined.count("\n") == len(starts) - 1 and _SIGNED_LINES(joined) is not None:
+        return values, 0
+    formulas = {v for v in starts if _SIGNED_NUMBER(v) is None}
+    if not formulas:
+        return values, 0
+    return [FORMULA_GUARD_PREFIX + v if v in formulas else v for v in values], sum(v in formulas for v in starts)
+
+
+def count_formulas(values: Sequence[Any]) -> int:
+    """How many string cells (``str`` subclasses too) among ``values`` :func:`guard_formula` changes."""
+    return sum(1 for v in values if isinstance(v, str) and is_formula(v))
 
 
 def format_float(value: float) -> str:

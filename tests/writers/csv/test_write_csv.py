@@ -17,7 +17,7 @@ import pytest
 
 from airflow_export.writers.csv import write_csv
 from airflow_export.writers.frame import ExportResult
-from tests.writers.support import leftovers, parse_copy_csv, read_bytes, read_csv
+from tests.writers.support import SIGNED_TEXT_CASES, leftovers, parse_copy_csv, read_bytes, read_csv
 
 # ---------------------------------------------------------------- values and quoting
 
@@ -187,8 +187,7 @@ def test_null_marker_in_every_column_kind(tmp_path):
     ("value", "guarded"),
     [
         ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
-        ("+1", "'+1"),
-        ("-1", "'-1"),
+        *SIGNED_TEXT_CASES,
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
