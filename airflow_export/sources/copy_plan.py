@@ -53,7 +53,8 @@ _FLOAT = (
 # Decimal: fixed point as PostgreSQL writes it; NaN; inf/-inf; Python's exponent form past 1,000
 # zeros between the point and the first digit (writers.values.format_decimal).
 _NUMERIC = (
-    "CASE WHEN {c} IS NULL THEN NULL WHEN scale({c}) IS NULL THEN CASE {c}::text WHEN 'Infinity' THEN 'inf' WHEN '-Infinity' THEN '-inf'"
+    "CASE WHEN {c} IS NULL THEN NULL WHEN scale({c}) IS NULL THEN"
+    " CASE {c}::text WHEN 'Infinity' THEN 'inf' WHEN '-Infinity' THEN '-inf'"
     " ELSE 'NaN' END"
     " WHEN scale({c}) <= 1000 OR abs({c}) >= 1 THEN {c}::text"
     " WHEN {c} = 0 THEN CASE WHEN scale({c}) > 1001 THEN '0E-' || scale({c}) ELSE {c}::text END"
@@ -68,7 +69,8 @@ _ISO_CLOCK = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
 # datetime.isoformat(): a fraction only when not zero (6 digits), the offset as +HH:MM[:SS].
 # Values Python cannot hold (infinity, BC, years past 9999) are the server's text on both paths.
 _TIMESTAMP = (
-    "CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01' THEN replace(to_char({c}, " + _ISO_CLOCK + "), '.000000', '')"
+    "CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01'"
+    " THEN replace(to_char({c}, " + _ISO_CLOCK + "), '.000000', '')"
     " ELSE {c}::text END"
 )
 _TZ_FULL = (

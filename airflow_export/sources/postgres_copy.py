@@ -21,6 +21,7 @@ COPY takes no server-side parameters), never by formatting text into the SQL.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -220,7 +221,9 @@ def copy_source(
 
     def cannot(reason: str) -> None:
         if engine == "copy":
-            raise CopyNotPossible(f"engine='copy' cannot be honoured for {what}: {reason}; use engine='auto' or 'cursor'")
+            raise CopyNotPossible(
+                f"engine='copy' cannot be honoured for {what}: {reason}; use engine='auto' or 'cursor'"
+            )
         if log is not None:
             log.info("engine='auto': cursor path for %s, not COPY: %s", what, reason)
 
@@ -262,7 +265,5 @@ def copy_source(
 
         yield RowSource(columns=plan.names, rows=(), description=f"{what} (COPY)", direct=direct)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             conn.close()
-        except Exception:
-            pass

@@ -178,7 +178,8 @@ def test_a_copy_failing_midway_leaves_no_file_and_names_the_connection(postgres,
     with pytest.raises(SourceError) as caught:
         op.execute({})
     message = str(caught.value)
-    assert message.startswith(f"COPY query on connection '{CONN_ID}' failed: DivisionByZero: division by zero"), message
+    assert message.startswith(f"COPY query on connection '{CONN_ID}' failed: DivisionByZero: division by zero"), \
+        message
     assert PASSWORD not in message
     assert out.read_text() == "earlier run\n" and sorted(os.listdir(tmp_path)) == ["broken.csv"]
 
@@ -186,7 +187,8 @@ def test_a_copy_failing_midway_leaves_no_file_and_names_the_connection(postgres,
 def test_on_kill_cancels_the_copy_on_the_server(postgres, tmp_path):
     out = tmp_path / "slow.csv"
     marker = "airflow_export_kill_test"
-    sql = f"SELECT g, length(pg_sleep(0.002)::text) AS {marker} FROM generate_series(1, 1000000) g"  # ~30 minutes of rows
+    # ~30 minutes of rows: the export only ends early if the COPY is cancelled
+    sql = f"SELECT g, length(pg_sleep(0.002)::text) AS {marker} FROM generate_series(1, 1000000) g"
     op = ExportCsvOperator(task_id="k", conn_id=CONN_ID, sql=sql, output_path=str(out), engine="copy")
     previous = signal.signal(signal.SIGUSR1, lambda *_: op.on_kill())  # as Airflow's SIGTERM handler does
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGUSR1))

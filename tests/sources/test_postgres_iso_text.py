@@ -10,7 +10,6 @@ import psycopg
 import psycopg2
 import pytest
 
-from airflow_export.sources.base import SourceError
 from airflow_export.sources.postgres import (
     iso_date_text,
     iso_timestamp_text,
@@ -144,7 +143,8 @@ def test_loaders_give_exactly_isoformat_of_what_psycopg_loads(postgres, zone, fi
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        ("'infinity'::timestamptz", "infinity"), ("'0044-03-15 12:00:00+00 BC'::timestamptz", "0044-03-15 12:00:00+00 BC"),
+        ("'infinity'::timestamptz", "infinity"),
+        ("'0044-03-15 12:00:00+00 BC'::timestamptz", "0044-03-15 12:00:00+00 BC"),
         ("'-infinity'::timestamp", "-infinity"), ("'0044-03-15 BC'::date", "0044-03-15 BC"),
         ("'10000-01-01'::date", "10000-01-01"), ("'24:00:00'::time", "24:00:00"), ("'-infinity'::date", "-infinity"),
     ],
