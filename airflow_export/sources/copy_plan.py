@@ -68,8 +68,12 @@ _NUMERIC = (
 _ISO_CLOCK = "'YYYY-MM-DD\"T\"HH24:MI:SS.US'"
 # datetime.isoformat(): a fraction only when not zero (6 digits), the offset as +HH:MM[:SS].
 # Values Python cannot hold (infinity, BC, years past 9999) are the server's text on both paths.
+# The usual shapes by length (ISO DateStyle: "2013-01-01 10:00:00" is 19 characters, with "+01" 22; a
+# fraction, an offset with minutes, BC, a fifth year digit or infinity make it another length) take two
+# cheap string functions; to_char (which parses its format on every call) only the others.
 _TIMESTAMP = (
-    "CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01'"
+    "CASE WHEN length({c}::text) = 19 THEN replace({c}::text, ' ', 'T')"
+    " WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01'"
     " THEN replace(to_char({c}, " + _ISO_CLOCK + "), '.000000', '')"
     " ELSE {c}::text END"
 )
@@ -80,7 +84,8 @@ _TZ_FULL = (
 )
 _TIMESTAMPTZ = (
     # No zone has had an offset with seconds since 1972 (Africa/Monrovia): the short form there.
-    "CASE WHEN {c} >= '1973-01-01 00:00:00+00' AND {c} < '9999-12-30 00:00:00+00'"
+    "CASE WHEN length({c}::text) = 22 THEN replace({c}::text, ' ', 'T') || ':00'"
+    " WHEN {c} >= '1973-01-01 00:00:00+00' AND {c} < '9999-12-30 00:00:00+00'"
     " THEN replace(to_char({c}, " + _ISO_CLOCK + "), '.000000', '') || to_char({c}, 'TZH:TZM')"
     " WHEN isfinite({c}) AND date_part('year', {c}) BETWEEN 1 AND 9999 THEN " + _TZ_FULL + " ELSE {c}::text END"
 )
