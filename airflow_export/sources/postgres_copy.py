@@ -3,7 +3,7 @@
 :func:`copy_source` decides, for one export, whether COPY can write exactly what the cursor path
 (:func:`~airflow_export.sources.sql.sql_rows` -> :func:`~airflow_export.writers.csv.write_csv`)
 writes: the options (:func:`~airflow_export.sources.copy_plan.options_reason`), the connection
-(psycopg 3), the session settings and the result's column types (the query is described with
+(psycopg 3 or 2), the session settings and the result's column types (the query is described with
 ``LIMIT 0`` first). If it can, it yields a :class:`~airflow_export.sources.base.RowSource` whose
 ``direct`` writer streams the COPY into the writer frame (:class:`~airflow_export.writers.frame.FileSeries`:
 atomic files, rolling, gzip, SHA-256); else, with ``engine="auto"``, it logs one line with the
@@ -36,7 +36,7 @@ from airflow_export.sources.copy_plan import (
     session_reason,
     type_names,
 )
-from airflow_export.sources.postgres import PSYCOPG3, driver_of
+from airflow_export.sources.postgres import PSYCOPG2, driver_of
 from airflow_export.sources.sql import _Redactor
 from airflow_export.writers.csv import CsvFiles, csv_compression, csv_preamble
 from airflow_export.writers.csv.options import CsvOptions
@@ -59,12 +59,28 @@ def _bind(conn: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | N
     each value adapted and quoted as an SQL literal by the driver), or ``sql`` as is without parameters."""
     if parameters is None:
         return sql
+    if driver_of(conn) == PSYCOPG2:  # psycopg 2 always binds this way (cursor.execute does the same)
+        with conn.cursor() as cursor:
+            bound = cursor.mogrify(sql, parameters)
+        return bound.decode(_python_encoding(conn)) if isinstance(bound, bytes) else bound
     import psycopg
 
     return psycopg.ClientCursor(conn).mogrify(sql, parameters)
 
 
+def _python_encoding(conn: Any) -> str:
+    import psycopg2.extensions
+
+    return psycopg2.extensions.encodings.get(conn.encoding, "utf-8")
+
+
 def _literal(conn: Any, text: str) -> str:
+    if driver_of(conn) == PSYCOPG2:
+        from psycopg2.extensions import QuotedString
+
+        quoted = QuotedString(text)
+        quoted.prepare(conn)
+        return quoted.getquoted().decode(_python_encoding(conn))
     from psycopg import sql as pgsql
 
     return pgsql.Literal(text).as_string(conn)
@@ -81,22 +97,21 @@ def plan_copy(conn: Any, sql: str, parameters: Any, opts: CsvOptions) -> CopyPla
         cursor.execute(describe_statement(bound))
         description = cursor.description or []
     names = [d[0] for d in description]
-
-    def name_of(oid: int) -> str | None:
-        info = conn.adapters.types.get(oid)  # the element type's info also answers its array's oid
-        if info is None:
-            return None
-        return "_" + info.name if oid == info.array_oid else info.name
-
-    types = type_names(description, name_of)
-    settings = {name: conn.info.parameter_status(name) or "" for name in ("DateStyle", "TimeZone")}
+    oids = sorted({int(d[1]) for d in description})
     with conn.cursor() as cursor:
-        # A cursor's plan is never parallel; COPY's may be, and a Gather returns rows in another
-        # order on every run: the same plan shape as the cursor path, the same order.
-        cursor.execute("SELECT current_setting('extra_float_digits'), "
+        # pg_type's own names (arrays: "_int4"), and the settings the server's text depends on. A
+        # cursor's plan is never parallel; COPY's may be, and a Gather returns rows in another order on
+        # every run: the cursor path's plan shape, the cursor path's order.
+        cursor.execute("SELECT oid::int8, typname::text FROM pg_type WHERE oid::int8 = ANY(%s)", (oids,))
+        typnames = dict(cursor.fetchall())
+        cursor.execute("SELECT current_setting('DateStyle'), current_setting('TimeZone'), "
+                       "current_setting('extra_float_digits'), "
                        "set_config('max_parallel_workers_per_gather', '0', false)")
-        settings["extra_float_digits"] = cursor.fetchone()[0]
-    reason = session_reason(settings, types, known_zone=_zone_known(settings["TimeZone"]))
+        settings = dict(zip(_SETTINGS, cursor.fetchone()[:3], strict=True))
+    types = type_names(description, typnames.get)
+    # psycopg 2 reads timestamptz with the offset the server wrote; psycopg 3 in the session's zone.
+    known = driver_of(conn) == PSYCOPG2 or _zone_known(settings["TimeZone"])
+    reason = session_reason(settings, types, known_zone=known)
     if reason:
         raise CopyUnsupported(reason)
     return CopyPlan(build_statement(bound, types, opts, lambda text: _literal(conn, text)), names, types)
@@ -134,7 +149,7 @@ def copy_csv(
 ) -> ExportResult:
     """Stream ``plan``'s COPY into CSV files at ``path`` through the writer frame.
 
-    :param conn: the psycopg 3 connection ``plan`` was made on.
+    :param conn: the psycopg 3 or 2 connection ``plan`` was made on.
     :param columns: header names (default: the query's).
     :param confine_to: the export root (see :func:`~airflow_export.writers.csv.write_csv`).
     :param what: names the query in error messages.
@@ -162,15 +177,24 @@ def copy_csv(
 
         cursor = conn.cursor()
         try:
-            with cursor.copy(plan.statement) as copy:
-                blocks: list[bytes] = []
-                for block in copy:
-                    blocks.append(bytes(block))
-                    if len(blocks) >= BATCH_ROWS:
+            if driver_of(conn) == PSYCOPG2:
+                sink = _RowSink(flush)
+                try:
+                    cursor.copy_expert(plan.statement, sink, size=1 << 16)
+                except BaseException:
+                    conn.cancel()  # psycopg 2 leaves the server sending: stop the COPY there
+                    raise
+                sink.close()
+            else:
+                with cursor.copy(plan.statement) as copy:  # on an exception, psycopg 3 cancels the COPY
+                    blocks: list[bytes] = []
+                    for block in copy:
+                        blocks.append(bytes(block))
+                        if len(blocks) >= BATCH_ROWS:
+                            flush(blocks)
+                            blocks = []
+                    if blocks:
                         flush(blocks)
-                        blocks = []
-                if blocks:
-                    flush(blocks)
             server_rows = cursor.rowcount
         except Exception as exc:
             if not _is_driver_error(exc):  # the file side (OSError, OutputError ...) keeps its own error
@@ -183,6 +207,25 @@ def copy_csv(
         if server_rows != series.written:
             raise SourceError(f"{what}: the server sent {server_rows} rows, {series.written} were written")
         return series.finish()
+
+
+class _RowSink:
+    """The file psycopg 2's ``copy_expert`` writes to: one ``write`` per row (``PQgetCopyData``), batched."""
+
+    def __init__(self, flush: Any) -> None:
+        self.flush = flush
+        self.blocks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.blocks.append(data)
+        if len(self.blocks) >= BATCH_ROWS:
+            self.flush(self.blocks)
+            self.blocks = []
+
+    def close(self) -> None:
+        if self.blocks:
+            self.flush(self.blocks)
+            self.blocks = []
 
 
 def _is_driver_error(exc: BaseException) -> bool:
@@ -239,8 +282,8 @@ def copy_source(
     redact = _Redactor(hook)
     conn = _connect(hook, what, redact)
     try:
-        if driver_of(conn) != PSYCOPG3:
-            cannot(f"the connection's driver is {type(conn).__module__.split('.')[0]}, COPY needs psycopg 3")
+        if driver_of(conn) is None:
+            cannot(f"the connection's driver is {type(conn).__module__.split('.')[0]}, COPY needs psycopg 3 or 2")
             plan = None
         else:
             try:

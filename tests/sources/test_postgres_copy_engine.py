@@ -23,6 +23,8 @@ from airflow_export.sources.postgres_copy import CopyNotPossible, copy_source
 from tests.sources.conftest import CONN_ID
 from tests.support.postgres import FLIGHTS_ROWS, PASSWORD
 
+#: The server's log line for a cancel request (a closed connection logs something else).
+CANCELED = "canceling statement due to user request"
 COPY_LINE = f"COPY for query on connection '{CONN_ID}'"
 CURSOR_LINE = f"engine='auto': cursor path for query on connection '{CONN_ID}', not COPY: "
 
@@ -110,10 +112,9 @@ def test_what_copy_cannot_match_takes_the_cursor_path_or_fails_with_copy(postgre
     [
         ({"options": "-c DateStyle=SQL,DMY"}, "DateStyle 'SQL, DMY'"),
         ({"options": "-c extra_float_digits=0"}, "extra_float_digits 0"),
-        ({"driver": "psycopg2"}, "driver is psycopg2, COPY needs psycopg 3"),
         ({"conn_type": "sqlite"}, "connection type 'sqlite' is not PostgreSQL"),
     ],
-    ids=["datestyle", "float-digits", "psycopg2", "not-postgres"],
+    ids=["datestyle", "float-digits", "not-postgres"],
 )
 def test_session_and_driver_reasons(postgres, caplog, hook_args, reason):
     caplog.set_level(logging.INFO)
@@ -190,6 +191,7 @@ def test_on_kill_cancels_the_copy_on_the_server(postgres, tmp_path):
     # ~30 minutes of rows: the export only ends early if the COPY is cancelled
     sql = f"SELECT g, length(pg_sleep(0.002)::text) AS {marker} FROM generate_series(1, 1000000) g"
     op = ExportCsvOperator(task_id="k", conn_id=CONN_ID, sql=sql, output_path=str(out), engine="copy")
+    cancels = postgres.log_text().count(CANCELED)
     previous = signal.signal(signal.SIGUSR1, lambda *_: op.on_kill())  # as Airflow's SIGTERM handler does
     timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGUSR1))
     started = time.monotonic()
@@ -209,7 +211,7 @@ def test_on_kill_cancels_the_copy_on_the_server(postgres, tmp_path):
             time.sleep(0.2)
         assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
                             [f"COPY%{marker}%"]).fetchone()[0] == 0
-    assert "canceling statement due to user request" in postgres.log_text()
+    assert postgres.log_text().count(CANCELED) == cancels + 1  # cancelled, not merely disconnected
 
 
 _RSS_SCRIPT = """
@@ -249,3 +251,34 @@ def test_copy_peak_memory_is_flat_for_ten_times_the_rows(postgres, tmp_path):
     growth_mib = (measured["all"]["peak_rss_kib"] - measured["tenth"]["peak_rss_kib"]) / 1024
     assert growth_mib < 5, measured
     assert measured["all"]["peak_rss_kib"] / 1024 < 60, measured
+
+
+def test_a_psycopg2_copy_interrupted_is_cancelled_on_the_server(postgres, tmp_path):
+    class Interrupted(BaseException):
+        pass
+
+    def interrupt(*_):
+        raise Interrupted
+
+    marker = "airflow_export_kill_test_2"
+    sql = f"SELECT g, length(pg_sleep(0.002)::text) AS {marker} FROM generate_series(1, 1000000) g"
+    cancels = postgres.log_text().count(CANCELED)
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGUSR1))
+    started = time.monotonic()
+    try:
+        with copy_source(Hook(postgres.dsn, driver="psycopg2"), sql, None, {}, engine="copy") as source:
+            timer.start()
+            with pytest.raises(Interrupted):
+                source.direct(str(tmp_path / "slow.csv"), columns=source.columns)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    assert time.monotonic() - started < 30 and os.listdir(tmp_path) == []
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        count = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()"
+        deadline = time.monotonic() + 10
+        while conn.execute(count, [f"COPY%{marker}%"]).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert conn.execute(count, [f"COPY%{marker}%"]).fetchone()[0] == 0
+    assert postgres.log_text().count(CANCELED) == cancels + 1  # cancelled, not merely disconnected

@@ -15,6 +15,7 @@ import hashlib
 import io
 
 import psycopg
+import psycopg2
 import pytest
 
 from airflow_export.sources.postgres_copy import copy_source
@@ -24,15 +25,16 @@ from tests.support.postgres import FLIGHTS_ROWS
 
 
 class DsnHook:
-    """A hook on the test server, with server ``options`` (``-c TimeZone=...``)."""
+    """A hook on the test server (psycopg 3 or 2), with server ``options`` (``-c TimeZone=...``)."""
 
     conn_type = "postgres"
 
-    def __init__(self, dsn: str, options: str = "") -> None:
-        self.dsn, self.options = dsn, options
+    def __init__(self, dsn: str, options: str = "", driver: str = "psycopg") -> None:
+        self.dsn, self.options, self.driver = dsn, options, driver
 
     def get_conn(self):
-        return psycopg.connect(self.dsn, options=self.options) if self.options else psycopg.connect(self.dsn)
+        connect = psycopg.connect if self.driver == "psycopg" else psycopg2.connect
+        return connect(self.dsn, options=self.options) if self.options else connect(self.dsn)
 
 
 # Every column of the table, its type and its values (NULL pads the shorter lists).
@@ -227,3 +229,16 @@ def test_flights_rolling_and_gzip_are_byte_identical(postgres, tmp_path, options
             first = gzip.decompress(fh.read())
         assert first.split(b"\r\n")[0].lstrip(b"\xef\xbb\xbf") == b",".join(
             c.encode() for c in source.columns)
+
+
+@pytest.mark.parametrize("query", [EDGE_QUERY, FLIGHTS_QUERY], ids=["every-type", "flights"])
+def test_psycopg2_connections_are_byte_identical_too(every_type, tmp_path, query):
+    hook = DsnHook(every_type.dsn, "-c TimeZone=Europe/Paris", driver="psycopg2")
+    with copy_source(hook, "SELECT 1 AS a, 2 AS b", None, {}, engine="copy") as source:
+        assert type(source.direct.__closure__) is tuple  # a COPY source, not the cursor path
+    copied, cursor = both_paths(hook, tmp_path, query)
+    assert copied == cursor
+    if query == EDGE_QUERY:  # the same text as through psycopg 3
+        (tmp_path / "3").mkdir()
+        with_psycopg3, _ = both_paths(DsnHook(every_type.dsn, "-c TimeZone=Europe/Paris"), tmp_path / "3", query)
+        assert copied == with_psycopg3
