@@ -128,12 +128,12 @@ def _zone_known(name: str) -> bool:
     return True
 
 
-def _crlf(blocks: list[Any]) -> bytes:
+def _crlf(blocks: list[bytes]) -> bytes:
     """The rows of ``blocks`` (each ending in its one LF) joined, every row ending in CRLF instead."""
     data = b"".join(blocks)
     if data.count(b"\n") == len(blocks):  # no line break inside a field: one C-level replace
         return data.replace(b"\n", b"\r\n")
-    return b"".join(bytes(block[:-1]) + b"\r\n" for block in blocks)
+    return b"".join(block[:-1] + b"\r\n" for block in blocks)
 
 
 def copy_csv(
@@ -167,9 +167,9 @@ def copy_csv(
         files.preamble = csv_preamble(names, opts)
         rolling = series.rolling
 
-        def flush(blocks: list[Any]) -> None:
+        def flush(blocks: list[bytes]) -> None:
             if rolling:
-                series.write_blocks([bytes(block[:-1]) + b"\r\n" for block in blocks])
+                series.write_blocks([block[:-1] + b"\r\n" for block in blocks])
             else:
                 series.write(_crlf(blocks), len(blocks))
             if progress is not None:
@@ -187,10 +187,9 @@ def copy_csv(
                 sink.close()
             else:
                 with cursor.copy(plan.statement) as copy:  # on an exception, psycopg 3 cancels the COPY
-                    blocks: list[Any] = []
-                    # Each block owns its buffer (psycopg's PQBuffer, freed when dropped): no copy needed.
+                    blocks: list[bytes] = []
                     for block in copy:
-                        blocks.append(block)
+                        blocks.append(bytes(block))
                         if len(blocks) >= BATCH_ROWS:
                             flush(blocks)
                             blocks = []
