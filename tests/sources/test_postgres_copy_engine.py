@@ -68,9 +68,11 @@ def test_auto_is_copy_and_writes_the_cursor_paths_bytes(postgres, tmp_path, capl
     assert meta["records"] == records == cursor_meta["records"] == 27_004
     assert meta["bytes"] == len(copied) and meta["sha256"] == hashlib.sha256(copied).hexdigest()
     assert sent[0][:3] == ("csv", records, len(copied))  # the metrics: exact records and bytes
-    facets = op.get_openlineage_facets_on_complete(None)
-    assert [d.name for d in facets.inputs] == ["public.flights"] or facets.inputs  # lineage still parsed from sql
-    assert len(facets.outputs) == 1 and facets.outputs[0].name.endswith("f.csv")
+    facets = op.get_openlineage_facets_on_complete(None)  # lineage: the table in, the file out with its counts
+    assert [d.name.rsplit(".", 1)[-1] for d in facets.inputs] == ["flights"], facets.inputs
+    [output] = facets.outputs
+    stats = output.outputFacets["outputStatistics"]
+    assert (output.name, stats.rowCount, stats.size) == (str(tmp_path / "auto" / "f.csv"), records, len(copied))
 
 
 @pytest.mark.parametrize(
