@@ -24,7 +24,8 @@ written over and over until ``rows`` are written), ``max_rows_per_file`` (``ours
 ``profile`` (a path: run under :mod:`cProfile` and dump the stats there), ``keep`` (true: leave
 the output files in place, e.g. to look at them).
 
-Every approach reads the same query, ``SELECT * FROM <table> LIMIT <rows>``, from SQLite.
+Every approach reads the same query, ``SELECT * FROM <table> LIMIT <rows>``, from SQLite; the
+PostgreSQL section's (``bench/pg_bench.py``) from the tests' PostgreSQL server (spec ``dsn``).
 """
 
 from __future__ import annotations
@@ -633,6 +634,11 @@ def _verify_pdf(spec: dict, rows: int, path: str) -> dict:
     }
 
 
+import pg_bench  # noqa: E402 - the PostgreSQL section's approaches
+
+APPROACHES.update(pg_bench.approaches(Approach))
+
+
 def run_once(spec: dict) -> dict:
     """Run ``spec["approach"]`` once in this process; return the measurements (see module doc)."""
     approach = APPROACHES[spec["approach"]]
@@ -658,6 +664,8 @@ def run_once(spec: dict) -> dict:
     cpu = _cpu_seconds() - cpu0
     rss_peak = _status_bytes("VmHWM")
     verified = _verify_pdf(spec, rows, paths[0]) if spec.get("verify") else None
+    if approach.name == "psql_copy":  # the work is psql's, in a child: its own peak
+        rss_peak = pg_bench.child_rss_peak_bytes()
     size = 0
     for path in paths:
         size += os.path.getsize(path)

@@ -13,13 +13,16 @@ own, interleaved round by round (A B C, A B C, A B C) and summarised by the medi
   ``Table`` per page and fpdf2 (both not above 100k rows), each run a fresh process; the 1M-row
   file is checked with ``qpdf --check`` and pypdf's text of its last page;
 
+* PostgreSQL (``bench/pg_bench.py``, the tests' server): ours with COPY, ours with the cursor
+  path, plain psycopg COPY and ``psql \\copy`` on flights x 3, and ours' memory at 100k rows;
+
 then prints and writes ``bench/RESULTS.md`` (tables, ours/peer ratios, PASS/FAIL targets, the
 machine, the command) and ``bench/results.json`` (the raw runs). Options::
 
     --quick        tiny sizes, 1 round: a smoke run (writes bench/.data/quick/, not RESULTS.md)
     --csv-10m      also ours at 10M CSV rows (memory: 10M within 10 % of 1M); minutes
     --airflow      also boot a local Airflow and time the export_batch DAG (bench/airflow_bench.py)
-    --only S,...   run only these sections (csv, csv_10m, pdf, pdf_stream, airflow); the others are carried
+    --only S,...   run only these sections (csv, csv_10m, pdf, pdf_stream, postgres, airflow); the others are carried
                    over from bench/results.json as they were last measured
     --rounds N     rounds per group (default 3; --quick: 1); --rounds-10m N (default 1);
                    --rounds-stream N (the pdf_stream section, default 1)
@@ -36,6 +39,7 @@ so edits made to the package during a run do not mix two versions into one secti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
@@ -57,6 +61,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import data  # noqa: E402
+import pg_bench  # noqa: E402
 import report  # noqa: E402
 
 RESULTS_JSON = BENCH / "results.json"
@@ -64,7 +69,7 @@ RESULTS_MD = BENCH / "RESULTS.md"
 ANALYSIS_MD = BENCH / "ANALYSIS.md"
 QUICK_DIR = data.DATA_DIR / "quick"
 BACKUP_DIR = data.DATA_DIR / "last"
-SECTIONS = ("csv", "csv_10m", "pdf", "pdf_stream", "airflow")
+SECTIONS = ("csv", "csv_10m", "pdf", "pdf_stream", "postgres", "airflow")
 
 CSV_ENTRIES = [
     ("fetch_only", "source alone: fetchmany(1000), rows discarded"),
@@ -248,6 +253,8 @@ def plan(sections: list[str], quick: bool) -> dict[str, list[dict]]:
                     "entries": entries,
                 }
             )
+    if "postgres" in sections:
+        out["postgres"] = pg_bench.plan(quick, _entry)
     return out
 
 
@@ -337,6 +344,8 @@ def run_child(spec: dict, timeout: float = 3600) -> dict:
 
 
 def _spec(e: dict, group: dict, out_dir: Path, dbs: dict[int, tuple[Path, str]]) -> dict:
+    if group.get("postgres"):
+        return pg_bench.spec(e, group, out_dir)
     rows = e["rows"] or group["rows"]
     spec = {
         "approach": e["approach"],
@@ -586,7 +595,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if unknown:
             parser.error(f"--only: unknown sections {unknown}; known: {', '.join(SECTIONS)}")
     else:
-        sections = ["csv", "pdf", "pdf_stream"]
+        sections = ["csv", "pdf", "pdf_stream", "postgres"]
         if args.csv_10m:
             sections.append("csv_10m")
         if args.airflow:
@@ -621,7 +630,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
     )
 
     groups_by_section = {} if args.render_only else plan(args.sections, args.quick)
-    sizes = sorted({e["rows"] or g["rows"] for gs in groups_by_section.values() for g in gs for e in g["entries"]})
+    sizes = sorted({e["rows"] or g["rows"] for gs in groups_by_section.values() for g in gs for e in g["entries"]
+                    if not g.get("postgres")})
     dbs = data.prepare(sizes) if sizes else {}
     for path in {p for p, _ in dbs.values()}:
         data.warm(path)
@@ -645,9 +655,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
         section_start = time.monotonic()
         load_start = os.getloadavg()[0]
         rounds = {"csv_10m": args.rounds_10m, "pdf_stream": args.rounds_stream}.get(section, args.rounds)
-        for group in groups:
-            group["rounds"] = rounds
-            measure_group(group, rounds, out_dir, dbs)
+        with pg_bench.running(args.quick) if section == "postgres" else contextlib.nullcontext():
+            for group in groups:
+                group["rounds"] = rounds
+                measure_group(group, rounds, out_dir, dbs)
         measured_now[section] = {
             "meta": {
                 "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -685,6 +696,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
 
     groups = all_groups(results)
     targets = report.csv_targets(groups) + report.pdf_targets(groups) + report.pdf_stream_targets(groups)
+    if "postgres" in results["sections"]:
+        targets += pg_bench.targets(groups)
     if "airflow" in results["sections"]:
         import airflow_bench
 

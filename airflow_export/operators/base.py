@@ -14,6 +14,7 @@ Modelled on Airflow's providers: common-sql's hooks for connections, google's
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -270,7 +271,7 @@ class BaseExportOperator(BaseOperator):
                 f"{len(source.columns)} columns {source.columns}; columns renames them one by one"
                 + (" (to leave some out, select them in the query)" if self.sql is not None else "")
             )
-        return RowSource(columns, source.rows, source.description)
+        return dataclasses.replace(source, columns=columns)
 
     def destination(self) -> Destination:
         """Where the export goes: a local path checked against the export root, or a remote URI."""

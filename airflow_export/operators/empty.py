@@ -12,6 +12,7 @@ Each choice logs one line. The rows are not read twice: the first row is peeked 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from itertools import chain
@@ -38,13 +39,19 @@ def check_on_empty(value: Any) -> str:
 
 
 def peek(source: RowSource) -> tuple[RowSource, bool]:
-    """``source`` with its first row read ahead and put back, and whether it has no rows."""
+    """``source`` with its first row read ahead and put back, and whether it has no rows.
+
+    A source that writes its file itself (``direct``: PostgreSQL COPY) is not peeked: it is never
+    taken for empty (the operator uses COPY only with ``on_empty="write"``).
+    """
+    if source.direct is not None:
+        return source, False
     rows = iter(source.rows)
     first = next(rows, _NOTHING)
     if first is _NOTHING:
-        return RowSource(source.columns, [], source.description), True
+        return dataclasses.replace(source, rows=[]), True
     restored: Iterable[Any] = chain((first,), rows)
-    return RowSource(source.columns, restored, source.description), False
+    return dataclasses.replace(source, rows=restored), False
 
 
 def on_empty_input(on_empty: str, source: RowSource, target: str, log: logging.Logger | Any) -> None:

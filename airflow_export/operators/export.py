@@ -6,7 +6,8 @@ each operator here adds its format's arguments and its ``write``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_export.operators.assets import export_asset
@@ -37,15 +38,35 @@ class ExportCsvOperator(BaseExportOperator):
     :param chunk_size: rows per write (default 1000); at most one chunk is held in memory.
     :param format_options: :func:`airflow_export.write_csv` options, e.g. ``delimiter``,
         ``null_marker``, ``compression="gzip"``, ``bom``, ``max_rows_per_file``.
+    :param engine: how ``sql`` is read on a PostgreSQL connection: ``"auto"`` (default): with
+        ``COPY (sql) TO STDOUT`` where it writes the very bytes the cursor path writes, else the
+        cursor path, with one log line saying why; ``"copy"``: COPY, or fail (``ValueError``
+        saying why); ``"cursor"``: a server-side cursor. The rule: docs/formats.md ("PostgreSQL:
+        COPY or cursor").
+        ``on_empty`` other than ``"write"`` takes the cursor path (it must see the first row first).
+    :raises ValueError: an unknown ``engine``; ``engine="copy"`` without ``sql`` or with ``on_empty``
+        other than ``"write"``.
     """
 
     export_format = "csv"
     ui_color = "#e3f2e1"
     writer_arg_names = ("chunk_size",)
 
-    def __init__(self, *, chunk_size: int = 1000, **kwargs: Any) -> None:
+    def __init__(self, *, chunk_size: int = 1000, engine: str = "auto", **kwargs: Any) -> None:
+        from airflow_export.sources.postgres_copy import ENGINES
+
         super().__init__(**kwargs)
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        if engine == "copy" and self.sql is None:
+            raise ValueError("engine='copy' needs sql (with conn_id on a PostgreSQL connection)")
+        if engine == "copy" and self.on_empty != "write":
+            raise ValueError(
+                f"engine='copy' streams rows as the server sends them, so on_empty={self.on_empty!r} cannot see "
+                "an empty result before writing: use engine='auto' (it takes the cursor path then) or 'cursor'"
+            )
         self.chunk_size = chunk_size
+        self.engine = engine
         self.validate_options(self.task_id, self.format_options, {"chunk_size": chunk_size})
 
     @classmethod
@@ -62,9 +83,30 @@ class ExportCsvOperator(BaseExportOperator):
         check_positive_int("chunk_size", chunk_size)
         CsvOptions.from_kwargs(**format_options)
 
+    @contextlib.contextmanager
+    def open_source(self) -> Iterator[RowSource]:
+        """As :meth:`BaseExportOperator.open_source`; for ``sql`` with ``engine`` ``"auto"`` or
+        ``"copy"``, a COPY source where COPY writes the cursor path's bytes (see ``engine``)."""
+        if self.sql is not None and self.engine != "cursor" and self.on_empty != "write":
+            self.log.info("engine='auto': cursor path, not COPY: on_empty=%r needs to see the first row before "
+                          "anything is written", self.on_empty)
+        elif self.sql is not None and self.engine != "cursor":
+            from airflow_export.sources.postgres_copy import copy_source
+
+            with copy_source(self.get_db_hook(), self.sql, self.parameters, self.format_options, engine=self.engine,
+                             conn_id=self.conn_id, log=self.log) as copy:
+                if copy is not None:
+                    yield self._with_columns(copy)
+                    return
+        with super().open_source() as source:
+            yield source
+
     def write(self, source: RowSource, path: str, progress: ProgressLogger, confine_to: str | None) -> ExportResult:
         from airflow_export.writers.csv import write_csv
 
+        if source.direct is not None:
+            return source.direct(path, columns=source.columns, confine_to=confine_to, overwrite=self.overwrite,
+                                 progress=progress, **self.format_options)
         return write_csv(
             source.rows, path, columns=source.columns, chunk_size=self.chunk_size, confine_to=confine_to,
             overwrite=self.overwrite, progress=progress, **self.format_options,

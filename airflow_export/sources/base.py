@@ -27,11 +27,15 @@ class RowSource:
     :param columns: column names, or None when the rows are mappings that carry their own keys.
     :param rows: lazy iterable of sequences (aligned with ``columns``) or mappings.
     :param description: short human text for logs, e.g. ``"sql on conn 'flights_db'"``; never holds secrets.
+    :param direct: for a source that writes the CSV file itself (PostgreSQL ``COPY``, see
+        :mod:`airflow_export.sources.postgres_copy`): ``direct(path, columns=..., confine_to=...,
+        **write_csv_options) -> ExportResult``; ``rows`` is then empty. None for every other source.
     """
 
     columns: list[str] | None
     rows: Iterable[Sequence[Any]] | Iterable[dict]
     description: str
+    direct: Callable[..., Any] | None = None
 
 
 def guarded(

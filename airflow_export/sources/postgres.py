@@ -15,18 +15,20 @@ when it and SQLAlchemy 2 are installed (``USE_PSYCOPG3`` in
   (``2013-01-01 10:00:00+00``), directly into the ISO 8601 text the writers would make
   from the ``datetime`` (``2013-01-01T10:00:00+00:00``, see :mod:`airflow_export.writers.values`),
   skipping the parse into a ``datetime`` and the format back.
-* :func:`copy_query_csv`: PostgreSQL's own CSV (``COPY (query) TO STDOUT WITH (FORMAT csv,
-  HEADER)``) streamed into an atomic output file; PostgreSQL's value forms, not ours.
+* :func:`register_server_text_loaders`: values Python cannot hold (``infinity``, BC dates, ...)
+  load as the server's text instead of failing.
+
+``COPY (query) TO STDOUT`` writing the same bytes as the cursor path:
+:mod:`airflow_export.sources.postgres_copy`.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import time
 from typing import Any
 
-from airflow_export.sources.base import SourceError
+from airflow_export.writers.values import ServerText
 
 #: Prefix of the server-side cursor names (visible in ``pg_stat_activity.query`` as
 #: ``FETCH FORWARD 1000 FROM "airflow_export_<12 hex digits>"``).
@@ -131,8 +133,9 @@ def _iso_loader(base: type, to_text: Any, fast_length: int, fast: Any) -> type:
             text = to_text(bytes(data))
             if text is not None:
                 return text
-            # Rare shapes take psycopg's own path: same value, or the same error (BC, infinity ...).
-            return super().load(data).isoformat()
+            # Rare shapes take psycopg's own path: same value, or the server's text (BC, infinity ...).
+            value = super().load(data)
+            return value if isinstance(value, ServerText) else value.isoformat()
 
     IsoTextLoader.__name__ = IsoTextLoader.__qualname__ = f"Iso{base.__name__}"
     return IsoTextLoader
@@ -165,9 +168,10 @@ def _iso_loaders() -> dict[str, type]:
         from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 
         _ISO_LOADERS = {
-            "timestamptz": _iso_loader(TimestamptzLoader, iso_timestamptz_text, 22, _fast_timestamptz),
-            "timestamp": _iso_loader(TimestampLoader, iso_timestamp_text, 19, _fast_timestamp),
-            "date": _iso_loader(DateLoader, iso_date_text, 10, _fast_date),
+            "timestamptz": _iso_loader(_server_text_loader(TimestamptzLoader), iso_timestamptz_text, 22,
+                                       _fast_timestamptz),
+            "timestamp": _iso_loader(_server_text_loader(TimestampLoader), iso_timestamp_text, 19, _fast_timestamp),
+            "date": _iso_loader(_server_text_loader(DateLoader), iso_date_text, 10, _fast_date),
         }
     return _ISO_LOADERS
 
@@ -206,63 +210,74 @@ def register_iso_datetime_loaders(context: Any) -> bool:
     return True
 
 
-# ------------------------------------------------------------------ COPY ... TO STDOUT
+# ------------------------------------------------------------------ values Python cannot hold
+
+#: The date/time types whose values may lie outside Python's range (``infinity``, BC, year 10000+, 24:00).
+SERVER_TEXT_TYPES = ("date", "timestamp", "timestamptz", "time")
+_SERVER_TEXT_LOADERS: dict[type, type] = {}
 
 
-def copy_query_csv(
-    conn: Any,
-    sql: str,
-    path: str,
-    *,
-    header: bool = True,
-    overwrite: bool = True,
-    conn_id: str | None = None,
-) -> Any:
-    """Write ``sql``'s result as PostgreSQL's own CSV to ``path`` (atomically) with ``COPY (sql) TO STDOUT``.
+def _server_text_loader(base: type) -> type:
+    """A psycopg 3 loader class loading as ``base`` does, and as :class:`ServerText` where ``base``
+    raises DataError (``base`` may be psycopg's C loader, which cannot be subclassed: it is wrapped)."""
+    if base not in _SERVER_TEXT_LOADERS:
+        import psycopg
+        from psycopg.adapt import Loader
 
-    Bytes go from the server to the file without a row ever being built in Python. The
-    value forms are PostgreSQL's, *not* those of :func:`airflow_export.write_csv`: lines end
-    in LF, ``double precision`` ``2`` (not ``2.0``), ``timestamptz`` ``2013-01-01 10:00:00+00``,
-    booleans ``t``/``f``, NULL as an empty unquoted field, no formula guard
-    (https://www.postgresql.org/docs/current/sql-copy.html, "CSV Format"). Use it only when
-    those forms are what the reader wants.
+        class ServerTextLoader(Loader):
+            __doc__ = f"{base.__name__}, with the server's text for values Python cannot hold."
 
-    :param conn: a psycopg 3 connection (closed by the caller).
-    :param sql: one SELECT (without a trailing ``;``); parameters are not supported by COPY.
-    :param path: target file; see :class:`~airflow_export.writers.frame.AtomicOutput`.
-    :param header: first line holds the column names.
-    :param overwrite: replace an existing file.
-    :param conn_id: used in error messages only.
-    :returns: :class:`~airflow_export.writers.frame.ExportResult` (format ``"csv"``; records
-        from the server's ``COPY n`` tag).
-    :raises SourceError: the query failed (the server's message is kept).
-    :raises ValueError: ``conn`` is not a psycopg 3 connection.
-    """
-    from airflow_export.writers.frame import AtomicOutput, ExportResult
+            def __init__(self, oid: int, context: Any = None) -> None:
+                super().__init__(oid, context)
+                self.inner = base(oid, context)
 
-    if driver_of(conn) != PSYCOPG3:
-        raise ValueError(f"copy_query_csv needs a psycopg 3 connection, got {type(conn).__module__}")
-    from psycopg import sql as pgsql
+            def load(self, data: Any) -> Any:
+                try:
+                    return self.inner.load(data)
+                except psycopg.DataError:
+                    return ServerText(bytes(data).decode())
 
-    what = f"COPY query on connection {conn_id!r}" if conn_id else "COPY query"
-    statement = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER {})").format(
-        pgsql.SQL(sql.strip().rstrip(";")), pgsql.SQL("true" if header else "false")
-    )
-    started = time.monotonic()
-    with AtomicOutput(path, overwrite=overwrite) as output:
-        pending = output.new_file()
-        fh = pending.open()
-        cursor = conn.cursor()
+        ServerTextLoader.__name__ = ServerTextLoader.__qualname__ = f"ServerText{base.__name__}"
+        _SERVER_TEXT_LOADERS[base] = ServerTextLoader
+    return _SERVER_TEXT_LOADERS[base]
+
+
+def _psycopg2_caster(base: Any) -> Any:
+    def cast(value: str | None, cursor: Any) -> Any:
+        # psycopg 2 turns infinity into datetime.max/min and 24:00:00 into 00:00 without a word.
+        if value is None:
+            return None
+        if value.endswith("infinity") or value.startswith("24:"):
+            return ServerText(value)
         try:
-            with cursor.copy(statement) as copy:
-                for block in copy:
-                    fh.write(block)
-            pending.records = cursor.rowcount
-        except Exception as exc:
-            if isinstance(exc, OSError):
-                raise
-            raise SourceError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            cursor.close()
-        files = output.commit()
-    return ExportResult.from_files("csv", files, time.monotonic() - started)
+            return base(value, cursor)
+        except (ValueError, OverflowError):  # BC, year 10000+
+            return ServerText(value)
+
+    return cast
+
+
+def register_server_text_loaders(context: Any) -> None:
+    """Make ``date``, ``timestamp``, ``timestamptz`` and ``time`` values Python cannot hold load as
+    :class:`~airflow_export.writers.values.ServerText` (the server's own text, e.g. ``-infinity``,
+    ``0044-03-15 BC``, ``10000-01-01``, ``24:00:00``) instead of failing (psycopg 3) or turning into
+    ``datetime.max`` / ``time(0, 0)`` (psycopg 2). Every other value loads as before.
+
+    :param context: a psycopg 3 connection or cursor, or a psycopg 2 connection.
+    """
+    conn = getattr(context, "connection", context)
+    if driver_of(conn) == PSYCOPG2:
+        import psycopg2.extensions as ext
+
+        bases = {"date": (1082, ext.PYDATE), "timestamp": (1114, ext.PYDATETIME),
+                 "timestamptz": (1184, ext.PYDATETIMETZ), "time": (1083, ext.PYTIME)}
+        for name, (oid, base) in bases.items():
+            ext.register_type(ext.new_type((oid,), f"SERVER_TEXT_{name.upper()}", _psycopg2_caster(base)), conn)
+        return
+    from psycopg.pq import Format
+
+    for name in SERVER_TEXT_TYPES:
+        oid = context.adapters.types[name].oid
+        base = context.adapters.get_loader(oid, Format.TEXT)
+        if base is not None and base not in _SERVER_TEXT_LOADERS.values():
+            context.adapters.register_loader(name, _server_text_loader(base))

@@ -18,7 +18,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_export.sources.base import RowSource, SourceError, guarded
-from airflow_export.sources.postgres import PSYCOPG3, driver_of, open_server_cursor, register_iso_datetime_loaders
+from airflow_export.sources.postgres import (
+    PSYCOPG2,
+    PSYCOPG3,
+    driver_of,
+    open_server_cursor,
+    register_iso_datetime_loaders,
+    register_server_text_loaders,
+)
 
 REDACTED = "***"
 
@@ -93,7 +100,8 @@ def sql_rows(
     """Run ``sql`` on ``hook``'s connection and yield a :class:`RowSource` streaming its rows.
 
     Parameters are bound by the driver (``cursor.execute(sql, parameters)``), never formatted
-    into the SQL text.
+    into the SQL text. Date/time values Python cannot hold (``infinity``, BC dates, ...) are
+    read as the server's text (:func:`~airflow_export.sources.postgres.register_server_text_loaders`).
 
     :param hook: an Airflow ``DbApiHook`` (anything with ``get_conn()`` returning a DB-API 2.0
         connection, PEP 249).
@@ -122,7 +130,11 @@ def sql_rows(
     try:
         driver = driver_of(conn)
         try:
+            if driver == PSYCOPG2:
+                register_server_text_loaders(conn)
             cursor = open_server_cursor(conn, fetch_size) if driver else conn.cursor()
+            if driver == PSYCOPG3:
+                register_server_text_loaders(cursor)
             if iso_datetime_text and driver == PSYCOPG3:
                 register_iso_datetime_loaders(cursor)
             if parameters is None:

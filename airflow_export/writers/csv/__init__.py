@@ -90,6 +90,36 @@ def _header_bytes(names: list[str], opts: CsvOptions, dialect: dict[str, Any], s
         raise UnencodableTextError("header", exc.object[exc.start], codec) from None
 
 
+def csv_dialect(opts: CsvOptions) -> tuple[dict[str, Any], str]:
+    """The :mod:`csv` dialect of ``opts`` and the line-break characters it does not quote itself."""
+    quoting = opts.quoting
+    dialect = {"delimiter": opts.delimiter, "quotechar": opts.quotechar, "quoting": quoting,
+               "lineterminator": opts.lineterminator, "doublequote": True, "strict": True}
+    # Python 3.11's csv quotes CR/LF only if they are in its line terminator: find the others.
+    stray_breaks = ""
+    if quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+        stray_breaks = "".join(ch for ch in "\r\n" if ch not in opts.lineterminator)
+    return dialect, stray_breaks
+
+
+def csv_compression(path: str, opts: CsvOptions) -> str | None:
+    """``opts.compression``, or ``"gzip"`` when it is None and ``path`` ends in ``.gz``."""
+    return "gzip" if opts.compression is None and path.lower().endswith(".gz") else opts.compression
+
+
+def csv_preamble(names: list[str], opts: CsvOptions) -> bytes:
+    """What every file starts with: the BOM and the header record (b"" when there are no columns:
+    an empty file, not even a BOM).
+
+    :raises ValueError: a column name ``quoting="none"`` cannot write, or the codec cannot encode.
+    """
+    if not names:
+        return b""
+    codec, bom = opts.codec_and_bom()
+    dialect, stray_breaks = csv_dialect(opts)
+    return bom + _header_bytes(names, opts, dialect, stray_breaks, codec)
+
+
 def write_csv(
     rows: Iterable[Sequence[Any]] | Iterable[Mapping[Any, Any]],
     path: str | os.PathLike[str],
@@ -136,22 +166,14 @@ def write_csv(
     check_positive_int("chunk_size", chunk_size)
     opts = CsvOptions.from_kwargs(**options)
     path = os.fspath(path)
-    compression = "gzip" if opts.compression is None and path.lower().endswith(".gz") else opts.compression
-    codec, bom = opts.codec_and_bom()
-    quoting = opts.quoting
-    dialect = {"delimiter": opts.delimiter, "quotechar": opts.quotechar, "quoting": quoting,
-               "lineterminator": opts.lineterminator, "doublequote": True, "strict": True}
-    # Python 3.11's csv quotes CR/LF only if they are in its line terminator: find the others.
-    stray_breaks = ""
-    if quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
-        stray_breaks = "".join(ch for ch in "\r\n" if ch not in opts.lineterminator)
+    codec, _ = opts.codec_and_bom()
+    dialect, stray_breaks = csv_dialect(opts)
     progress = opts.progress
-    files = CsvFiles(b"", compression)
+    files = CsvFiles(b"", csv_compression(path, opts))
     with FileSeries(path, "csv", files, overwrite=opts.overwrite, max_rows_per_file=opts.max_rows_per_file,
                     max_bytes_per_file=opts.max_bytes_per_file, confine_to=confine_to) as series:
         names, batches = iter_batches(rows, columns, chunk_size)
-        # No columns at all (empty input, none given): an empty file, not even a BOM.
-        files.preamble = (bom + _header_bytes(names, opts, dialect, stray_breaks, codec)) if names else b""
+        files.preamble = csv_preamble(names, opts)
         chunks = ChunkRenderer(names, opts, dialect, stray_breaks)
         rolling = series.rolling
         for batch in batches:

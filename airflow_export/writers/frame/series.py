@@ -131,17 +131,24 @@ class FileSeries:
         ``max_bytes_per_file`` is checked row by row: a file never holds more bytes, except a
         file holding one row that alone exceeds the limit.
         """
+        self._write_rows(texts, lambda part: "".join(part).encode(codec), lambda text: len(text.encode(codec)))
+
+    def write_blocks(self, blocks: list[bytes]) -> None:
+        """Write rows already encoded (one bytes object per row), rolling as :meth:`write_texts` does."""
+        self._write_rows(blocks, b"".join, len)
+
+    def _write_rows(self, rows: list[Any], join: Any, size: Any) -> None:
         max_rows, max_bytes = self.max_rows, self.max_bytes
-        start, end = 0, len(texts)
+        start, end = 0, len(rows)
         while start < end:
             room = self.room()
             take = end - start if room is None else min(end - start, room)
-            data = "".join(texts[start : start + take]).encode(codec)
+            data = join(rows[start : start + take])
             if max_bytes is not None and self.bytes + len(data) > max_bytes:
                 space = max_bytes - self.bytes
                 fit = 0
-                for text in texts[start : start + take]:
-                    space -= len(text.encode(codec))
+                for row in rows[start : start + take]:
+                    space -= size(row)
                     if space < 0:
                         break
                     fit += 1
@@ -149,7 +156,7 @@ class FileSeries:
                     self.full = True  # not even one more row fits: next file
                     continue
                 take = max(fit, 1)  # a single row over the limit goes alone into a file
-                data = "".join(texts[start : start + take]).encode(codec)
+                data = join(rows[start : start + take])
                 self.full = True
             self.write(data, take)
             start += take

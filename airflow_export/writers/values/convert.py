@@ -13,6 +13,7 @@ from uuid import UUID
 
 from airflow_export.writers.values.forms import (
     NONE_TYPE,
+    ServerText,
     UnrenderableValueError,
     format_bool,
     format_bytes,
@@ -138,7 +139,7 @@ def text_converter(value_type: type) -> Callable[[Any], str | None] | None:
         convert = format_timedelta
     elif issubclass(value_type, (bytes, bytearray, memoryview)):
         convert = format_bytes
-    elif issubclass(value_type, UUID):
+    elif issubclass(value_type, (UUID, ServerText)):
         convert = str
     elif issubclass(value_type, (dict, list)):
         convert = format_json
@@ -165,6 +166,7 @@ _TEXT_CONVERTERS: dict[type, Callable[[Any], str | None] | None] = {
     bytearray: format_bytes,
     memoryview: format_bytes,
     UUID: str,
+    ServerText: str,
     dict: format_json,
     list: format_json,
 }

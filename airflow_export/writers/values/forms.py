@@ -61,6 +61,31 @@ class UnrenderableValueError(TypeError):
         return UnrenderableValueError(self.type_name, row, column, self.reason)
 
 
+class ServerText:
+    """A value the database holds but Python cannot (PostgreSQL's ``infinity``, ``-infinity``, BC
+    dates, years past 9999), written as the database's own text: never guarded, never a null.
+
+    :param text: the server's text of the value, e.g. ``"-infinity"``.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"ServerText({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServerText) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
 def is_formula(text: str) -> bool:
     """True if a spreadsheet may read ``text`` as a formula: it begins with a formula trigger
     (``= + - @``, tab, CR) and is not a plain signed number (``-5``, ``+1.5``, ``-1e5``).
