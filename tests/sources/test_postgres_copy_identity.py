@@ -43,6 +43,9 @@ EDGE_COLUMNS: dict[str, tuple[str, list[str]]] = {
                    "'=1+1'", "'+x'", "'-5'", "'@a'", "E'\\tx'", "E'\\rx'", "'plain'", "'ünï 漢字'", "E'\\\\.'",
                    "' lead'", "'NULL'"]),
     "vc": ("varchar(20)", ["'-1'", "''", "'x\"y'"]),
+    # The formula guard's signed-number rule, on the server as in Python: left alone or guarded alike.
+    "sg": ("text", ["'-.5'", "'+1e5'", "'-1E-5'", "'+1.'", "'-1e'", "'--5'", "'-5 '", "' -5'", "'-1+2'", "'+'",
+                    "'-0x10'", "'-١'", "'-5\n'", "'-5\\n'"]),
     "bp": ("char(5)", ["'ab'", "'=ab'", "'     '"]),
     "b": ("boolean", ["true", "false", "NULL"]),
     "i2": ("smallint", ["-5", "0", "32767", "-32768"]),
@@ -135,9 +138,11 @@ def test_every_type_is_byte_identical_in_each_time_zone(every_type, tmp_path, zo
     column = {name: [row[i] for row in data] for i, name in enumerate(header)}
     # Real values, in the documented forms (not merely equal to each other).
     assert column["t"][:4] == ["", "", "a,b", 'say "hi"'] and column["t"][4] == "line1\nline2"
-    assert column["t"][7:13] == ["'=1+1", "'+x", "'-5", "'@a", "'\tx", "'\rx"]
+    assert column["t"][7:13] == ["'=1+1", "'+x", "-5", "'@a", "'\tx", "'\rx"]
     assert column["t"][15] == "\\." and column["t"][17] == "NULL"
-    assert column["vc"][0] == "'-1" and column["bp"][:3] == ["ab   ", "'=ab  ", "     "]
+    assert column["sg"][:14] == ["-.5", "+1e5", "-1E-5", "+1.", "'-1e", "'--5", "'-5 ", " -5", "'-1+2", "'+",
+                                 "'-0x10", "'-١", "'-5\n", "'-5\\n"]
+    assert column["vc"][0] == "-1" and column["bp"][:3] == ["ab   ", "'=ab  ", "     "]
     assert column["b"][:3] == ["true", "false", ""]
     assert column["f8"][:14] == ["0.30000000000000004", "1e+16", "1000000000000000.0", "1500000000000000.0",
                                  "1000000000000000.5", "-0.0", "0.0", "NaN", "inf", "-inf", "2.0", "-3.0", "1e-05",
