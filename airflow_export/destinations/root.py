@@ -93,14 +93,28 @@ def export_root(argument: RootLike = None) -> ExportRoot:
     if isinstance(argument, ExportRoot):
         return argument
     if argument is not None and os.fspath(argument):
-        return ExportRoot(os.fspath(argument), "argument")
+        return _absolute(ExportRoot(os.fspath(argument), "argument"))
     env = os.environ.get(EXPORT_ROOT_ENV)
     if env:
-        return ExportRoot(env, EXPORT_ROOT_ENV)
+        return _absolute(ExportRoot(env, EXPORT_ROOT_ENV))
     configured = configured_export_root()
     if configured:
-        return ExportRoot(configured, f"[{CONFIG_SECTION}] root")
+        return _absolute(ExportRoot(configured, f"[{CONFIG_SECTION}] root"))
     return ExportRoot(os.path.join(_airflow_home(), DEFAULT_ROOT_NAME), "default")
+
+
+def _absolute(root: ExportRoot) -> ExportRoot:
+    """``root`` if it is an absolute path or an object-storage URI.
+
+    :raises ValueError: a relative root: it would name a different folder in every working
+        directory (a worker's is arbitrary), so it is refused rather than guessed.
+    """
+    if "://" in root.path or os.path.isabs(root.path):
+        return root
+    raise ValueError(
+        f"the export root {root.path!r} (from {root.source}) is a relative path, so it would depend on the task "
+        "process's working directory; give an absolute path (or an object-storage URI)"
+    )
 
 
 def remote_output_uri(path: str, root: ExportRoot) -> str:

@@ -36,7 +36,7 @@ def xcom_rows(value: Any, columns: Sequence[str] | None = None) -> RowSource:
     if value is None:
         return RowSource(list(columns) if columns is not None else None, [], "rows from XCom")
     if isinstance(value, Mapping):
-        if "rows" not in value:
+        if "rows" not in value or set(value) - {"columns", "rows"}:
             raise TypeError(
                 "rows from XCom: a mapping must look like {'columns': [...], 'rows': [...]}; "
                 f"got keys {sorted(map(str, value))[:10]}"

@@ -85,3 +85,23 @@ def test_resolve_output_path_without_a_root_means_the_root_in_force(no_root):
 def test_a_static_asset_is_declared_under_the_default_root(no_root):
     op = ExportCsvOperator(task_id="t", rows=[[1]], columns=["a"], output_path="out/x.csv")
     assert [o.uri for o in op.outlets] == [f"file://{no_root / 'exports' / 'out' / 'x.csv'}"]
+
+
+@pytest.mark.parametrize("how", ["env", "argument"])
+def test_a_relative_export_root_is_refused_not_resolved_against_the_working_directory(no_root, monkeypatch, how):
+    kwargs = {}
+    if how == "env":
+        monkeypatch.setenv("AIRFLOW_EXPORT_ROOT", "relroot")
+    else:
+        kwargs["export_root"] = "relroot"
+    with pytest.raises(ValueError, match=r"the export root 'relroot' \(from .*\) is a relative path"):
+        ExportCsvOperator(task_id="t", rows=[[1]], columns=["a"], output_path="x.csv", **kwargs).execute({})
+    assert not os.path.exists("relroot")
+
+
+def test_a_table_mapping_with_other_keys_is_refused(no_root):
+    """A typo such as ``cols`` would otherwise drop the column names silently (header ``col_1``)."""
+    op = ExportCsvOperator(task_id="t", rows={"cols": ["a"], "rows": [[1]]}, output_path="m.csv")
+    with pytest.raises(TypeError, match=r"a mapping must look like \{'columns': \[...\], 'rows': \[...\]\}; "
+                                        r"got keys \['cols', 'rows'\]"):
+        op.execute({})
