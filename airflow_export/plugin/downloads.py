@@ -150,6 +150,35 @@ def _stream(fd: int) -> Iterator[bytes]:
             yield chunk
 
 
+def open_remote(uri: str, root: Any) -> tuple[Any, int]:
+    """An object the export recorded, opened through the object-storage export root's connection.
+
+    :param uri: the recorded ``s3://bucket/prefix/...`` URI.
+    :param root: the :class:`~airflow_export.destinations.root.ExportRoot` in force.
+    :returns: ``(ObjectStoragePath, size in bytes)``.
+    :raises NotServed: the root is local, or ``uri`` is not below the root's prefix (``..`` included).
+    :raises FileNotFoundError: no such object.
+    """
+    prefix = root.path.rstrip("/") + "/"
+    if not root.is_remote:
+        raise NotServed(f"{uri} is in object storage, but the export root {root.path} is local")
+    if not uri.startswith(prefix) or any(part in ("", ".", "..") for part in uri[len(prefix):].split("/")):
+        raise NotServed(f"{uri} is not below the export root {root.path}")
+    from airflow.sdk import ObjectStoragePath
+
+    path = ObjectStoragePath(uri, conn_id=root.conn_id) if root.conn_id else ObjectStoragePath(uri)
+    info = path.fs.info(path.path)  # FileNotFoundError when missing
+    if info.get("type") == "directory":
+        raise NotServed(f"{uri} is not a file")
+    return path, int(info.get("size", 0))
+
+
+def _stream_remote(path: Any) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
 def download_url(request: Request, dag_id: str, run_id: str, f: RunFile) -> str:
     """The absolute URL that downloads ``f``."""
     url = str(request.url_for("export_request_file", dag_id=dag_id, run_id=run_id, task_id=f.task_id, n=str(f.index)))
@@ -200,18 +229,23 @@ def request_file(dag_id: str, run_id: str, task_id: str, n: int, map_index: int 
     if not recorded:
         raise HTTPException(404, f"run {run_id!r} of {dag_id!r} recorded no file {n} of task {task_id!r}")
     f = recorded[0]
-    if "://" in f.path:
-        raise HTTPException(501, f"{f.path} is in object storage; this API serves files of the local export root")
+    root = export_root()
     try:
-        fd, info = open_inside(f.path, export_root().path)
+        if "://" in f.path:
+            remote, size = open_remote(f.path, root)
+            body: Iterator[bytes] = _stream_remote(remote)  # opened when the response starts
+        else:
+            fd, info = open_inside(f.path, root.path)
+            if info.st_size != f.bytes:
+                os.close(fd)
+            size, body = info.st_size, _stream(fd)
     except FileNotFoundError:
         raise HTTPException(410, f"{f.path} was recorded by the export but is no longer there") from None
     except NotServed as exc:
         raise HTTPException(403, f"not served: {exc}") from None
-    if info.st_size != f.bytes:
-        os.close(fd)
-        raise HTTPException(409, f"{f.path} has {info.st_size} bytes, the export recorded {f.bytes}: it changed")
-    return StreamingResponse(_stream(fd), media_type=media_type(f.name), headers={
-        "Content-Length": str(info.st_size), "Content-Disposition": content_disposition(f.name),
+    if size != f.bytes:
+        raise HTTPException(409, f"{f.path} has {size} bytes, the export recorded {f.bytes}: it changed")
+    return StreamingResponse(body, media_type=media_type(f.name), headers={
+        "Content-Length": str(size), "Content-Disposition": content_disposition(f.name),
         "X-Content-SHA256": f.sha256,
     })
