@@ -608,6 +608,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _meta(command: str, machine: dict, started: float, load_start: float, code: dict | None) -> dict:
+    """A section's run facts: date, command, machine, wall seconds since ``started``, load, code."""
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "machine": machine,
+        "wall_seconds": time.monotonic() - started,
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
+        "code": code,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads top to bottom, one branch a section
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -659,18 +672,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
             for group in groups:
                 group["rounds"] = rounds
                 measure_group(group, rounds, out_dir, dbs)
-        measured_now[section] = {
-            "meta": {
-                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "command": command,
-                "machine": machine,
-                "wall_seconds": time.monotonic() - section_start,
-                "load_start": load_start,
-                "load_end": os.getloadavg()[0],
-                "code": code,
-            },
-            "groups": groups,
-        }
+        measured_now[section] = {"meta": _meta(command, machine, section_start, load_start, code), "groups": groups}
         results["sections"][section] = measured_now[section]
         save()  # a later failure does not lose this section
     if "airflow" in args.sections and not args.render_only:
@@ -681,16 +683,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run reads to
         airflow_code = live_code()
         airflow_result = airflow_bench.run(runs=2 if args.quick else args.airflow_runs)
         measured_now["airflow"] = {
-            "meta": {
-                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "command": command,
-                "machine": machine,
-                "wall_seconds": time.monotonic() - section_start,
-                "load_start": load_start,
-                "load_end": os.getloadavg()[0],
-                "code": airflow_code,
-            },
-            **airflow_result,
+            "meta": _meta(command, machine, section_start, load_start, airflow_code), **airflow_result,
         }
     results["sections"].update(measured_now)
 
