@@ -58,21 +58,14 @@ def test_a_dag_with_a_bad_option_fails_to_import(tmp_path, task, message):
     assert path.endswith("bad_dag.py") and message in error, error
 
 
-def test_a_dag_with_good_options_imports(tmp_path):
-    errors, dags = _import_errors(
-        tmp_path,
-        'ExportCsvOperator(task_id="c", sql="SELECT 1", conn_id="db", output_path="{{ run_id }}/x.csv", '
-        'format_options={"delimiter": ";", "null_marker": "NULL"})',
-    )
-    assert errors == {} and "bad_options" in dags
-
-
-def test_a_mapped_dag_with_good_options_imports(tmp_path):
-    errors, dags = _import_errors(
-        tmp_path,
-        'ExportPdfOperator.partial(task_id="m", rows=[[1]], rows_per_page=10, format_options={"page_size": "letter"})'
-        '.expand(output_path=["a.pdf", "b.pdf"])',
-    )
+@pytest.mark.parametrize("task", [
+    'ExportCsvOperator(task_id="c", sql="SELECT 1", conn_id="db", output_path="{{ run_id }}/x.csv", '
+    'format_options={"delimiter": ";", "null_marker": "NULL"})',
+    'ExportPdfOperator.partial(task_id="m", rows=[[1]], rows_per_page=10, format_options={"page_size": "letter"})'
+    '.expand(output_path=["a.pdf", "b.pdf"])',
+], ids=["csv", "mapped-pdf"])
+def test_a_dag_with_good_options_imports(tmp_path, task):
+    errors, dags = _import_errors(tmp_path, task)
     assert errors == {} and "bad_options" in dags
 
 
