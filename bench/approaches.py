@@ -664,7 +664,7 @@ def run_once(spec: dict) -> dict:
     cpu = _cpu_seconds() - cpu0
     rss_peak = _status_bytes("VmHWM")
     verified = _verify_pdf(spec, rows, paths[0]) if spec.get("verify") else None
-    if approach.name == "psql_copy":  # the work is psql's, in a child: its own peak
+    if approach.name.startswith("psql_copy"):  # the work is psql's, in a child: its own peak
         rss_peak = pg_bench.child_rss_peak_bytes()
     size = 0
     for path in paths:

