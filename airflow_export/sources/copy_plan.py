@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,8 @@ class CopyUnsupported(Exception):
 # The writers' rule (airflow_export.writers.values.forms.is_formula): a text starting with = @ TAB CR
 # is guarded; one starting with + or - too, unless it is a plain signed number (-5, +1.5, -1e5, -.5):
 # the writers' _SIGNED pattern, in PostgreSQL's regular expressions.
-_SIGNED_NUMBER_RE = r"^[+-]([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+# No backslash in it ([.], not \.): with standard_conforming_strings off, '\.' would be read as '.'.
+_SIGNED_NUMBER_RE = r"^[+-]([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 _IS_FORMULA = "(ascii({c}) IN (61, 64, 9, 13) OR (ascii({c}) IN (43, 45) AND {v} !~ '" + _SIGNED_NUMBER_RE + "'))"
 # Every formula character is <= 64 ('@'): that one cheap test first keeps the usual text (a letter or a
 # digit first) away from the IN lists and the regular expression (measured: +60 -> +10 ms per 1M values).
@@ -50,6 +52,28 @@ _GUARD_BPCHAR = (
 # "inf"/"-inf"); PostgreSQL's float8out writes the same shortest digits, positional only below 1e15.
 # The usual float first: a whole number below 1e15 is float8out's digits and ".0" ("-0" -> "-0.0";
 # NaN = NaN holds in PostgreSQL, abs(NaN) < 1e15 does not).
+# From 2^54 up, a double is an integer whose neighbours are >= 4 apart, and a decimal with fewer digits than
+# float8out's can lie exactly half-way to a neighbour: float8out (Ryu) never writes such a boundary value,
+# Python's repr does when the mantissa m is even (reading it back rounds half to even, to this double):
+# 1e23 is "9.999999999999999e+22" from PostgreSQL, "1e+23" from Python. So above 1e16 the two boundaries,
+# computed exactly in numeric (|x| = m * 2^(p-52), 2^p <= |x| < 2^(p+1); the lower gap is half as wide at
+# m = 2^52), replace float8out's digits when one of them is shorter. Reached by values >= 1e16 only.
+_ABS = "abs({c})"
+_P0 = "least(floor(ln(" + _ABS + ") / ln(2::float8))::int, 1023)"
+_P = (f"CASE WHEN power(2::float8, {_P0}) > {_ABS} THEN {_P0} - 1"
+      f" WHEN {_ABS} / 2 >= power(2::float8, {_P0}) THEN {_P0} + 1 ELSE {_P0} END")
+_FLOAT_BOUNDARY = (
+    "(SELECT CASE WHEN {c} < 0 THEN '-' ELSE '' END || left(d, 1)"
+    " || CASE WHEN length(d) > 1 THEN '.' || substr(d, 2) ELSE '' END || 'e+' || lpad((length(t) - 1)::text, 2, '0')"
+    " FROM (SELECT t, rtrim(t, '0') AS d FROM (SELECT CASE"
+    " WHEN m % 2 = 0 AND length(rtrim(lo::text, '0')) < n"
+    " AND length(rtrim(lo::text, '0')) <= length(rtrim(hi::text, '0')) THEN lo::text"
+    " WHEN m % 2 = 0 AND length(rtrim(hi::text, '0')) < n THEN hi::text END AS t"
+    " FROM (SELECT m, m::numeric * ulp - CASE WHEN m = 4503599627370496 THEN div(ulp, 4) ELSE div(ulp, 2) END AS lo,"
+    " m::numeric * ulp + div(ulp, 2) AS hi, length(replace(split_part(ltrim({c}::text, '-'), 'e', 1), '.', '')) AS n"
+    " FROM (SELECT (" + _ABS + " / power(2::float8, p - 52))::int8 AS m, trunc(power(2::numeric, p - 52)) AS ulp"
+    " FROM (SELECT " + _P + " AS p) AS s0) AS s1) AS s2) AS s3 WHERE t IS NOT NULL) AS s4)"
+)
 _FLOAT = (
     "CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN {c}::text || '.0'"
     " WHEN {c} = 'Infinity' THEN 'inf' WHEN {c} = '-Infinity' THEN '-inf'"
@@ -57,6 +81,7 @@ _FLOAT = (
     " (CASE WHEN {c} < 0 THEN '-' ELSE '' END)"
     " || rpad(left(replace(split_part(ltrim({c}::text, '-'), 'e', 1), '.', ''), 16), 16, '0') || '.'"
     " || coalesce(nullif(substr(replace(split_part(ltrim({c}::text, '-'), 'e', 1), '.', ''), 17), ''), '0')"
+    " WHEN abs({c}) >= 1e16 AND {c} <> 'NaN' THEN coalesce(" + _FLOAT_BOUNDARY + ", {c}::text)"
     " ELSE {c}::text END"
 )
 
@@ -104,7 +129,7 @@ _TIMESTAMPTZ = (
     " WHEN isfinite({c}) AND date_part('year', {c}) BETWEEN 1 AND 9999 THEN " + _TZ_FULL + " ELSE {c}::text END"
 )
 # A session in UTC (the usual for a warehouse) writes every offset as "+00": the usual value needs
-# only comparisons to be known to have the 22-character shape.
+# only comparisons, and its text is made in UTC explicitly (a query may change TimeZone as it runs).
 _UTC_ZONES = frozenset(z.lower() for z in (
     "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0",
     "Etc/GMT-0", "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
@@ -112,7 +137,7 @@ _UTC_ZONES = frozenset(z.lower() for z in (
 _TIMESTAMPTZ_UTC = (
     "CASE WHEN " + _WHOLE_SECONDS.replace("'0001-01-01'", "'0001-01-01 00:00:00+00'")
     .replace("'9999-12-30'", "'9999-12-30 00:00:00+00'").replace("::timestamp(0)", "::timestamptz(0)")
-    + " THEN replace({c}::text, ' ', 'T') || ':00' ELSE " + _TIMESTAMPTZ + " END"
+    + " THEN replace(({c} AT TIME ZONE 'UTC')::text, ' ', 'T') || '+00:00' ELSE " + _TIMESTAMPTZ + " END"
 )
 _TIME = "CASE WHEN {c} < '24:00:00' THEN replace(to_char({c}, 'HH24:MI:SS.US'), '.000000', '') ELSE {c}::text END"
 
@@ -138,6 +163,21 @@ FORMS: dict[str, str | None] = {
     "_text": "array_to_json({c})::text", "_varchar": "array_to_json({c})::text", "_bool": "array_to_json({c})::text",
     **dict.fromkeys(_TEXT_TYPES, None),
 }
+
+# The functions of the forms, called by their pg_catalog names: a function of the same name earlier in the
+# session's search_path must not change the text (operators and type names are left as written).
+_FUNCTION_CALL = re.compile(
+    r"(?<![\w.])(ascii|replace|trunc|abs|to_char|length|encode|array_to_json|concat|date_part|isfinite|lpad|rpad"
+    r"|left|split_part|ltrim|rtrim|substr|scale|ln|power|floor|div)\("
+)
+
+
+def _qualified(form: str) -> str:
+    return _FUNCTION_CALL.sub(r"pg_catalog.\1(", form)
+
+
+FORMS = {name: None if form is None else _qualified(form) for name, form in FORMS.items()}
+_GUARD, _GUARD_BPCHAR, _TIMESTAMPTZ_UTC = map(_qualified, (_GUARD, _GUARD_BPCHAR, _TIMESTAMPTZ_UTC))
 
 #: Why a type is not in :data:`FORMS` (where the reason is worth more than "no exact form").
 _TYPE_REASONS = {
@@ -171,8 +211,10 @@ def options_reason(opts: CsvOptions) -> str | None:
                 "line-break character, COPY only the field")
     for name in ("delimiter", "quotechar"):
         value = getattr(opts, name)
-        if not value.isascii() or value == "\\":
-            return f"{name} {value!r}: COPY takes a one-byte ASCII character"
+        if not value.isascii() or value in ("\\", "\x00"):
+            return f"{name} {value!r}: COPY takes a one-byte ASCII character other than NUL and backslash"
+    if "\x00" in opts.null_marker:
+        return "null_marker holds NUL: COPY cannot send it"
     if opts.empty_string != "quoted":
         return "empty_string='empty': COPY always tells an empty string from a null"
     if opts.quoting == csv.QUOTE_NONE:
@@ -196,6 +238,8 @@ def _number_like(text: str) -> bool:
 
 def session_reason(settings: Mapping[str, str], types: Sequence[str], known_zone: bool) -> str | None:
     """Why the session's settings keep COPY's text from matching the cursor path's, or None."""
+    if settings.get("client_encoding", "").upper() == "SQL_ASCII":
+        return "client_encoding SQL_ASCII: the server does not say what its text is (psycopg reads it as bytes)"
     if not settings.get("DateStyle", "").startswith("ISO"):
         return f"DateStyle {settings.get('DateStyle')!r}: the server forms are written for ISO"
     try:

@@ -58,6 +58,11 @@ def open_server_cursor(conn: Any, fetch_size: int) -> Any:
     ``fetchmany(n)`` then sends ``FETCH FORWARD n``. On a connection in autocommit mode the
     cursor is declared ``WITH HOLD`` (a plain cursor only lives inside a transaction).
 
+    The session's ``cursor_tuple_fraction`` is set to 1 first: an export reads every row, so the
+    planner should plan for the whole result (its default, 0.1, favours fast-start plans), which is
+    also how it plans ``COPY``: both engines then get the same plan, hence the same row order for a
+    query without ``ORDER BY``. A server without the setting keeps its own planning.
+
     :param conn: a psycopg 3 or psycopg 2 connection (see :func:`driver_of`).
     :param fetch_size: rows per fetch (>= 1).
     :returns: ``psycopg.ServerCursor`` or a named ``psycopg2.extensions.cursor``.
@@ -65,8 +70,16 @@ def open_server_cursor(conn: Any, fetch_size: int) -> Any:
     """
     if driver_of(conn) is None:
         raise ValueError(f"not a psycopg connection: {type(conn).__module__}.{type(conn).__name__}")
-    name = f"{CURSOR_PREFIX}{secrets.token_hex(6)}"
     withhold = bool(getattr(conn, "autocommit", False))
+    try:
+        with conn.cursor() as setting:
+            setting.execute("SELECT set_config('cursor_tuple_fraction', '1', false)")
+    except Exception as exc:
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        if not withhold:
+            conn.rollback()  # nothing else ran in this transaction yet
+    name = f"{CURSOR_PREFIX}{secrets.token_hex(6)}"
     cursor = conn.cursor(name=name, withhold=withhold)
     cursor.itersize = fetch_size
     return cursor

@@ -47,8 +47,10 @@ from airflow_export.writers.frame import ExportResult, FileSeries
 ENGINES = ("auto", "copy", "cursor")
 #: Rows (CopyData blocks) gathered before one write.
 BATCH_ROWS = 4096
+#: SQLSTATE of a syntax error.
+_SYNTAX_ERROR = "42601"
 #: Session settings the server's text depends on.
-_SETTINGS = ("DateStyle", "TimeZone", "extra_float_digits")
+_SETTINGS = ("DateStyle", "TimeZone", "extra_float_digits", "client_encoding")
 
 
 class CopyNotPossible(ValueError):
@@ -66,7 +68,25 @@ def _bind(conn: Any, sql: str, parameters: Sequence[Any] | Mapping[str, Any] | N
         return bound.decode(_python_encoding(conn)) if isinstance(bound, bytes) else bound
     import psycopg
 
-    return psycopg.ClientCursor(conn).mogrify(sql, parameters)
+    cursor = psycopg.ClientCursor(conn)
+    cursor.adapters.register_dumper(float, _float8_literal_dumper())  # this cursor's adapters only
+    return cursor.mogrify(sql, parameters)
+
+
+def _float8_literal_dumper() -> type:
+    """psycopg 3's float dumper, but every literal typed ``'<repr>'::float8``.
+
+    The cursor path binds a Python float on the server as a ``float8`` parameter; psycopg 3's client-side
+    literal ``1e+16`` is read by PostgreSQL as ``numeric`` (``-0.0`` loses its sign, ``0.1 + 0.2`` adds
+    exactly), which would change the column's type and value under COPY.
+    """
+    from psycopg.types.numeric import FloatDumper
+
+    class Float8LiteralDumper(FloatDumper):
+        def quote(self, obj: Any) -> bytes:
+            return b"'" + repr(float(obj)).encode() + b"'::float8"
+
+    return Float8LiteralDumper
 
 
 def _python_encoding(conn: Any) -> str:
@@ -94,21 +114,22 @@ def plan_copy(conn: Any, sql: str, parameters: Any, opts: CsvOptions) -> CopyPla
     :raises Exception: the driver's error when the query fails (the caller words it).
     """
     bound = _bind(conn, sql, parameters)
-    with conn.cursor() as cursor:
+    with _tuple_cursor(conn) as cursor:
         cursor.execute(describe_statement(bound))
         description = cursor.description or []
     names = [d[0] for d in description]
     oids = sorted({int(d[1]) for d in description})
-    with conn.cursor() as cursor:
+    with _tuple_cursor(conn) as cursor:
         # pg_type's own names (arrays: "_int4"), and the settings the server's text depends on. A
         # cursor's plan is never parallel; COPY's may be, and a Gather returns rows in another order on
         # every run: the cursor path's plan shape, the cursor path's order.
         cursor.execute("SELECT oid::int8, typname::text FROM pg_type WHERE oid::int8 = ANY(%s)", (oids,))
         typnames = dict(cursor.fetchall())
         cursor.execute("SELECT current_setting('DateStyle'), current_setting('TimeZone'), "
-                       "current_setting('extra_float_digits'), "
+                       "current_setting('extra_float_digits'), current_setting('client_encoding'), "
                        "set_config('max_parallel_workers_per_gather', '0', false)")
-        settings = dict(zip(_SETTINGS, cursor.fetchone()[:3], strict=True))
+        values = [v.decode("ascii", "replace") if isinstance(v, bytes) else v for v in cursor.fetchone()]
+        settings = dict(zip(_SETTINGS, values[:4], strict=True))
     types = type_names(description, typnames.get)
     # psycopg 2 reads timestamptz with the offset the server wrote; psycopg 3 in the session's zone.
     known = driver_of(conn) == PSYCOPG2 or _zone_known(settings["TimeZone"])
@@ -117,6 +138,18 @@ def plan_copy(conn: Any, sql: str, parameters: Any, opts: CsvOptions) -> CopyPla
         raise CopyUnsupported(reason)
     statement = build_statement(bound, types, opts, lambda text: _literal(conn, text), is_utc(settings["TimeZone"]))
     return CopyPlan(statement, names, types)
+
+
+def _tuple_cursor(conn: Any) -> Any:
+    """A plain cursor returning tuples, whatever row factory the connection was given (Airflow's
+    ``cursor`` extra: ``dictcursor``, ``namedtuplecursor`` ...)."""
+    if driver_of(conn) == PSYCOPG2:
+        import psycopg2.extensions
+
+        return conn.cursor(cursor_factory=psycopg2.extensions.cursor)
+    from psycopg.rows import tuple_row
+
+    return conn.cursor(row_factory=tuple_row)
 
 
 def _zone_known(name: str) -> bool:
@@ -230,6 +263,10 @@ class _RowSink:
             self.blocks = []
 
 
+def _is_syntax_error(exc: BaseException) -> bool:
+    return _SYNTAX_ERROR in (getattr(exc, "sqlstate", None), getattr(exc, "pgcode", None))
+
+
 def _is_driver_error(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("psycopg")
 
@@ -294,8 +331,14 @@ def copy_source(
                 cannot(str(exc))
                 plan = None
             except Exception as exc:
-                message = redact(f"{what} failed: {type(exc).__name__}: {exc}")
-                raise SourceError(message) from (None if redact.chain_leaks(exc) else exc)
+                if not _is_syntax_error(exc):
+                    message = redact(f"{what} failed: {type(exc).__name__}: {exc}")
+                    raise SourceError(message) from (None if redact.chain_leaks(exc) else exc)
+                # The query may run alone but not inside COPY's wrapper (a ';' before a comment at its
+                # end, more than one statement): the cursor path runs it, or fails with its own error.
+                cannot("the query cannot be wrapped in COPY (SELECT ...) (a syntax error there: a ';' "
+                       "before a trailing comment, or more than one statement?)")
+                plan = None
         if plan is None:
             conn.close()
             yield None
