@@ -2,7 +2,7 @@
 
 Services, each on a loopback port of its own and started before the metadata DB is migrated:
 PostgreSQL (metadata DB and Celery result backend, a throw-away cluster in a temporary directory,
-run as the ``postgres`` user when started as root: ``initdb`` refuses root), Redis (the broker) and
+run as the ``postgres`` user when started as root: :mod:`scripts.stack.postgres`), Redis (the broker) and
 an S3 server (moto) holding the export root ``s3://airflow-export/exports``. Then the Airflow
 components: api-server, scheduler, dag-processor, triggerer and two Celery workers (``w1``, ``w2``,
 concurrency 3 each, each with its own log-server port and ``AIRFLOW_EXPORT_WORKER`` naming it).
@@ -13,10 +13,7 @@ Exports go to object storage through the export root configured once (``[export]
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -28,6 +25,7 @@ from secrets import token_hex
 
 from airflow_export.names import WORKER_ENV
 from scripts.stack.ports import HOST, free_port
+from scripts.stack.postgres import as_server_user, find_bindir, initdb, server_owned_dir
 from scripts.stack.topology import VENV_BIN, Component, Topology, airflow_component
 
 WORKERS = ("w1", "w2")
@@ -37,22 +35,6 @@ EXPORT_ROOT = f"s3://{BUCKET}/exports"
 ROOT_CONN_ID = "export_s3"
 S3_KEY, S3_SECRET, S3_REGION = "testing-key", "testing-secret", "us-east-1"
 DB_USER = "airflow"
-PG_OS_USER = "postgres"
-
-
-def _pg_bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
-    if not found:
-        raise RuntimeError("PostgreSQL server not found (/usr/lib/postgresql/*/bin/postgres): "
-                           "run scripts/setup.sh full")
-    return Path(found[-1]).parent
-
-
-def _as_pg_user(argv: list[str]) -> list[str]:
-    """``argv`` as the ``postgres`` OS user when we are root (``setpriv`` execs: the process stays in its group)."""
-    if os.geteuid() != 0:
-        return argv
-    return ["setpriv", f"--reuid={PG_OS_USER}", f"--regid={PG_OS_USER}", "--init-groups", "--", *argv]
 
 
 def tcp_ready(port: int, timeout: float = 30) -> None:
@@ -98,19 +80,10 @@ class CeleryServices:
 
     def prepare(self) -> None:
         """A fresh PostgreSQL cluster (``initdb``) in a temporary directory the server's user owns."""
-        self.workdir.mkdir(mode=0o700)
+        server_owned_dir(self.workdir)
         for name in WORKERS:
             self.worker_tmp(name).mkdir()
-        if os.geteuid() == 0:
-            entry = pwd.getpwnam(PG_OS_USER)
-            os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
-        proc = subprocess.run(
-            _as_pg_user([str(_pg_bindir() / "initdb"), "-D", str(self.workdir / "pg"), "-U", DB_USER, "--auth=trust",
-                         "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]),
-            capture_output=True, text=True, timeout=120,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"initdb failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+        initdb(find_bindir(), self.workdir / "pg", DB_USER)
 
     def services_ready(self) -> None:
         """Wait for the three services; create the export bucket."""
@@ -122,7 +95,7 @@ class CeleryServices:
                           aws_secret_access_key=S3_SECRET, region_name=S3_REGION)
         s3.create_bucket(Bucket=BUCKET)
         deadline = time.monotonic() + 30
-        while subprocess.run([str(_pg_bindir() / "pg_isready"), "-h", HOST, "-p", str(self.pg_port), "-U", DB_USER],
+        while subprocess.run([str(find_bindir() / "pg_isready"), "-h", HOST, "-p", str(self.pg_port), "-U", DB_USER],
                              capture_output=True).returncode != 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"PostgreSQL on port {self.pg_port} not ready after 30 s")
@@ -133,8 +106,8 @@ class CeleryServices:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def services(self) -> tuple[Component, ...]:
-        postgres = _as_pg_user([
-            str(_pg_bindir() / "postgres"), "-D", str(self.workdir / "pg"), "-p", str(self.pg_port), "-h", HOST,
+        postgres = as_server_user([
+            str(find_bindir() / "postgres"), "-D", str(self.workdir / "pg"), "-p", str(self.pg_port), "-h", HOST,
             "-k", str(self.workdir), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=200",
         ])

@@ -5,15 +5,16 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from scripts.stack import postgres as pgstart
 from tests.support import postgres as support
 from tests.support.stack import process_running
 
 
 def test_missing_binaries_fail_with_the_setup_hint(monkeypatch, tmp_path):
-    monkeypatch.setattr(support, "BIN_GLOB", str(tmp_path / "no-postgresql" / "*" / "bin"))
+    monkeypatch.setattr(pgstart, "BIN_GLOB", str(tmp_path / "no-postgresql" / "*" / "bin"))
     with pytest.raises(support.PostgresUnavailable) as caught:
         support.find_bindir()
-    assert "run scripts/setup.sh" in str(caught.value)
+    assert "run scripts/setup.sh full" in str(caught.value)
     with pytest.raises(support.PostgresUnavailable, match="run scripts/setup.sh"), support.running_postgres():
         pass
 

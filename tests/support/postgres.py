@@ -1,14 +1,14 @@
 """A real, throw-away PostgreSQL server for tests: ``initdb`` in a temp dir, started on a free port.
 
 Uses Debian's ``postgresql`` package (binaries under ``/usr/lib/postgresql/<major>/bin``,
-installed by ``scripts/setup.sh``). :func:`running_postgres` creates a cluster in a fresh
+installed by ``scripts/setup.sh full``). :func:`running_postgres` creates a cluster in a fresh
 temporary directory, starts it listening on ``127.0.0.1:<free port>`` (Unix socket in the
 same temporary directory, never ``/var/run/postgresql``), and *always* stops it with
 ``pg_ctl stop -m immediate`` and removes the directory afterwards, also when the body raised.
 
-``initdb`` refuses to run as root, so as root every server command runs as the ``postgres``
-OS user (``runuser -u postgres --``) in a directory owned by that user; as any other user
-the commands run directly. The database superuser is :data:`USER` with password
+Finding the binaries, the directory the server's OS user owns, ``initdb`` and running the server
+commands as the ``postgres`` OS user when we are root are :mod:`scripts.stack.postgres`'s (shared with
+the Celery topology's metadata DB). The database superuser is :data:`USER` with password
 :data:`PASSWORD`, checked with ``scram-sha-256`` on TCP connections (``pg_hba.conf``).
 
 Durability is switched off (``fsync``, ``synchronous_commit``, ``full_page_writes``): the
@@ -19,30 +19,29 @@ cluster lives for one test session only. ``synchronize_seqscans`` is off, so an 
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
-import os
-import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.stack.postgres import (
+    PostgresUnavailable,
+    as_server_user,
+    find_bindir,
+    initdb,
+    run_as_server_user,
+    server_owned_dir,
+)
+
 USER = "export_test"
 PASSWORD = "pg-test-s3cret-9f4c"
 DBNAME = "export_test"
 HOST = "127.0.0.1"
-BIN_GLOB = "/usr/lib/postgresql/*/bin"
-OS_USER = "postgres"
 START_TIMEOUT_SECONDS = 30
-
-
-class PostgresUnavailable(RuntimeError):
-    """PostgreSQL cannot be found or started; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -91,24 +90,6 @@ class PostgresServer:
             return ""
 
 
-def find_bindir() -> Path:
-    """The newest ``/usr/lib/postgresql/<major>/bin`` holding ``initdb`` and ``pg_ctl``.
-
-    :raises PostgresUnavailable: none found (message: run ``scripts/setup.sh``).
-    """
-    candidates = []
-    for path in glob.glob(BIN_GLOB):
-        major = re.search(r"/postgresql/(\d+)/bin$", path)
-        if major and all(os.access(os.path.join(path, tool), os.X_OK) for tool in ("initdb", "pg_ctl")):
-            candidates.append((int(major.group(1)), Path(path)))
-    if not candidates:
-        raise PostgresUnavailable(
-            f"PostgreSQL server binaries not found ({BIN_GLOB}/initdb, pg_ctl): run scripts/setup.sh "
-            "(installs the Debian package 'postgresql')"
-        )
-    return max(candidates)[1]
-
-
 def free_port(host: str = HOST) -> int:
     """A TCP port that nothing listens on at the moment of the call (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -116,58 +97,10 @@ def free_port(host: str = HOST) -> int:
         return sock.getsockname()[1]
 
 
-def _as_server_user(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    if shutil.which("runuser") is None:
-        raise PostgresUnavailable("running as root but 'runuser' is missing; cannot run initdb as user postgres")
-    return ["runuser", "-u", OS_USER, "--", *argv]
-
-
-def _run(argv: list[str], what: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    proc = subprocess.run(_as_server_user(argv), capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        output = proc.stderr.strip() or proc.stdout.strip()
-        raise PostgresUnavailable(f"{what} failed (exit {proc.returncode}): {output}")
-    return proc
-
-
-def _make_root() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="airflow-export-pg-"))
-    if os.geteuid() == 0:
-        import pwd
-
-        try:
-            entry = pwd.getpwnam(OS_USER)
-        except KeyError:
-            shutil.rmtree(root, ignore_errors=True)
-            raise PostgresUnavailable(f"OS user {OS_USER!r} is missing: run scripts/setup.sh") from None
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    os.chmod(root, 0o700)
-    return root
-
-
-def _init_cluster(bindir: Path, root: Path) -> Path:
-    datadir = root / "data"
-    pwfile = root / "pwfile"
-    pwfile.write_text(PASSWORD + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(pwfile, user=OS_USER)
-    try:
-        _run(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", USER, f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
-             "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            "initdb",
-        )
-    finally:
-        pwfile.unlink(missing_ok=True)
-    return datadir
-
-
 def _stop(bindir: Path, datadir: Path) -> None:
     if (datadir / "postmaster.pid").exists():
         subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "stop", "-D", str(datadir), "-m", "immediate", "-w", "-t", "30"]),
+            as_server_user([str(bindir / "pg_ctl"), "stop", "-D", str(datadir), "-m", "immediate", "-w", "-t", "30"]),
             capture_output=True, text=True, timeout=60,
         )
 
@@ -181,8 +114,8 @@ def _start(bindir: Path, root: Path, datadir: Path, logfile: Path) -> int:
             " -c log_statement=none -c TimeZone=UTC -c synchronize_seqscans=off"
         )
         proc = subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "start", "-D", str(datadir), "-l", str(logfile), "-o", options,
-                             "-w", "-t", str(START_TIMEOUT_SECONDS)]),
+            as_server_user([str(bindir / "pg_ctl"), "start", "-D", str(datadir), "-l", str(logfile), "-o", options,
+                            "-w", "-t", str(START_TIMEOUT_SECONDS)]),
             capture_output=True, text=True, timeout=START_TIMEOUT_SECONDS + 30,
         )
         if proc.returncode == 0:
@@ -197,22 +130,22 @@ def _start(bindir: Path, root: Path, datadir: Path, logfile: Path) -> int:
 
 
 def _create_database(bindir: Path, root: Path, port: int) -> None:
-    _run([str(bindir / "psql"), "-h", str(root), "-p", str(port), "-U", USER, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
-          "-q", "-c", f"CREATE DATABASE {DBNAME}"], "CREATE DATABASE")
+    run_as_server_user([str(bindir / "psql"), "-h", str(root), "-p", str(port), "-U", USER, "-d", "postgres",
+                        "-v", "ON_ERROR_STOP=1", "-q", "-c", f"CREATE DATABASE {DBNAME}"], "CREATE DATABASE")
 
 
 @contextlib.contextmanager
 def running_postgres() -> Iterator[PostgresServer]:
     """Start a fresh PostgreSQL, yield it, and always stop it (``pg_ctl stop -m immediate``) and delete its files.
 
-    :raises PostgresUnavailable: binaries missing (run ``scripts/setup.sh``), or initdb/start failed
+    :raises PostgresUnavailable: binaries missing (run ``scripts/setup.sh full``), or initdb/start failed
         (the message holds the tool's output and the end of the server log).
     """
     bindir = find_bindir()
-    root = _make_root()
+    root = server_owned_dir()
     datadir = root / "data"
     try:
-        datadir = _init_cluster(bindir, root)
+        initdb(bindir, datadir, USER, password=PASSWORD, timeout=60)
         logfile = root / "server.log"
         port = _start(bindir, root, datadir, logfile)
         _create_database(bindir, root, port)
