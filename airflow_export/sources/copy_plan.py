@@ -58,6 +58,8 @@ _GUARD_BPCHAR = (
 # 1e23 is "9.999999999999999e+22" from PostgreSQL, "1e+23" from Python. So above 1e16 the two boundaries,
 # computed exactly in numeric (|x| = m * 2^(p-52), 2^p <= |x| < 2^(p+1); the lower gap is half as wide at
 # m = 2^52), replace float8out's digits when one of them is shorter. Reached by values >= 1e16 only.
+# Each level is fenced (OFFSET 0) so that its values are computed once: flattened, the planner would
+# copy p into every use (an expression thousands of nodes long, which JIT then compiles for minutes).
 _ABS = "abs({c})"
 _P0 = "least(floor(ln(" + _ABS + ") / ln(2::float8))::int, 1023)"
 _P = (f"CASE WHEN power(2::float8, {_P0}) > {_ABS} THEN {_P0} - 1"
@@ -72,7 +74,8 @@ _FLOAT_BOUNDARY = (
     " FROM (SELECT m, m::numeric * ulp - CASE WHEN m = 4503599627370496 THEN div(ulp, 4) ELSE div(ulp, 2) END AS lo,"
     " m::numeric * ulp + div(ulp, 2) AS hi, length(replace(split_part(ltrim({c}::text, '-'), 'e', 1), '.', '')) AS n"
     " FROM (SELECT (" + _ABS + " / power(2::float8, p - 52))::int8 AS m, trunc(power(2::numeric, p - 52)) AS ulp"
-    " FROM (SELECT " + _P + " AS p) AS s0) AS s1) AS s2) AS s3 WHERE t IS NOT NULL) AS s4)"
+    " FROM (SELECT " + _P + " AS p OFFSET 0) AS s0 OFFSET 0) AS s1 OFFSET 0) AS s2 OFFSET 0) AS s3"
+    " WHERE t IS NOT NULL OFFSET 0) AS s4)"
 )
 _FLOAT = (
     "CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN {c}::text || '.0'"
