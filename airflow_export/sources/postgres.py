@@ -255,6 +255,22 @@ def _server_text_loader(base: type) -> type:
     return _SERVER_TEXT_LOADERS[base]
 
 
+def _utf8_text_loader() -> type:
+    """A psycopg 3 text loader for a ``SQL_ASCII`` database (whose text has no declared encoding): the
+    value as UTF-8, or an error saying so; never the bytes (which a writer would write as hex)."""
+    from psycopg.adapt import Loader
+
+    class Utf8TextLoader(Loader):
+        def load(self, data: Any) -> Any:
+            raw = bytes(data)
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"a text value of this SQL_ASCII database is not UTF-8: {raw[:60]!r}") from None
+
+    return Utf8TextLoader
+
+
 def _psycopg2_caster(base: Any) -> Any:
     def cast(value: str | None, cursor: Any) -> Any:
         # psycopg 2 turns infinity into datetime.max/min and 24:00:00 into 00:00 without a word.
@@ -289,6 +305,9 @@ def register_server_text_loaders(context: Any) -> None:
         return
     from psycopg.pq import Format
 
+    if conn.pgconn.parameter_status(b"client_encoding") == b"SQL_ASCII":
+        for name in ("text", "varchar", "bpchar", "name"):  # psycopg 3 would hand over bytes (written as hex)
+            context.adapters.register_loader(name, _utf8_text_loader())
     for name in SERVER_TEXT_TYPES:
         oid = context.adapters.types[name].oid
         base = context.adapters.get_loader(oid, Format.TEXT)

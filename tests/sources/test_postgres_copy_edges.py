@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
+from airflow_export.sources.base import SourceError
 from airflow_export.sources.copy_plan import options_reason
 from airflow_export.sources.postgres_copy import CopyNotPossible, copy_source
 from airflow_export.sources.sql import sql_rows
@@ -152,6 +153,15 @@ def test_a_sql_ascii_database_takes_the_cursor_path(postgres, tmp_path, caplog):
     with pytest.raises(CopyNotPossible, match="SQL_ASCII"), \
             copy_source(hook, "SELECT 1 AS a, 2 AS b", None, {}, engine="copy"):
         pass
+    # The cursor path then writes the text as text (psycopg 3 hands it over as bytes: it was written as hex).
+    utf8_u = "convert_from(decode('c3bc', 'hex'), 'SQL_ASCII')"  # the bytes of 'ü' in UTF-8, as text
+    with sql_rows(hook, f"SELECT 'plain'::text AS t, {utf8_u} AS u, 1 AS n") as source:
+        result = write_csv(source.rows, str(tmp_path / "ascii.csv"), columns=source.columns)
+    with open(result.files[0].path, encoding="utf-8", newline="") as fh:
+        assert fh.read() == "t,u,n\r\nplain,ü,1\r\n"
+    latin1_u = "convert_from(decode('fc', 'hex'), 'SQL_ASCII')"
+    with pytest.raises(SourceError, match="not UTF-8"), sql_rows(hook, f"SELECT {latin1_u} AS t") as source:
+        list(source.rows)
 
 
 @pytest.mark.parametrize("options", [{"delimiter": "\x00"}, {"quotechar": "\x00"},
