@@ -2,7 +2,8 @@
 
 A cell's operators draw every line of its text at its x position, with a placeholder where the
 row's baseline y goes (filled in per row by :class:`~airflow_export.writers.pdf.page.PdfFile`),
-so a repeated value costs one dict lookup.
+so a repeated value costs one dict lookup (the caches and their byte budget:
+:mod:`~airflow_export.writers.pdf.cell_cache`).
 """
 
 from __future__ import annotations
@@ -10,19 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_export.writers.pdf.cell_cache import CellCache, Kind
 from airflow_export.writers.pdf.document import StreamingPdfDocument
 from airflow_export.writers.pdf.layout import MAX_WORD_SHRINK, MIN_SHRINK_FONT_SIZE
 from airflow_export.writers.pdf.table import Table
 from airflow_export.writers.pdf.text import fit_font_size, truncate_lines, wrap_text
 from airflow_export.writers.values import NONE_TYPE, format_column, format_value
-
-#: Estimated bytes the cell caches of one file may hold; past it the column holding the most is
-#: emptied (a column of unique values, while the repeating columns keep their cells). Why this
-#: size: docs/adr/0043-pdf-cell-cache-budget.md.
-CELL_CACHE_BYTES = 5 << 20
-#: Estimated bytes of one cached cell besides its texts (dict slots, tuple, object headers).
-CELL_ENTRY_OVERHEAD = 200
-_EMPTY_CELL = ("", 0)
 
 
 class CutLines(int):
@@ -72,38 +66,25 @@ class CellDrawer:
         self.font0 = doc.font0
         self.show = doc.show
         self.size_str = fmt(table.geometry.font_size)
-        names = table.names
-        self.caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
-        #: the same for atomic values (see :func:`_is_atomic`), which are laid out differently
-        self.atomic_caches: list[dict[str, tuple[str, int]]] = [{"": _EMPTY_CELL} for _ in names]
-        self.value_caches: list[dict[Any, tuple]] = [{} for _ in names]
-        #: estimated bytes of the caches, in all and per column (see :data:`CELL_CACHE_BYTES`)
-        self.cached_bytes = 0
-        self.column_bytes = [0] * len(names)
+        #: the cached cells of the file, by column and kind (text, atomic text, value by type)
+        self.cache = CellCache(len(table.names))
         #: the columns where a cell was cut (only these are searched for :class:`CutLines`)
         self.cut_columns: set[int] = set()
 
-    def _budget(self, column: int, size: int) -> None:
-        """Count ``size`` more cached bytes in ``column``; past :data:`CELL_CACHE_BYTES`, empty the
-        caches of the column holding the most (in place: callers hold them)."""
-        self.column_bytes[column] += size
-        self.cached_bytes += size
-        if self.cached_bytes > CELL_CACHE_BYTES:
-            largest = max(range(len(self.column_bytes)), key=self.column_bytes.__getitem__)
-            self.cached_bytes -= self.column_bytes[largest]
-            self.column_bytes[largest] = 0
-            for cache in (self.caches[largest], self.atomic_caches[largest]):
-                cache.clear()
-                cache[""] = _EMPTY_CELL
-            self.value_caches[largest].clear()
-
     def release(self) -> None:
         """Drop the caches and the document (the file is saved; nothing of it stays in memory)."""
-        self.caches = self.atomic_caches = self.value_caches = []
+        self.cache.clear()
         self.doc = None
 
     def cell(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
-        """The cached drawing of one cell text: ``(operators, lines)``.
+        """The drawing of one cell text (see :meth:`draw`), from the cache or drawn and cached."""
+        entry = self.cache.get(column, atomic, text)
+        if entry is None:
+            entry = self.cache.put(column, atomic, text, self.draw(column, text, atomic))
+        return entry
+
+    def draw(self, column: int, text: str, atomic: bool = False) -> tuple[str, int]:
+        """The drawing of one cell text: ``(operators, lines)``.
 
         ``operators`` draw every line of the cell at its x position, with the placeholder
         :func:`baseline_mark` ``(k)`` where the baseline y of line ``k`` goes (the operators
@@ -129,7 +110,7 @@ class CellDrawer:
         if numeric and atomic and "\n" not in cleaned:
             number = self._number(column, cleaned)
             if number is not None:
-                return self._cache(column, text, atomic, (number, 1 if text else 0))
+                return number, 1 if text else 0
         if "\n" not in cleaned:
             if not numeric and cleaned.isascii() and len(cleaned) * metrics.max_ascii_width <= inner:
                 lines = [cleaned]
@@ -144,8 +125,8 @@ class CellDrawer:
             lines = truncate_lines(wrapped, t.max_lines, lambda s: wrap_text(s, inner, metrics))
             if len(wrapped) > t.max_lines:
                 self.cut_columns.add(column)
-                return self._cache(column, text, atomic, (self._ops(column, lines, None), CutLines(len(lines))))
-        return self._cache(column, text, atomic, (self._ops(column, lines, single), len(lines) if text else 0))
+                return self._ops(column, lines, None), CutLines(len(lines))
+        return self._ops(column, lines, single), len(lines) if text else 0
 
     def _ops(self, column: int, lines: list[str], single: float | None) -> str:
         """The operators of a cell's ``lines`` (see :meth:`cell`; ``single``: the width of its
@@ -216,11 +197,6 @@ class CellDrawer:
         return (f"1 0 0 1 {x:.2f} {baseline_mark(0)} Tm {self.font0} {small} Tf "
                 f"{self.show(cleaned, small)} {self.font0} {self.size_str} Tf\n")
 
-    def _cache(self, column: int, text: str, atomic: bool, entry: tuple[str, int]) -> tuple[str, int]:
-        self._budget(column, CELL_ENTRY_OVERHEAD + len(text) + len(entry[0]))
-        (self.atomic_caches[column] if atomic else self.caches[column])[text] = entry
-        return entry
-
     def entries(self, column: int, values: Sequence[Any], first_row: int) -> list[tuple]:
         """The drawing of every cell of one column of a chunk (see :meth:`cell`); cut cells
         are counted in the table's :class:`~airflow_export.writers.pdf.text.TruncationLog`."""
@@ -235,29 +211,31 @@ class CellDrawer:
         """The drawing of every cell of one column of a chunk (see :meth:`cell`).
 
         Columns holding only ``str``, only ``int`` or only ``float`` values (and ``None``) are
-        looked up by value, skipping the text conversion for values seen before (for these
-        exact types equal values have equal text, except ``0.0``/``-0.0``, never cached);
-        any other column is converted with :func:`~airflow_export.writers.values.format_column`
-        (which names the row and column of an unrenderable value) and looked up by text, in
-        the text or the atomic cache by the value's type (:func:`_is_atomic`).
+        looked up by value (in the cache of that type: ``1`` and ``1.0`` have different texts),
+        skipping the text conversion for values seen before (for these exact types equal values
+        have equal text, except ``0.0``/``-0.0``, never cached); any other column is converted
+        with :func:`~airflow_export.writers.values.format_column` (which names the row and
+        column of an unrenderable value) and looked up by text, in the text or the atomic cache
+        by the value's type (:func:`_is_atomic`).
         """
         types = set(map(type, values))
         has_none = NONE_TYPE in types
         types.discard(NONE_TYPE)
         if len(types) <= 1 and types <= _VALUE_KEYED_TYPES:
-            vcache = self.value_caches[column]
+            kind = types.pop() if types else NONE_TYPE
+            vcache = self.cache.table(column, kind)
             try:
                 return list(map(vcache.__getitem__, values))
             except KeyError:
                 by_value = self.value_cell
-                return [vcache[v] if v in vcache else by_value(column, v) for v in values]
+                return [vcache[v] if v in vcache else by_value(column, kind, v) for v in values]
         texts = format_column(
             values, null_marker=self.table.null_marker, first_row=first_row, column=self.table.names[column]
         )
         kinds = {_is_atomic(t) for t in types}
+        cell = self.cell
         if True in kinds and (has_none or False in kinds):  # text and atomic values mixed
-            caches = (self.caches[column], self.atomic_caches[column])
-            cell = self.cell
+            caches = (self.cache.table(column, False), self.cache.table(column, True))
             out = []
             for value, text in zip(values, texts, strict=False):
                 atomic = _is_atomic(type(value))
@@ -265,19 +243,21 @@ class CellDrawer:
                 out.append(cell(column, text, atomic) if entry is None else entry)
             return out
         atomic = True in kinds
-        cache = self.atomic_caches[column] if atomic else self.caches[column]
+        cache = self.cache.table(column, atomic)
         try:
             return list(map(cache.__getitem__, texts))
         except KeyError:
-            cell = self.cell
             return [cache[text] if text in cache else cell(column, text, atomic) for text in texts]
 
-    def value_cell(self, column: int, value: Any) -> tuple:
+    def value_cell(self, column: int, kind: Kind, value: Any) -> tuple:
+        """The drawing of ``value`` (of type ``kind``, or None) in ``column``: from the value
+        cache, else drawn (or taken from the text cache) and cached by value."""
+        cache = self.cache
+        entry = cache.get(column, kind, value)
+        if entry is not None:
+            return entry
         text = format_value(value, null_marker=self.table.null_marker, column=self.table.names[column])
         atomic = _is_atomic(type(value))
-        cache = self.atomic_caches[column] if atomic else self.caches[column]
-        entry = cache[text] if text in cache else self.cell(column, text, atomic)
-        if not (type(value) is float and value == 0.0):
-            self._budget(column, CELL_ENTRY_OVERHEAD // 2)
-            self.value_caches[column][value] = entry
-        return entry
+        if type(value) is float and value == 0.0:  # 0.0 and -0.0: equal keys, different texts
+            return self.cell(column, text, atomic)
+        return cache.put(column, kind, value, cache.get(column, atomic, text) or self.draw(column, text, atomic))

@@ -9,13 +9,15 @@ objects are those ReportLab's ``TTFont.addObjects`` makes (PDF 32000-1, 9.6.3 Tr
 
 The font file's bytes are needed only while subsetting: a face whose raw bytes were dropped
 (:func:`drop_font_bytes`) is read through a memory map of its file at that moment
-(:func:`font_bytes`), where only the pages of the glyphs used are touched.
+(:func:`font_bytes`), where only the pages of the glyphs used are touched. A face parsed here
+also keeps its per-glyph tables packed (:func:`compact_face`).
 """
 
 from __future__ import annotations
 
 import mmap
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -98,7 +100,46 @@ def parse_font(name: str, path: str, index: int = 0) -> TTFont:
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         font = TTFont(name, _MappedFile(path, mapped), subfontIndex=index)
         del font.face._ttf_data
+    compact_face(font.face)
     return font
+
+
+class PackedMetrics:
+    """ReportLab's ``face.hmetrics`` (per glyph ``(advance width, left side bearing)``, read
+    only by its subsetter, which takes ``int()`` of both) in two arrays: indexing gives the same
+    ints as a pair.
+
+    :param pairs: the face's ``hmetrics``.
+    """
+
+    __slots__ = ("_advances", "_bearings")
+
+    def __init__(self, pairs: list[tuple[float, int]]) -> None:
+        self._advances = array("L", [int(advance) for advance, _ in pairs])
+        self._bearings = array("L", [int(bearing) for _, bearing in pairs])
+
+    def __len__(self) -> int:
+        return len(self._advances)
+
+    def __getitem__(self, glyph: int) -> tuple[int, int]:
+        return self._advances[glyph], self._bearings[glyph]
+
+
+def compact_face(face: Any) -> None:
+    """Pack the per-glyph tables of a parsed face; what is read from it stays the same.
+
+    ``glyphToChar`` (a list of characters per glyph: ~7 MB for WenQuanYi Zen Hei's 42,000
+    glyphs) is dropped: ReportLab reads it only while parsing and for HarfBuzz shaping, which
+    this writer does not do (docs/adr/0009-pdf-fonts-and-fallback.md). ``hmetrics`` (~4 MB) and
+    ``glyphPos`` (~1.6 MB), read by the subsetter glyph by glyph, become arrays (~0.7 MB).
+    Why: docs/adr/0041-pdf-font-memory.md.
+    """
+    found = vars(face)
+    found.pop("glyphToChar", None)
+    if isinstance(found.get("hmetrics"), list):
+        face.hmetrics = PackedMetrics(face.hmetrics)
+    if isinstance(found.get("glyphPos"), list):
+        face.glyphPos = array("L", face.glyphPos)
 
 
 class _MappedFile:

@@ -6,7 +6,9 @@ import gc
 import mmap
 import shutil
 import subprocess
+import sys
 import tracemalloc
+from array import array
 from pathlib import Path
 
 import pypdf
@@ -18,6 +20,8 @@ from airflow_export.writers.pdf.document import StreamingPdfDocument, _ObjectFil
 from airflow_export.writers.pdf.document_fonts import (
     VIEW_MIN_BYTES,
     MappedBytes,
+    PackedMetrics,
+    compact_face,
     drop_font_bytes,
     font_bytes,
     parse_font,
@@ -175,6 +179,36 @@ def test_subsets_from_mapped_file_equal_subsets_from_bytes(path: str) -> None:
     assert "_ttf_data" not in vars(font.face)
 
 
+def test_parsed_face_keeps_its_glyph_tables_packed() -> None:
+    """ADR 0041: of WenQuanYi Zen Hei's ~16 MB of parsed tables, ``glyphToChar`` (~7 MB, read only
+    while parsing and for HarfBuzz shaping) is dropped and ``hmetrics``/``glyphPos`` (~5.7 MB of
+    tuples and ints) are arrays: a whole write_pdf process peaks ~7 MB lower."""
+    face = parse_font("Packed", pdf_fonts.find_font_path()).face
+    assert "glyphToChar" not in vars(face)
+    assert isinstance(face.hmetrics, PackedMetrics) and isinstance(face.glyphPos, array)
+    tables = sys.getsizeof(face.glyphPos) + sys.getsizeof(face.hmetrics._advances) + sys.getsizeof(
+        face.hmetrics._bearings
+    )
+    assert len(face.glyphPos) > 40_000 and tables < 1_200_000, tables
+    compact_face(face)  # again: nothing changes
+    assert isinstance(face.hmetrics, PackedMetrics)
+
+
+@pytest.mark.parametrize("path", [pdf_fonts.find_font_path(), pdf_fonts.find_fallback_font_path()])
+def test_subsets_of_a_compacted_face_are_reportlabs(path: str) -> None:
+    """Latin, Cyrillic, Greek, CJK and composite glyphs: the same subset font files."""
+    text = "".join(LINES) + "AéÅǺ ñ Ж Ω 東京都北京 ﬁ " + "".join(map(chr, range(0x4E00, 0x4E00 + 600)))
+    subsets = []
+    for font in (fresh_font(path), fresh_font(path)):
+        key = StreamingPdfDocument.__new__(StreamingPdfDocument)
+        font.splitString(text, key)
+        subsets.append((font, font.state[key].subsets))
+    (plain, plain_subsets), (packed, packed_subsets) = subsets
+    compact_face(packed.face)
+    assert packed_subsets == plain_subsets and sum(map(len, plain_subsets)) > 100
+    assert [packed.face.makeSubset(s) for s in packed_subsets] == [plain.face.makeSubset(s) for s in plain_subsets]
+
+
 def test_document_from_dropped_font_bytes_is_identical(tmp_path: Path) -> None:
     outputs = []
     for drop in (False, True):
@@ -241,10 +275,15 @@ def test_parse_font_equals_reportlab_parse_without_bytes(path: str) -> None:
     parsed = fresh_font(path)
     assert "_ttf_data" not in vars(mapped.face)
     assert mapped.face.filename == path
-    skip = {"_ttf_data", "_pdfScale"}
+    skip = {"_ttf_data", "_pdfScale", "glyphToChar", "hmetrics", "glyphPos"}  # the last three: compact_face
     assert {k: v for k, v in vars(mapped.face).items() if k not in skip} == {
         k: v for k, v in vars(parsed.face).items() if k not in skip
     }
+    assert list(mapped.face.glyphPos) == parsed.face.glyphPos
+    assert len(mapped.face.hmetrics) == len(parsed.face.hmetrics)
+    assert [mapped.face.hmetrics[g] for g in range(len(mapped.face.hmetrics))] == [
+        (int(advance), int(bearing)) for advance, bearing in parsed.face.hmetrics  # what the subsetter reads
+    ]
     assert mapped.face._pdfScale(1000) == parsed.face._pdfScale(1000)
     assert mapped.fontName == "Mapped"
     assert (mapped._asciiReadable, mapped.shapable) == (parsed._asciiReadable, parsed.shapable)
