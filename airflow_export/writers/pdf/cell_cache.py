@@ -14,6 +14,7 @@ Why: docs/adr/0043-pdf-cell-cache-budget.md.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 #: Estimated bytes the cell caches of one file may hold, all generations together. Why this
@@ -32,9 +33,15 @@ Generation = list[dict[Kind, dict[Any, tuple]]]
 
 
 def cell_bytes(key: Any, entry: tuple[str, int]) -> int:
-    """The estimated bytes of one cached cell: :data:`CELL_ENTRY_OVERHEAD`, its operators and,
-    for a text key, the text."""
-    return CELL_ENTRY_OVERHEAD + len(entry[0]) + (len(key) if type(key) is str else 0)
+    """The estimated bytes of one cached cell: :data:`CELL_ENTRY_OVERHEAD`, its operators and, for a
+    text or int key, what the key holds beyond an empty text or a small int (a text of emoji takes 4
+    bytes a character, an int of 9,000 digits ~3.7 KB)."""
+    key_type = type(key)
+    extra = sys.getsizeof(key) - _BASE_SIZE[key_type] if key_type in _BASE_SIZE else 0
+    return CELL_ENTRY_OVERHEAD + len(entry[0]) + extra
+
+
+_BASE_SIZE = {str: sys.getsizeof(""), int: sys.getsizeof(1)}
 
 
 class CellCache:

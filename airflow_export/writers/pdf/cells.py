@@ -258,6 +258,7 @@ class CellDrawer:
             return entry
         text = format_value(value, null_marker=self.table.null_marker, column=self.table.names[column])
         atomic = _is_atomic(type(value))
-        if type(value) is float and value == 0.0:  # 0.0 and -0.0: equal keys, different texts
+        if type(value) is float and (value == 0.0 or value != value):
+            # 0.0 and -0.0: equal keys, different texts; NaN: a key no other NaN object finds again
             return self.cell(column, text, atomic)
         return cache.put(column, kind, value, cache.get(column, atomic, text) or self.draw(column, text, atomic))
